@@ -1,0 +1,103 @@
+using System.Net;
+
+namespace LvsDirect.Core.Model;
+
+/// <summary>How a VIP is kept out of ARP.</summary>
+public enum ArpMethod
+{
+    Arptables,
+    Sysctl,
+}
+
+/// <summary>Whether both suppression rules for a VIP are in place.</summary>
+public enum SuppressionState
+{
+    /// <summary>Both the IN drop and the OUT mangle rule exist.</summary>
+    Complete,
+
+    /// <summary>Only the IN drop rule exists: requests are ignored, but outgoing ARP still says "tell VIP".</summary>
+    InputOnly,
+
+    /// <summary>Only the OUT mangle rule exists: the VIP still answers ARP requests.</summary>
+    OutputOnly,
+
+    /// <summary>No rule exists.</summary>
+    None,
+}
+
+/// <summary>A virtual IP on this host (output of Get-LvsVip and New-LvsVip).</summary>
+public sealed class LvsVip
+{
+    public required IPAddress Address { get; init; }
+
+    public required int PrefixLength { get; init; }
+
+    public required string InterfaceName { get; init; }
+
+    public string? Label { get; init; }
+
+    public IPAddress? Broadcast { get; init; }
+
+    /// <summary>The state of its ARP suppression; a VIP without any is only listed with -All.</summary>
+    public SuppressionState ArpSuppression { get; init; }
+
+    /// <summary>The address outgoing ARP is rewritten to, when the OUT rule exists.</summary>
+    public IPAddress? RealIP { get; init; }
+
+    /// <summary>True when LvsDirect treats it as a VIP (its ARP is suppressed); false for other addresses listed by -All.</summary>
+    public bool IsVip { get; init; }
+
+    public string Cidr => $"{Address}/{PrefixLength}";
+
+    public override string ToString() => Cidr;
+}
+
+/// <summary>The ARP suppression for one VIP (output of Get-/Set-ArpSuppression).</summary>
+public sealed class ArpSuppressionRule
+{
+    public required IPAddress VirtualIP { get; init; }
+
+    public IPAddress? RealIP { get; init; }
+
+    public ArpMethod Method { get; init; } = ArpMethod.Arptables;
+
+    public ArptablesFlavor Flavor { get; init; }
+
+    public SuppressionState State { get; init; }
+
+    /// <summary>The rules as the host's arptables prints them.</summary>
+    public IReadOnlyList<string> Rules { get; init; } = [];
+
+    public override string ToString() => $"{VirtualIP} -> {RealIP}";
+}
+
+/// <summary>Output of Save-ArpSuppression.</summary>
+public sealed class ArpSuppressionSaveResult
+{
+    public required string Path { get; init; }
+
+    public int RuleCount { get; init; }
+
+    public string? Service { get; init; }
+
+    public bool ServiceEnabled { get; init; }
+
+    public bool Changed { get; init; }
+}
+
+/// <summary>Output of Export-RcLocal.</summary>
+public sealed class RcLocalExportResult
+{
+    public required string Path { get; init; }
+
+    public bool Created { get; init; }
+
+    public bool Changed { get; init; }
+
+    public int VipCount { get; init; }
+
+    public int RuleCount { get; init; }
+
+    /// <summary>The lines of the block LvsDirect owns, markers included.</summary>
+    public IReadOnlyList<string> Block { get; init; } = [];
+}

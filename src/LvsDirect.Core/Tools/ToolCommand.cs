@@ -1,0 +1,56 @@
+using System.Text;
+
+namespace LvsDirect.Core.Tools;
+
+/// <summary>
+/// A native command described as data: program, argument vector and optional standard input. It is never
+/// passed through a shell; <see cref="ToDisplayString"/> quotes it only so that -WhatIf and -Verbose can show
+/// a line a person could paste.
+/// </summary>
+public sealed record ToolCommand(string Program, IReadOnlyList<string> Arguments, string? StandardInput = null)
+{
+    public static ToolCommand Create(string program, params string[] arguments) => new(program, arguments);
+
+    public ToolCommand WithInput(string input) => this with { StandardInput = input };
+
+    /// <summary>The command line, shell-quoted for display; standard input follows as a here-document.</summary>
+    public string ToDisplayString()
+    {
+        var sb = new StringBuilder(Quote(Program));
+        foreach (var a in Arguments)
+        {
+            sb.Append(' ').Append(Quote(a));
+        }
+
+        if (StandardInput is not null)
+        {
+            sb.Append(" <<'EOF'\n").Append(StandardInput);
+            if (!StandardInput.EndsWith('\n'))
+            {
+                sb.Append('\n');
+            }
+
+            sb.Append("EOF");
+        }
+
+        return sb.ToString();
+    }
+
+    public override string ToString() => ToDisplayString();
+
+    public static string Quote(string s)
+    {
+        if (s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,+@%".Contains(c)))
+        {
+            return s;
+        }
+
+        return "'" + s.Replace("'", "'\\''") + "'";
+    }
+}
+
+/// <summary>What a finished command produced.</summary>
+public sealed record ToolResult(ToolCommand Command, int ExitCode, string StandardOutput, string StandardError, TimeSpan Elapsed)
+{
+    public bool Succeeded => ExitCode == 0;
+}
