@@ -13,6 +13,7 @@ public enum LvsErrorKind
     InvalidArgument,
     FileError,
     ParseError,
+    VipStillConfigured,
 }
 
 /// <summary>

@@ -23,6 +23,9 @@ public enum SuppressionState
 
     /// <summary>No rule exists.</summary>
     None,
+
+    /// <summary>The rules could not be read (reading them needs root).</summary>
+    Unknown,
 }
 
 /// <summary>A virtual IP on this host (output of Get-LvsVip and New-LvsVip).</summary>

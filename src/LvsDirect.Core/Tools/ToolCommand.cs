@@ -36,6 +36,19 @@ public sealed record ToolCommand(string Program, IReadOnlyList<string> Arguments
         return sb.ToString();
     }
 
+    /// <summary>The command line with standard input summarised, for -Verbose where a 1000-line batch would drown the log.</summary>
+    public string ToSummaryString()
+    {
+        var line = Quote(Program) + string.Concat(Arguments.Select(a => " " + Quote(a)));
+        if (StandardInput is null)
+        {
+            return line;
+        }
+
+        var lines = StandardInput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        return $"{line} ({lines} line(s) on standard input)";
+    }
+
     public override string ToString() => ToDisplayString();
 
     public static string Quote(string s)

@@ -1,0 +1,76 @@
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect.Core.Host;
+
+/// <summary>
+/// Reads a host's state with as few processes as possible: one `ip -batch` for addresses and routes, one
+/// `arptables-save` for the rules (whose header also tells the flavor), so a no-op run costs what listing costs.
+/// </summary>
+public sealed class HostInspector
+{
+    private static readonly Dictionary<string, ArptablesFlavor> FlavorCache = new(StringComparer.Ordinal);
+
+    private readonly IProcessRunner _runner;
+
+    public HostInspector(IProcessRunner runner)
+    {
+        _runner = runner;
+    }
+
+    public static ToolCommand ReadAddressesCommand { get; } =
+        new("ip", ["-j", "-batch", "-"], "address show\nroute show default\n");
+
+    public static ToolCommand SaveArpCommand { get; } = ToolCommand.Create("arptables-save");
+
+    public static ToolCommand ArptablesVersionCommand { get; } = ToolCommand.Create("arptables", "-V");
+
+    public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default)
+    {
+        var ip = _runner.RunChecked(ReadAddressesCommand, cancellationToken);
+        var docs = IpJsonParser.SplitDocuments(ip.StandardOutput);
+        var interfaces = docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [];
+        var routes = docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [];
+
+        if (!includeArpRules)
+        {
+            return new HostState(interfaces, routes, null, null);
+        }
+
+        var save = _runner.RunChecked(SaveArpCommand, cancellationToken);
+        var rules = ArptablesRuleSet.Parse(save.StandardOutput);
+        var flavor = rules.DetectedFlavor ?? DetectFlavor(cancellationToken);
+        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
+    }
+
+    /// <summary>An empty rule set does not say which arptables this is; ask the program (once per process and binary).</summary>
+    public ArptablesFlavor DetectFlavor(CancellationToken cancellationToken)
+    {
+        var key = ToolLocator.Resolve("arptables");
+        try
+        {
+            key = Path.GetFullPath(new FileInfo(key).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? key);
+        }
+        catch (IOException)
+        {
+        }
+
+        lock (FlavorCache)
+        {
+            if (FlavorCache.TryGetValue(key, out var cached))
+            {
+                return cached;
+            }
+        }
+
+        var v = _runner.RunChecked(ArptablesVersionCommand, cancellationToken);
+        var flavor = ArptablesSyntax.DetectFromVersion(v.StandardOutput + v.StandardError);
+        lock (FlavorCache)
+        {
+            FlavorCache[key] = flavor;
+        }
+
+        return flavor;
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
+
+namespace LvsDirect.Core.Host;
+
+/// <summary>A snapshot of what the planner needs to know about a host: interfaces, default routes, ARP rules.</summary>
+public sealed class HostState
+{
+    public HostState(IReadOnlyList<NetInterface> interfaces, IReadOnlyList<DefaultRoute> defaultRoutes, ArptablesRuleSet? arpRules, ArptablesDialect? dialect)
+    {
+        Interfaces = interfaces;
+        DefaultRoutes = defaultRoutes;
+        ArpRules = arpRules;
+        Dialect = dialect;
+    }
+
+    public IReadOnlyList<NetInterface> Interfaces { get; }
+
+    public IReadOnlyList<DefaultRoute> DefaultRoutes { get; }
+
+    /// <summary>Null when the caller did not ask for the ARP rules (they need root to read).</summary>
+    public ArptablesRuleSet? ArpRules { get; }
+
+    public ArptablesDialect? Dialect { get; }
+
+    public IEnumerable<InterfaceAddress> AllAddresses => Interfaces.SelectMany(i => i.Addresses);
+
+    public NetInterface? FindInterface(string name) => Interfaces.FirstOrDefault(i => i.Name == name);
+
+    public NetInterface RequireInterface(string name) =>
+        FindInterface(InputValidation.ValidateInterfaceName(name))
+        ?? throw new LvsException(LvsErrorKind.UnknownInterface,
+            $"There is no interface '{name}' on this host. Interfaces: {string.Join(", ", Interfaces.Select(i => i.Name))}.", name);
+
+    /// <summary>The interface of the preferred default route: where a real server faces the director.</summary>
+    public string DefaultInterfaceName =>
+        DefaultRoutes.FirstOrDefault()?.InterfaceName
+        ?? throw new LvsException(LvsErrorKind.UnknownInterface,
+            "This host has no default route, so the VIP's interface cannot be chosen for you: give -InterfaceName.", null);
+
+    public IEnumerable<InterfaceAddress> FindAddress(IPAddress address) => AllAddresses.Where(a => a.Address.Equals(address));
+
+    public ArptablesDialect RequireDialect() =>
+        Dialect ?? throw new InvalidOperationException("The ARP rules were not read.");
+
+    public IEnumerable<ArpRule> InputRulesFor(IPAddress vip) =>
+        ArpRules is null ? [] : ArpRules.Rules.Where(r => r.IsInputDropFor(vip, RequireDialect()));
+
+    public IEnumerable<ArpRule> OutputRulesFor(IPAddress vip) =>
+        ArpRules is null ? [] : ArpRules.Rules.Where(r => r.IsOutputMangleFor(vip, RequireDialect()));
+
+    public SuppressionState SuppressionFor(IPAddress vip) =>
+        (InputRulesFor(vip).Any(), OutputRulesFor(vip).Any()) switch
+        {
+            (true, true) => SuppressionState.Complete,
+            (true, false) => SuppressionState.InputOnly,
+            (false, true) => SuppressionState.OutputOnly,
+            _ => SuppressionState.None,
+        };
+
+    /// <summary>Every address the ARP rules protect, in rule order: the VIPs of this host.</summary>
+    public IReadOnlyList<IPAddress> SuppressedAddresses()
+    {
+        if (ArpRules is null)
+        {
+            return [];
+        }
+
+        var dialect = RequireDialect();
+        var result = new List<IPAddress>();
+        foreach (var r in ArpRules.Rules)
+        {
+            var vip = r.Destination ?? r.Source;
+            if (vip is not null && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)) && !result.Contains(vip))
+            {
+                result.Add(vip);
+            }
+        }
+
+        return result;
+    }
+}

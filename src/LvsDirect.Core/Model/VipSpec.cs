@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using LvsDirect.Core.Errors;
+
+namespace LvsDirect.Core.Model;
+
+/// <summary>Validated user input: addresses, prefixes, interface names and labels. Nothing runs before these pass.</summary>
+public static partial class InputValidation
+{
+    [GeneratedRegex(@"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")]
+    private static partial Regex DottedQuad();
+
+    // Linux interface names: at most 15 bytes, no '/', ':' or white space.
+    [GeneratedRegex(@"^[A-Za-z0-9_.@-]{1,15}$")]
+    private static partial Regex InterfaceNamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.@:-]{1,15}$")]
+    private static partial Regex LabelPattern();
+
+    /// <summary>
+    /// Parses a dotted-quad IPv4 address strictly. IPAddress.Parse alone would accept "1" or "10.1" and turn them
+    /// into addresses nobody meant.
+    /// </summary>
+    public static IPAddress ParseIPv4(string? text, string what = "address")
+    {
+        var s = text?.Trim() ?? string.Empty;
+        var m = DottedQuad().Match(s);
+        if (!m.Success || m.Groups.Values.Skip(1).Any(g => int.Parse(g.Value, CultureInfo.InvariantCulture) > 255))
+        {
+            var hint = s.Contains(':') ? " IPv6 VIPs are not supported yet." : string.Empty;
+            throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not a valid IPv4 {what}.{hint}", text);
+        }
+
+        var address = IPAddress.Parse(s);
+        return address;
+    }
+
+    /// <summary>Parses "IP" or "IP/prefix"; the prefix defaults to <paramref name="defaultPrefix"/>.</summary>
+    public static (IPAddress Address, int PrefixLength) ParseCidr(string? text, int defaultPrefix = 32)
+    {
+        var s = text?.Trim() ?? string.Empty;
+        var slash = s.IndexOf('/');
+        var address = ParseIPv4(slash < 0 ? s : s[..slash]);
+        if (address.AddressFamily != AddressFamily.InterNetwork)
+        {
+            throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not an IPv4 address.", text);
+        }
+
+        if (slash < 0)
+        {
+            return (address, defaultPrefix);
+        }
+
+        var p = s[(slash + 1)..];
+        if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix < 1 || prefix > 32)
+        {
+            throw new LvsException(LvsErrorKind.InvalidPrefix, $"'{p}' in '{text}' is not a valid IPv4 prefix length (1 to 32).", text);
+        }
+
+        return (address, prefix);
+    }
+
+    public static string ValidateInterfaceName(string name)
+    {
+        if (!InterfaceNamePattern().IsMatch(name))
+        {
+            throw new LvsException(LvsErrorKind.UnknownInterface, $"'{name}' is not a valid interface name.", name);
+        }
+
+        return name;
+    }
+
+    /// <summary>An address label must be the interface name or start with it (iproute2 and the kernel insist).</summary>
+    public static string ValidateLabel(string label, string interfaceName)
+    {
+        if (!LabelPattern().IsMatch(label) || !label.StartsWith(interfaceName, StringComparison.Ordinal))
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                $"The label '{label}' must start with the interface name '{interfaceName}' (for example {interfaceName}:1) and be at most 15 characters.",
+                label);
+        }
+
+        return label;
+    }
+}

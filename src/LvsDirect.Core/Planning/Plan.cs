@@ -1,0 +1,72 @@
+using System.Net;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect.Core.Planning;
+
+/// <summary>A VIP the caller wants on an interface.</summary>
+public sealed record VipRequest(IPAddress Address, int PrefixLength, string InterfaceName, string? Label = null, IPAddress? Broadcast = null)
+{
+    public string Cidr => $"{Address}/{PrefixLength}";
+}
+
+/// <summary>ARP suppression the caller wants for a VIP.</summary>
+public sealed record SuppressionRequest(IPAddress VirtualIP, IPAddress RealIP);
+
+/// <summary>Everything one cmdlet call wants changed; the planner turns it into ordered steps.</summary>
+public sealed class DesiredChange
+{
+    public List<SuppressionRequest> EnsureSuppression { get; } = [];
+
+    public List<VipRequest> EnsureVips { get; } = [];
+
+    public List<IPAddress> RemoveSuppression { get; } = [];
+
+    public List<InterfaceAddress> RemoveAddresses { get; } = [];
+}
+
+/// <summary>The order steps must run in; it is what keeps a VIP from ever answering ARP.</summary>
+public enum StepKind
+{
+    /// <summary>Addresses go first on removal, while their suppression still holds.</summary>
+    RemoveAddresses,
+
+    /// <summary>Rules are added (and removed) between the two address steps.</summary>
+    ChangeArpRules,
+
+    /// <summary>Addresses are added last, once suppression is in place.</summary>
+    AddAddresses,
+}
+
+public enum ChangeKind
+{
+    Added,
+    Removed,
+    Replaced,
+    Unchanged,
+}
+
+/// <summary>What happens to one item (a VIP address or a VIP's suppression).</summary>
+public sealed record ItemChange(string Subject, IPAddress Address, ChangeKind Kind, string Detail);
+
+/// <summary>One command of a plan, with a human description for -WhatIf and -Confirm.</summary>
+public sealed record PlanStep(StepKind Kind, string Action, string Target, ToolCommand Command);
+
+public sealed class Plan
+{
+    public Plan(IReadOnlyList<PlanStep> steps, IReadOnlyList<ItemChange> changes, IReadOnlyList<Errors.LvsException> rejected)
+    {
+        Steps = steps;
+        Changes = changes;
+        Rejected = rejected;
+    }
+
+    /// <summary>Items the planner refused, one error each; the rest of the plan goes on without them.</summary>
+    public IReadOnlyList<Errors.LvsException> Rejected { get; }
+
+    public IReadOnlyList<PlanStep> Steps { get; }
+
+    public IReadOnlyList<ItemChange> Changes { get; }
+
+    public bool IsEmpty => Steps.Count == 0;
+}
