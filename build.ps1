@@ -1,0 +1,336 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+The one entry point for building, testing, demonstrating and benchmarking LvsDirect.
+
+.DESCRIPTION
+Build   installs the lab's apt packages when missing (root on Debian/Ubuntu only), builds the solution with the
+        version from LvsDirect.psd1 and lays out output/LvsDirect/<version>/ with the MAML and about_ help.
+Test    Build, then xUnit (dotnet test) and Pester 5.7.1 (in a fresh pwsh); prints one summary line and exits 1
+        when anything failed or a runner did not run.
+Demo    Build, then tests/lab/Demo.ps1 in a fresh pwsh.
+Bench   Build, then tests/lab/Bench.ps1 in a fresh pwsh.
+Clean   Removes output/ and every project's bin/ and obj/.
+
+.EXAMPLE
+dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string[]] $Task = 'Build',
+
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$env:POWERSHELL_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+
+$RepoRoot = $PSScriptRoot
+$ModuleName = 'LvsDirect'
+$ManifestPath = Join-Path $RepoRoot "$ModuleName.psd1"
+$OutputRoot = Join-Path $RepoRoot 'output'
+$PesterVersion = '5.7.1'
+
+# Programs the module, the tests and the namespace lab call, and the Debian packages that provide them.
+$LabPrograms = 'ip', 'arptables', 'arptables-legacy', 'iptables', 'arping', 'ebtables', 'socat', 'sshd', 'tcpdump', 'nft'
+$LabPackages = 'iproute2', 'arptables', 'iptables', 'iputils-arping', 'ebtables', 'socat', 'openssh-server',
+    'openssh-client', 'tcpdump', 'nftables', 'procps', 'util-linux'
+
+function Get-PwshCommand {
+    <#
+    .SYNOPSIS
+    The argument vector that starts a new pwsh of the same installation as this one: the program first, then
+    the arguments that must precede pwsh's own (for a dotnet-tool install, the path of pwsh.dll).
+    #>
+    [OutputType([string[]])]
+    param()
+
+    $processPath = [Environment]::ProcessPath
+    $dll = Join-Path $PSHOME 'pwsh.dll'
+    $apphost = Join-Path $PSHOME 'pwsh'
+    # Under `dotnet pwsh` (the local tool) this process is the dotnet host running pwsh.dll. Reusing that host
+    # keeps the same runtime, and does not depend on the tool package's apphost finding one by itself.
+    if ((Split-Path -Leaf $processPath) -in 'dotnet', 'dotnet.exe' -and (Test-Path -LiteralPath $dll -PathType Leaf)) {
+        return , @($processPath, $dll)
+    }
+    if ((Split-Path -Leaf $processPath) -in 'pwsh', 'pwsh.exe') {
+        return , @($processPath)
+    }
+    if ((Test-Path -LiteralPath $apphost -PathType Leaf) -and -not $IsWindows) {
+        return , @($apphost)
+    }
+    if (Test-Path -LiteralPath $dll -PathType Leaf) {
+        $dotnet = Get-Command -Name dotnet -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+        if ($dotnet) { return , @($dotnet.Source, $dll) }
+    }
+    throw "Cannot find how to start pwsh: neither '$apphost' nor 'dotnet $dll' is usable."
+}
+
+function Invoke-Native {
+    # Runs a program with an argument list (no shell) and throws on a non-zero exit code. Its output goes to
+    # the console, or with -Capture is returned; with -AllowFailure the exit code is returned instead of thrown.
+    param(
+        [Parameter(Mandatory)][string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [switch] $Capture,
+        [switch] $AllowFailure
+    )
+
+    Write-Host "> $FilePath $($ArgumentList -join ' ')" -ForegroundColor DarkGray
+    if ($Capture) {
+        $output = & $FilePath @ArgumentList
+    }
+    else {
+        & $FilePath @ArgumentList | Out-Host
+    }
+    $code = $LASTEXITCODE
+    if ($code -ne 0 -and -not $AllowFailure) {
+        throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $code."
+    }
+    if ($Capture) { return $output }
+    if ($AllowFailure) { return $code }
+}
+
+function Invoke-ChildPwsh {
+    # Runs a script file in a fresh pwsh so the module DLL is loaded anew (an assembly cannot be unloaded).
+    param(
+        [Parameter(Mandatory)][string] $ScriptPath,
+        [string[]] $ArgumentList = @(),
+        [switch] $AllowFailure
+    )
+
+    $pwsh = Get-PwshCommand
+    $exe = $pwsh[0]
+    $argv = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $ScriptPath) + $ArgumentList
+    Invoke-Native -FilePath $exe -ArgumentList $argv -AllowFailure:$AllowFailure
+}
+
+function Get-ModuleVersion {
+    $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
+    $version = [string]$data.ModuleVersion
+    if ($version -notmatch '^\d+\.\d+\.\d+$') { throw "ModuleVersion '$version' in $ManifestPath is not Major.Minor.Patch." }
+    $version
+}
+
+function Get-ModuleOutputPath {
+    Join-Path $OutputRoot $ModuleName (Get-ModuleVersion)
+}
+
+function Test-Program {
+    param([string] $Name)
+
+    if (Get-Command -Name $Name -CommandType Application -ErrorAction SilentlyContinue) { return $true }
+    # root's PATH usually has the sbin folders, sudo's secure_path and a plain login's may not.
+    foreach ($folder in '/usr/local/sbin', '/usr/sbin', '/sbin') {
+        if (Test-Path -LiteralPath (Join-Path $folder $Name) -PathType Leaf) { return $true }
+    }
+    $false
+}
+
+function Install-LabPackage {
+    $missing = @($LabPrograms.Where({ -not (Test-Program $_) }))
+    if ($missing.Count -eq 0) { return }
+
+    $isDebian = (Test-Path -LiteralPath /etc/debian_version) -and (Test-Program 'apt-get')
+    $uid = Invoke-Native -Capture -FilePath id -ArgumentList '-u' | Select-Object -First 1
+    if (-not $isDebian -or "$uid".Trim() -ne '0') {
+        Write-Warning "Missing programs: $($missing -join ', '). Install them ($($LabPackages -join ' ')); the lab tests and the demo need them."
+        return
+    }
+
+    Write-Host "Installing lab packages (missing: $($missing -join ', '))" -ForegroundColor Cyan
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native -FilePath apt-get -ArgumentList '-q', 'update'
+    Invoke-Native -FilePath apt-get -ArgumentList (@('-q', 'install', '-y', '--no-install-recommends') + $LabPackages)
+    $still = @($LabPrograms.Where({ -not (Test-Program $_) }))
+    if ($still.Count -gt 0) { throw "Still missing after apt-get install: $($still -join ', ')." }
+}
+
+function Get-GlobalPackagesFolder {
+    $line = Invoke-Native -Capture -FilePath dotnet -ArgumentList 'nuget', 'locals', 'global-packages', '--list' |
+        Where-Object { $_ -match 'global-packages:\s*(.+?)\s*$' } | Select-Object -First 1
+    if (-not $line -or $line -notmatch 'global-packages:\s*(.+?)\s*$') { throw 'dotnet did not report the NuGet global-packages folder.' }
+    $Matches[1]
+}
+
+$script:Done = @{}
+
+function Invoke-Build {
+    if ($script:Done['Build']) { return }
+    $version = Get-ModuleVersion
+    Write-Host "Building $ModuleName $version ($Configuration)" -ForegroundColor Cyan
+
+    Install-LabPackage
+    Invoke-Native -FilePath dotnet -ArgumentList 'build', (Join-Path $RepoRoot 'LvsDirect.sln'), '-c', $Configuration, "-p:Version=$version", '-nologo', '-v:minimal'
+
+    $bin = Join-Path $RepoRoot 'src' $ModuleName 'bin' $Configuration
+    $binFolder = Get-ChildItem -LiteralPath $bin -Directory | Where-Object { Test-Path -LiteralPath (Join-Path $_.FullName "$ModuleName.dll") } |
+        Sort-Object Name | Select-Object -First 1
+    if (-not $binFolder) { throw "No $ModuleName.dll under $bin after the build." }
+
+    $dest = Get-ModuleOutputPath
+    if (Test-Path -LiteralPath $dest) { Remove-Item -LiteralPath $dest -Recurse -Force }
+    $null = New-Item -ItemType Directory -Force -Path $dest
+
+    # Only our own assemblies: PowerShell supplies System.Management.Automation, and a second copy would clash.
+    $files = @(Get-ChildItem -LiteralPath $binFolder.FullName -File | Where-Object {
+            $_.Name -like "$ModuleName.*" -and $_.Extension -in '.dll', '.pdb', '.json' -and $_.Name -notlike '*.runtimeconfig.json'
+        })
+    foreach ($name in "$ModuleName.dll", "$ModuleName.Core.dll") {
+        if ($name -notin $files.Name) { throw "$name is missing from $($binFolder.FullName)." }
+    }
+    $files | Copy-Item -Destination $dest
+    Copy-Item -LiteralPath $ManifestPath -Destination $dest
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $dest
+
+    Import-Module (Join-Path $RepoRoot 'src' 'HelpBuilder' 'HelpBuilder.psm1') -Force
+    $docs = Join-Path $RepoRoot 'docs' 'en-US'
+    $cmdlets = @((Import-PowerShellDataFile -LiteralPath $ManifestPath).CmdletsToExport)
+    $null = ConvertTo-LvsMamlHelp -DocsPath $docs -OutputPath (Join-Path $dest 'en-US' "$ModuleName.dll-Help.xml") -CommandName $cmdlets
+    $null = ConvertTo-LvsAboutHelp -Path (Join-Path $docs "about_$ModuleName.md") -OutputPath (Join-Path $dest 'en-US' "about_$ModuleName.help.txt")
+
+    # Catch a broken manifest or format file here, not in the first user's session.
+    $null = Test-ModuleManifest -Path (Join-Path $dest "$ModuleName.psd1")
+    Update-FormatData -PrependPath (Join-Path $dest "$ModuleName.Format.ps1xml")
+
+    Write-Host "Module laid out in $dest" -ForegroundColor Green
+    $script:Done['Build'] = $true
+}
+
+function Read-TrxCounter {
+    param([string] $Path)
+
+    [xml] $trx = Get-Content -LiteralPath $Path -Raw
+    $c = $trx.TestRun.ResultSummary.Counters
+    if (-not $c) { throw "$Path has no <Counters> element." }
+    $n = { param($name) if ($c.HasAttribute($name)) { [int]$c.GetAttribute($name) } else { 0 } }
+    [pscustomobject]@{
+        Passed  = & $n 'passed'
+        Failed  = (& $n 'failed') + (& $n 'error') + (& $n 'timeout') + (& $n 'aborted')
+        Skipped = (& $n 'notExecuted') + (& $n 'inconclusive') + (& $n 'notRunnable')
+    }
+}
+
+function Invoke-XunitTest {
+    param([string] $ResultsPath)
+
+    $project = Join-Path $RepoRoot 'tests' 'LvsDirect.Tests'
+    $code = Invoke-Native -AllowFailure -FilePath dotnet -ArgumentList 'test', $project, '-c', $Configuration, '--no-build',
+        '--logger', 'trx;LogFileName=xunit.trx', '--results-directory', $ResultsPath
+    $trx = Join-Path $ResultsPath 'xunit.trx'
+    if (-not (Test-Path -LiteralPath $trx)) {
+        Write-Warning "xUnit did not run: dotnet test exited $code and wrote no $trx."
+        return $null
+    }
+    $counts = Read-TrxCounter -Path $trx
+    if ($code -ne 0 -and $counts.Failed -eq 0) {
+        # dotnet test failed without a failing test (a crashed test host, no tests found): still a failure.
+        $counts.Failed = 1
+        Write-Warning "dotnet test exited $code with no failed test in $trx; counting it as one failure."
+    }
+    $counts
+}
+
+function Invoke-PesterTest {
+    param([string] $ResultsPath)
+
+    $pester = Join-Path (Get-GlobalPackagesFolder) 'pester' $PesterVersion 'tools' 'Pester.psd1'
+    if (-not (Test-Path -LiteralPath $pester)) { throw "Pester $PesterVersion is not at $pester; the NuGet restore of tests/LvsDirect.Tests should have downloaded it." }
+    $summary = Join-Path $ResultsPath 'pester-summary.json'
+    $runner = Join-Path $ResultsPath 'run-pester.ps1'
+    # The child writes its counts to a file: its console output is for people, the file is for this script.
+    Set-Content -LiteralPath $runner -Encoding utf8 -Value @'
+param([string] $PesterPath, [string] $TestsPath, [string] $SummaryPath)
+$ErrorActionPreference = 'Stop'
+Import-Module -Name $PesterPath -Force
+$config = New-PesterConfiguration
+$config.Run.Path = $TestsPath
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.TestResult.Enabled = $false
+$result = Invoke-Pester -Configuration $config
+[ordered]@{
+    Passed           = $result.PassedCount
+    Failed           = $result.FailedCount
+    Skipped          = $result.SkippedCount
+    NotRun           = $result.NotRunCount
+    FailedBlocks     = $result.FailedBlocksCount
+    FailedContainers = $result.FailedContainersCount
+    Result           = $result.Result
+} | ConvertTo-Json | Set-Content -LiteralPath $SummaryPath -Encoding utf8
+'@
+
+    $env:LVSDIRECT_MODULE_PATH = Join-Path (Get-ModuleOutputPath) "$ModuleName.psd1"
+    $code = Invoke-ChildPwsh -AllowFailure -ScriptPath $runner -ArgumentList $pester, (Join-Path $RepoRoot 'tests'), $summary
+    if (-not (Test-Path -LiteralPath $summary)) {
+        Write-Warning "Pester did not run: pwsh exited $code and wrote no $summary."
+        return $null
+    }
+    $s = Get-Content -LiteralPath $summary -Raw | ConvertFrom-Json
+    # A failing BeforeAll or a test file that does not parse fails no single test; count it so it is not lost.
+    $failed = [int]$s.Failed + [int]$s.FailedBlocks + [int]$s.FailedContainers
+    if ($s.FailedBlocks -or $s.FailedContainers) {
+        Write-Warning "Pester: $($s.FailedBlocks) failed block(s) and $($s.FailedContainers) failed container(s), counted as failures."
+    }
+    [pscustomobject]@{ Passed = [int]$s.Passed; Failed = $failed; Skipped = [int]$s.Skipped + [int]$s.NotRun }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = Join-Path $OutputRoot 'TestResults'
+    if (Test-Path -LiteralPath $results) { Remove-Item -LiteralPath $results -Recurse -Force }
+    $null = New-Item -ItemType Directory -Force -Path $results
+
+    Write-Host 'Running xUnit tests' -ForegroundColor Cyan
+    $xunit = Invoke-XunitTest -ResultsPath $results
+    Write-Host 'Running Pester tests' -ForegroundColor Cyan
+    $pester = Invoke-PesterTest -ResultsPath $results
+
+    $all = @($xunit, $pester).Where({ $_ })
+    $passed = ($all | Measure-Object Passed -Sum).Sum
+    $failed = ($all | Measure-Object Failed -Sum).Sum
+    $skipped = ($all | Measure-Object Skipped -Sum).Sum
+    if ($xunit) { Write-Host "xUnit:  $($xunit.Passed) passed, $($xunit.Failed) failed, $($xunit.Skipped) skipped" }
+    if ($pester) { Write-Host "Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped) skipped" }
+    Write-Output "$([int]$passed) passed, $([int]$failed) failed, $([int]$skipped) skipped"
+    if ($failed -gt 0 -or -not $xunit -or -not $pester) {
+        if (-not $xunit) { Write-Host 'xUnit did not run.' -ForegroundColor Red }
+        if (-not $pester) { Write-Host 'Pester did not run.' -ForegroundColor Red }
+        exit 1
+    }
+}
+
+function Invoke-LabScript {
+    param([string] $Name)
+
+    $path = Join-Path $RepoRoot 'tests' 'lab' "$Name.ps1"
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { throw "$path does not exist yet: the $Name task has nothing to run." }
+    Invoke-Build
+    $env:LVSDIRECT_MODULE_PATH = Join-Path (Get-ModuleOutputPath) "$ModuleName.psd1"
+    Invoke-ChildPwsh -ScriptPath $path
+}
+
+function Invoke-Clean {
+    if (Test-Path -LiteralPath $OutputRoot) { Remove-Item -LiteralPath $OutputRoot -Recurse -Force }
+    foreach ($project in Get-ChildItem -LiteralPath (Join-Path $RepoRoot 'src'), (Join-Path $RepoRoot 'tests') -Filter *.csproj -Recurse -File) {
+        foreach ($folder in 'bin', 'obj') {
+            $path = Join-Path $project.DirectoryName $folder
+            if (Test-Path -LiteralPath $path) { Remove-Item -LiteralPath $path -Recurse -Force }
+        }
+    }
+    Write-Host 'Cleaned output/ and the projects'' bin/ and obj/' -ForegroundColor Green
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-LabScript -Name Demo }
+        'Bench' { Invoke-LabScript -Name Bench }
+        'Clean' { Invoke-Clean; $script:Done.Clear() }
+    }
+}
