@@ -1,0 +1,112 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Writes the block LvsDirect owns in rc.local: commands that recreate suppression, then the VIPs, at boot.
+/// Every other line of the file is kept; the block is replaced, never appended twice.
+/// </summary>
+[Cmdlet(VerbsData.Export, "RcLocal", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(RcLocalExportResult))]
+public sealed class ExportRcLocalCommand : LvsCmdlet
+{
+    private readonly List<PSObject> _input = [];
+
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>LvsVip objects (from Get-LvsVip, or deserialized from a remote host); live state when none.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public PSObject[]? InputObject { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (InputObject is not null)
+        {
+            _input.AddRange(InputObject.Where(o => o is not null));
+        }
+    }
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        var path = Path is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(Path);
+        if (_input.Count == 0)
+        {
+            DemandRoot();
+        }
+
+        var result = WithHostLock(() =>
+        {
+            HostState state;
+            ArptablesDialect dialect;
+            List<RcVip> vips;
+            if (_input.Count == 0)
+            {
+                state = ReadState(includeArpRules: true);
+                dialect = state.RequireDialect();
+                vips = GetLvsVipCommand.List(state, all: false).Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP)).ToList();
+            }
+            else
+            {
+                var readRules = IsRoot();
+                state = ReadState(readRules);
+                dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
+                vips = _input.Select(FromObject).ToList();
+            }
+
+            var block = RcLocal.RenderBlock(dialect, vips);
+            var existing = AtomicFile.ReadAllTextOrNull(path);
+            var content = RcLocal.Merge(existing, block);
+            var changed = false;
+            if (ShouldProcess($"Write the LvsDirect block ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', block)}", $"Write the LvsDirect block to {path}?", "Export rc.local"))
+            {
+                changed = AtomicFile.WriteAllText(path, content, (UnixFileMode)Convert.ToInt32("755", 8), ensureExecutable: true);
+                WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
+            }
+
+            return new RcLocalExportResult
+            {
+                Path = path,
+                Created = existing is null && changed,
+                Changed = changed,
+                VipCount = vips.Count,
+                RuleCount = vips.Count(v => v.RealIP is not null) * 2,
+                Block = block,
+            };
+        });
+
+        WriteObject(result);
+    });
+
+    /// <summary>Reads a VIP from an LvsVip or any object with the same property names (deserialized ones included).</summary>
+    private static RcVip FromObject(PSObject o)
+    {
+        string? Prop(string name) => o.Properties[name]?.Value?.ToString();
+        var addressText = Prop("Address") ?? Prop("VirtualIP")
+            ?? throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object '{o}' has no Address property.", o.ToString());
+        var (address, prefix) = InputValidation.ParseCidr(addressText);
+        if (int.TryParse(Prop("PrefixLength"), out var p))
+        {
+            prefix = p;
+        }
+
+        var iface = InputValidation.ValidateInterfaceName(Prop("InterfaceName")
+            ?? throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object for {address} has no InterfaceName.", address.ToString()));
+        var label = Prop("Label");
+        var broadcast = Prop("Broadcast");
+        var realIp = Prop("RealIP");
+        return new RcVip(
+            address,
+            prefix,
+            iface,
+            string.IsNullOrEmpty(label) ? null : InputValidation.ValidateLabel(label, iface),
+            string.IsNullOrEmpty(broadcast) ? null : InputValidation.ParseIPv4(broadcast, "broadcast address"),
+            string.IsNullOrEmpty(realIp) ? null : InputValidation.ParseIPv4(realIp, "real IP"));
+    }
+}

@@ -1,0 +1,81 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Model;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Lists the VIPs of this host: addresses whose ARP is suppressed. That definition needs no state file and
+/// also recognises VIPs configured by hand with the seed's commands.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "LvsVip")]
+[OutputType(typeof(LvsVip))]
+public sealed class GetLvsVipCommand : LvsCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("VirtualIP")]
+    [ValidateNotNullOrEmpty]
+    public string[]? Address { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? InterfaceName { get; set; }
+
+    /// <summary>Every address, not just VIPs.</summary>
+    [Parameter]
+    public SwitchParameter All { get; set; }
+
+    protected override void ProcessRecord() => Guard(() =>
+    {
+        var filter = Address?.Select(a => InputValidation.ParseCidr(a).Address).ToHashSet();
+        var canReadRules = IsRoot();
+        if (!canReadRules)
+        {
+            WriteWarning("Not running as root: the ARP rules cannot be read, so every address is listed and ArpSuppression is Unknown.");
+        }
+
+        var state = ReadState(canReadRules);
+        if (InterfaceName is not null)
+        {
+            state.RequireInterface(InterfaceName);
+        }
+
+        foreach (var vip in List(state, All.IsPresent || !canReadRules))
+        {
+            if ((filter is null || filter.Contains(vip.Address)) && (InterfaceName is null || vip.InterfaceName == InterfaceName))
+            {
+                WriteObject(vip);
+            }
+        }
+    });
+
+    /// <summary>The VIPs (or with <paramref name="all"/> every address) of a host, as output objects.</summary>
+    internal static IEnumerable<LvsVip> List(HostState state, bool all)
+    {
+        var suppressed = state.SuppressedAddresses().ToHashSet();
+        foreach (var a in state.AllAddresses)
+        {
+            var isVip = suppressed.Contains(a.Address);
+            if (!isVip && !all)
+            {
+                continue;
+            }
+
+            yield return new LvsVip
+            {
+                Address = a.Address,
+                PrefixLength = a.PrefixLength,
+                InterfaceName = a.InterfaceName,
+                Label = a.Label == a.InterfaceName ? null : a.Label,
+                Broadcast = a.Broadcast,
+                ArpSuppression = state.ArpRules is null ? SuppressionState.Unknown : state.SuppressionFor(a.Address),
+                RealIP = RealIPOf(state, a.Address),
+                IsVip = isVip,
+            };
+        }
+    }
+
+    internal static IPAddress? RealIPOf(HostState state, IPAddress vip) =>
+        state.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault();
+}

@@ -1,0 +1,63 @@
+using System.Management.Automation;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Planning;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Removes exactly the suppression rules of the given VIPs. Refuses (per VIP) while the VIP is still on an
+/// interface, because the host would then answer ARP for it and take the director's traffic.
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "ArpSuppression", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ArpSuppressionRule))]
+public sealed class RemoveArpSuppressionCommand : LvsCmdlet
+{
+    private readonly List<string> _requests = [];
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    public string[] VirtualIP { get; set; } = [];
+
+    /// <summary>Removes the rules even though the VIP is still configured.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord() => _requests.AddRange(VirtualIP);
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        DemandRoot();
+        var vips = _requests.Select(v => InputValidation.ParseCidr(v).Address).Distinct().ToList();
+        var removed = WithHostLock(() =>
+        {
+            var state = ReadState(includeArpRules: true);
+            var desired = new DesiredChange();
+            foreach (var vip in vips)
+            {
+                var holder = state.FindAddress(vip).FirstOrDefault();
+                if (holder is not null && !Force.IsPresent)
+                {
+                    WriteLvsError(new LvsException(LvsErrorKind.VipStillConfigured,
+                        $"{vip} is still configured on {holder.InterfaceName}; without suppression this host would answer ARP for it. Remove the VIP first (Remove-LvsVip -Address {vip}), or use -Force.",
+                        vip.ToString()));
+                    continue;
+                }
+
+                desired.RemoveSuppression.Add(vip);
+            }
+
+            var before = GetArpSuppressionCommand.List(state).Where(r => desired.RemoveSuppression.Contains(r.VirtualIP)).ToList();
+            return ExecutePlan(Planner.Create(state, desired)) ? before : [];
+        });
+
+        if (PassThru.IsPresent)
+        {
+            WriteObject(removed, enumerateCollection: true);
+        }
+    });
+}

@@ -1,0 +1,114 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Planning;
+
+namespace LvsDirect.Commands;
+
+/// <summary>Removes VIPs: the address first, then (unless -KeepArpSuppression) its suppression rules.</summary>
+[Cmdlet(VerbsCommon.Remove, "LvsVip", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(LvsVip))]
+public sealed class RemoveLvsVipCommand : LvsCmdlet
+{
+    private readonly List<(string Address, string? InterfaceName)> _requests = [];
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("VirtualIP")]
+    [ValidateNotNullOrEmpty]
+    public string[] Address { get; set; } = [];
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? InterfaceName { get; set; }
+
+    [Parameter]
+    public SwitchParameter KeepArpSuppression { get; set; }
+
+    /// <summary>Allows removing an address the interface uses as its own (its primary IPv4 address).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var a in Address)
+        {
+            _requests.Add((a, InterfaceName));
+        }
+    }
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        DemandRoot();
+        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: InputValidation.ParseCidr(r.Address, 0))).ToList();
+        foreach (var r in parsed.Where(r => r.InterfaceName is not null))
+        {
+            InputValidation.ValidateInterfaceName(r.InterfaceName!);
+        }
+
+        var removed = WithHostLock(() =>
+        {
+            var state = ReadState(includeArpRules: true);
+            var desired = new DesiredChange();
+            var output = new List<LvsVip>();
+            foreach (var (ifaceName, (address, prefix)) in parsed)
+            {
+                if (ifaceName is not null)
+                {
+                    state.RequireInterface(ifaceName);
+                }
+
+                var matches = state.FindAddress(address)
+                    .Where(a => (ifaceName is null || a.InterfaceName == ifaceName) && (prefix == 0 || a.PrefixLength == prefix))
+                    .ToList();
+                var primary = matches.FirstOrDefault(a => address.Equals(state.FindInterface(a.InterfaceName)?.PrimaryIPv4));
+                if (primary is not null && !Force.IsPresent && state.SuppressionFor(address) == SuppressionState.None)
+                {
+                    WriteLvsError(new LvsException(LvsErrorKind.InvalidArgument,
+                        $"{address} is the primary address of {primary.InterfaceName}, not a VIP; removing it would cut the host off. Use -Force if you mean it.",
+                        address.ToString()));
+                    continue;
+                }
+
+                if (matches.Count == 0)
+                {
+                    WriteVerbose($"{address} is not configured on {ifaceName ?? "any interface"}.");
+                }
+
+                desired.RemoveAddresses.AddRange(matches);
+                if (!KeepArpSuppression.IsPresent)
+                {
+                    desired.RemoveSuppression.Add(address);
+                }
+
+                output.AddRange(matches.Select(m => new LvsVip
+                {
+                    Address = m.Address,
+                    PrefixLength = m.PrefixLength,
+                    InterfaceName = m.InterfaceName,
+                    Label = m.Label == m.InterfaceName ? null : m.Label,
+                    Broadcast = m.Broadcast,
+                    ArpSuppression = KeepArpSuppression.IsPresent ? state.SuppressionFor(m.Address) : SuppressionState.None,
+                    RealIP = GetLvsVipCommand.RealIPOf(state, m.Address),
+                    IsVip = false,
+                }));
+            }
+
+            var plan = Planner.Create(state, desired);
+            foreach (var c in plan.Changes)
+            {
+                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+            }
+
+            return ExecutePlan(plan) ? output : [];
+        });
+
+        if (PassThru.IsPresent)
+        {
+            WriteObject(removed, enumerateCollection: true);
+        }
+    });
+}

@@ -1,0 +1,111 @@
+using System.Management.Automation;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Planning;
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect;
+
+/// <summary>
+/// Base of every LvsDirect cmdlet: owns cancellation (Ctrl+C stops between steps, never inside one), the
+/// process runner with -Verbose logging, the host lock, and the one mapping from Core errors to ErrorRecords.
+/// </summary>
+public abstract class LvsCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _cancel = new();
+    private IProcessRunner? _runner;
+
+    /// <summary>Test seam: xUnit replaces the runner to host cmdlets without touching the machine.</summary>
+    internal static Func<IProcessRunner> RunnerFactory { get; set; } = () => ProcessRunner.Default;
+
+    /// <summary>Test seam for the root precondition.</summary>
+    internal static Func<bool> IsRoot { get; set; } = () => Privileges.IsRoot;
+
+    /// <summary>How long to wait for another LvsDirect run on the same host to finish.</summary>
+    internal static TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    protected CancellationToken CancellationToken => _cancel.Token;
+
+    protected IProcessRunner Runner => _runner ??= new LoggingProcessRunner(RunnerFactory(), LogResult);
+
+    protected override void StopProcessing() => _cancel.Cancel();
+
+    protected void DemandRoot()
+    {
+        if (!IsRoot())
+        {
+            throw new LvsException(LvsErrorKind.NotRoot,
+                $"{MyInvocation.MyCommand.Name} needs root: ip and arptables change (and arptables reads) kernel state only for root or CAP_NET_ADMIN. Run pwsh as root (sudo pwsh).",
+                MyInvocation.MyCommand.Name);
+        }
+    }
+
+    protected HostState ReadState(bool includeArpRules) => new HostInspector(Runner).Read(includeArpRules, CancellationToken);
+
+    /// <summary>Runs <paramref name="body"/> under the per-host lock so overlapping runs cannot lose each other's changes.</summary>
+    protected T WithHostLock<T>(Func<T> body)
+    {
+        WriteVerbose($"Waiting for the LvsDirect host lock {HostLock.DefaultPath()}");
+        using var hostLock = HostLock.Acquire(LockTimeout, CancellationToken);
+        return body();
+    }
+
+    /// <summary>Runs a plan step by step, asking ShouldProcess for each with the exact command it will run.</summary>
+    protected bool ExecutePlan(Plan plan)
+    {
+        foreach (var rejected in plan.Rejected)
+        {
+            WriteLvsError(rejected);
+        }
+
+        var executed = new PlanExecutor(Runner).Execute(
+            plan,
+            step => ShouldProcess(
+                $"{step.Action} {step.Target}: {step.Command.ToDisplayString()}",
+                $"{step.Action} {step.Target}?\n{step.Command.ToDisplayString()}",
+                step.Action),
+            CancellationToken);
+        return executed == plan.Steps.Count;
+    }
+
+    /// <summary>Wraps the record's work so Core failures become ErrorRecords with stable ids.</summary>
+    protected void Guard(Action body)
+    {
+        try
+        {
+            body();
+        }
+        catch (LvsException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex));
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    protected void WriteLvsError(LvsException ex) => WriteError(ToErrorRecord(ex));
+
+    internal static ErrorRecord ToErrorRecord(LvsException ex) =>
+        new(ex, ex.ErrorId, CategoryFor(ex.Kind), ex.Target);
+
+    internal static ErrorCategory CategoryFor(LvsErrorKind kind) => kind switch
+    {
+        LvsErrorKind.NotRoot => ErrorCategory.PermissionDenied,
+        LvsErrorKind.ProgramNotFound => ErrorCategory.ObjectNotFound,
+        LvsErrorKind.InvalidAddress => ErrorCategory.InvalidArgument,
+        LvsErrorKind.InvalidPrefix => ErrorCategory.InvalidArgument,
+        LvsErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        LvsErrorKind.UnknownInterface => ErrorCategory.ObjectNotFound,
+        LvsErrorKind.CommandFailed => ErrorCategory.InvalidOperation,
+        LvsErrorKind.LockTimeout => ErrorCategory.ResourceBusy,
+        LvsErrorKind.FileError => ErrorCategory.WriteError,
+        LvsErrorKind.ParseError => ErrorCategory.ParserError,
+        LvsErrorKind.VipStillConfigured => ErrorCategory.ResourceExists,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    private void LogResult(ToolResult r) =>
+        WriteVerbose($"{r.Command.ToSummaryString()} -> exit {r.ExitCode} in {r.Elapsed.TotalMilliseconds:0} ms");
+}
