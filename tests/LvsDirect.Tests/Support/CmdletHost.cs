@@ -1,0 +1,60 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using LvsDirect.Core.Tools;
+using Xunit;
+
+namespace LvsDirect.Tests.Support;
+
+/// <summary>The cmdlet tests swap static seams (runner, root check), so they must not run in parallel.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CmdletCollection
+{
+    public const string Name = "Cmdlets";
+}
+
+/// <summary>Hosts the module's cmdlets in-process with a fake runner and a chosen root status.</summary>
+public sealed class CmdletHost : IDisposable
+{
+    private readonly Runspace _runspace;
+
+    public CmdletHost(IProcessRunner runner, bool isRoot = true)
+    {
+        LvsCmdlet.RunnerFactory = () => runner;
+        LvsCmdlet.IsRoot = () => isRoot;
+        LvsCmdlet.LockTimeout = TimeSpan.FromSeconds(10);
+        var iss = InitialSessionState.CreateDefault2();
+        iss.ImportPSModule(typeof(LvsCmdlet).Assembly.Location);
+        _runspace = RunspaceFactory.CreateRunspace(iss);
+        _runspace.Open();
+    }
+
+    public (IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> WhatIf) Invoke(string script)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = _runspace;
+        ps.AddScript(script);
+        var output = ps.Invoke().ToList();
+        var info = ps.Streams.Information.Select(i => i.MessageData?.ToString() ?? string.Empty).ToList();
+        return (output, ps.Streams.Error.ToList(), info);
+    }
+
+    /// <summary>
+    /// Runs a script that must end in a terminating error and returns that ErrorRecord. Without
+    /// -ErrorAction Stop in the script, only a real terminating error (a precondition) is caught.
+    /// </summary>
+    public ErrorRecord InvokeFailing(string script)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = _runspace;
+        ps.AddScript("try { " + script + " ; 'no terminating error' } catch { $_ }");
+        var result = Assert.Single(ps.Invoke());
+        return Assert.IsType<ErrorRecord>(result.BaseObject);
+    }
+
+    public void Dispose()
+    {
+        _runspace.Dispose();
+        LvsCmdlet.RunnerFactory = () => ProcessRunner.Default;
+        LvsCmdlet.IsRoot = () => Core.Host.Privileges.IsRoot;
+    }
+}

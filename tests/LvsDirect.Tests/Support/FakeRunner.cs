@@ -1,0 +1,58 @@
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect.Tests.Support;
+
+/// <summary>
+/// A process runner that answers reads from canned output and records every command, so planner and cmdlet
+/// tests can assert exactly what would run, without touching the machine.
+/// </summary>
+public sealed class FakeRunner : IProcessRunner
+{
+    private readonly Dictionary<string, Func<ToolCommand, ToolResult>> _responses = new(StringComparer.Ordinal);
+
+    public List<ToolCommand> Commands { get; } = [];
+
+    public IEnumerable<ToolCommand> Changes => Commands.Where(c => !IsRead(c));
+
+    public FakeRunner On(string commandLine, string stdout, int exitCode = 0, string stderr = "")
+    {
+        _responses[commandLine] = c => new ToolResult(c, exitCode, stdout, stderr, TimeSpan.FromMilliseconds(1));
+        return this;
+    }
+
+    public FakeRunner Throw(string commandLine, Exception ex)
+    {
+        _responses[commandLine] = _ => throw ex;
+        return this;
+    }
+
+    /// <summary>A host with one interface eth0 (192.0.2.11/24, default route) and the given arptables-save text.</summary>
+    public static FakeRunner Host(string arptablesSave = "", string extraAddrInfo = "")
+    {
+        var addr = "[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\"],\"operstate\":\"UNKNOWN\",\"address\":\"00:00:00:00:00:00\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"scope\":\"host\",\"label\":\"lo\"}]},"
+                   + "{\"ifindex\":2,\"ifname\":\"eth0\",\"flags\":[\"BROADCAST\",\"UP\"],\"operstate\":\"UP\",\"address\":\"02:00:00:00:00:11\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"192.0.2.11\",\"prefixlen\":24,\"broadcast\":\"192.0.2.255\",\"scope\":\"global\",\"label\":\"eth0\"}"
+                   + extraAddrInfo + "]}]\n";
+        var route = "[{\"dst\":\"default\",\"gateway\":\"192.0.2.254\",\"dev\":\"eth0\",\"flags\":[]}]\n";
+        return new FakeRunner()
+            .On("ip -j -batch -", addr + route)
+            .On("arptables-save", arptablesSave)
+            .On("arptables -V", "arptables v1.8.9 (nf_tables)\n")
+            .On("arptables-restore", string.Empty)
+            .On("ip -batch -", string.Empty);
+    }
+
+    public ToolResult Run(ToolCommand command, CancellationToken cancellationToken = default)
+    {
+        Commands.Add(command);
+        var key = command.Program + (command.Arguments.Count > 0 ? " " + string.Join(' ', command.Arguments) : string.Empty);
+        if (_responses.TryGetValue(key, out var respond) || _responses.TryGetValue(command.Program, out respond))
+        {
+            return respond(command);
+        }
+
+        return new ToolResult(command, 0, string.Empty, string.Empty, TimeSpan.FromMilliseconds(1));
+    }
+
+    private static bool IsRead(ToolCommand c) =>
+        (c.Program == "ip" && c.Arguments.Contains("-j")) || c.Program == "arptables-save" || (c.Program == "arptables" && c.Arguments.Contains("-V"));
+}
