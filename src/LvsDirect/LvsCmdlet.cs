@@ -60,10 +60,19 @@ public abstract class LvsCmdlet : PSCmdlet
 
         var executed = new PlanExecutor(Runner).Execute(
             plan,
-            step => ShouldProcess(
-                $"{step.Action} {step.Target}: {step.Command.ToDisplayString()}",
-                $"{step.Action} {step.Target}?\n{step.Command.ToDisplayString()}",
-                step.Action),
+            step =>
+            {
+                if (ShouldProcess(
+                        $"{step.Action} {step.Target}: {step.Command.ToDisplayString()}",
+                        $"{step.Action} {step.Target}?\n{step.Command.ToDisplayString()}",
+                        step.Action,
+                        out var reason))
+                {
+                    return StepDecision.Run;
+                }
+
+                return reason == ShouldProcessReason.WhatIf ? StepDecision.Preview : StepDecision.Stop;
+            },
             CancellationToken);
         return executed == plan.Steps.Count;
     }

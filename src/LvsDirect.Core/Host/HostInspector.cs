@@ -6,7 +6,8 @@ namespace LvsDirect.Core.Host;
 
 /// <summary>
 /// Reads a host's state with as few processes as possible: one `ip -batch` for addresses and routes, one
-/// `arptables-save` for the rules (whose header also tells the flavor), so a no-op run costs what listing costs.
+/// `arptables -L -n` for the rules (see <see cref="ArptablesListing"/> for why not arptables-save), and the
+/// flavor once per process, so a no-op run costs what listing costs.
 /// </summary>
 public sealed class HostInspector
 {
@@ -22,7 +23,7 @@ public sealed class HostInspector
     public static ToolCommand ReadAddressesCommand { get; } =
         new("ip", ["-j", "-batch", "-"], "address show\nroute show default\n");
 
-    public static ToolCommand SaveArpCommand { get; } = ToolCommand.Create("arptables-save");
+    public static ToolCommand ListArpCommand { get; } = new("arptables", ArptablesListing.ListArguments);
 
     public static ToolCommand ArptablesVersionCommand { get; } = ToolCommand.Create("arptables", "-V");
 
@@ -38,13 +39,14 @@ public sealed class HostInspector
             return new HostState(interfaces, routes, null, null);
         }
 
-        var save = _runner.RunChecked(SaveArpCommand, cancellationToken);
-        var rules = ArptablesRuleSet.Parse(save.StandardOutput);
-        var flavor = rules.DetectedFlavor ?? DetectFlavor(cancellationToken);
+        var list = _runner.RunChecked(ListArpCommand, cancellationToken);
+        var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(list.StandardOutput));
+        // Only arptables_jf names its chains IN/OUT; otherwise the listing looks the same for every flavor.
+        var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : DetectFlavor(cancellationToken);
         return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
     }
 
-    /// <summary>An empty rule set does not say which arptables this is; ask the program (once per process and binary).</summary>
+    /// <summary>Which arptables this is, asked of the program once per process and binary.</summary>
     public ArptablesFlavor DetectFlavor(CancellationToken cancellationToken)
     {
         var key = ToolLocator.Resolve("arptables");

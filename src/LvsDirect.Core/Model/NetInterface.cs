@@ -14,6 +14,9 @@ public sealed record InterfaceAddress(
 {
     /// <summary>"203.0.113.100/32".</summary>
     public string Cidr => $"{Address}/{PrefixLength}";
+
+    /// <summary>The alias label (eth0:1), or null: iproute2 reports the interface name when there is none.</summary>
+    public string? AliasLabel => Label == InterfaceName ? null : Label;
 }
 
 /// <summary>A network interface and its addresses.</summary>

@@ -67,7 +67,7 @@ public sealed class GetLvsVipCommand : LvsCmdlet
                 Address = a.Address,
                 PrefixLength = a.PrefixLength,
                 InterfaceName = a.InterfaceName,
-                Label = a.Label == a.InterfaceName ? null : a.Label,
+                Label = a.AliasLabel,
                 Broadcast = a.Broadcast,
                 ArpSuppression = state.ArpRules is null ? SuppressionState.Unknown : state.SuppressionFor(a.Address),
                 RealIP = RealIPOf(state, a.Address),

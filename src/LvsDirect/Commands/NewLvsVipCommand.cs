@@ -78,7 +78,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                     Address = address,
                     PrefixLength = prefix,
                     InterfaceName = iface.Name,
-                    Label = label ?? state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == iface.Name)?.Label,
+                    Label = label ?? state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == iface.Name)?.AliasLabel,
                     Broadcast = broadcast,
                     ArpSuppression = realIp is null ? state.SuppressionFor(address) : SuppressionState.Complete,
                     RealIP = realIp,

@@ -89,7 +89,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                     Address = m.Address,
                     PrefixLength = m.PrefixLength,
                     InterfaceName = m.InterfaceName,
-                    Label = m.Label == m.InterfaceName ? null : m.Label,
+                    Label = m.AliasLabel,
                     Broadcast = m.Broadcast,
                     ArpSuppression = KeepArpSuppression.IsPresent ? state.SuppressionFor(m.Address) : SuppressionState.None,
                     RealIP = GetLvsVipCommand.RealIPOf(state, m.Address),

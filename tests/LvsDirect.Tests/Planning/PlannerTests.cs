@@ -77,7 +77,7 @@ public class PlannerTests
     [Fact]
     public void ExistingVipWithRules_PlansNothing()
     {
-        var plan = Planner.Create(Read(FakeRunner.Host(NftWithVipAndForeign, VipAddr)), Add("203.0.113.100"));
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr)), Add("203.0.113.100"));
 
         Assert.True(plan.IsEmpty);
         Assert.All(plan.Changes, c => Assert.Equal(ChangeKind.Unchanged, c.Kind));
@@ -86,7 +86,7 @@ public class PlannerTests
     [Fact]
     public void Restore_KeepsForeignRulesAndUserChains()
     {
-        var plan = Planner.Create(Read(FakeRunner.Host(NftWithVipAndForeign, VipAddr)), Add(["203.0.113.101", .. Filler]));
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr)), Add(["203.0.113.101", .. Filler]));
         var text = plan.Steps.Single(s => s.Kind == StepKind.ChangeArpRules).Command.StandardInput!;
 
         Assert.Contains("-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99", text);
@@ -99,7 +99,7 @@ public class PlannerTests
     [Fact]
     public void RemoveVip_RemovesAddressBeforeItsRules()
     {
-        var state = Read(FakeRunner.Host(NftWithVipAndForeign, VipAddr));
+        var state = Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr));
         var d = new DesiredChange();
         d.RemoveAddresses.AddRange(state.FindAddress(Vip));
         d.RemoveSuppression.Add(Vip);
@@ -119,7 +119,7 @@ public class PlannerTests
         var d = new DesiredChange();
         d.RemoveSuppression.AddRange(Filler.Select(IPAddress.Parse));
 
-        var plan = Planner.Create(Read(FakeRunner.Host(save)), d);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save))), d);
         var text = Assert.Single(plan.Steps).Command.StandardInput!;
 
         Assert.DoesNotContain("198.51.100.", text);
@@ -135,7 +135,7 @@ public class PlannerTests
         var d = new DesiredChange();
         d.RemoveSuppression.Add(IPAddress.Parse("203.0.113.1"));
 
-        var plan = Planner.Create(Read(FakeRunner.Host(save)), d);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save))), d);
 
         Assert.Equal(["arptables -D INPUT -d 203.0.113.1 -j DROP"], plan.Steps.Select(Line));
     }
@@ -146,7 +146,7 @@ public class PlannerTests
         var d = new DesiredChange();
         d.EnsureSuppression.Add(new SuppressionRequest(Vip, IPAddress.Parse("192.0.2.12")));
 
-        var plan = Planner.Create(Read(FakeRunner.Host(NftWithVipAndForeign)), d);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign))), d);
 
         Assert.Equal(
             ["arptables -A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.12", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
@@ -157,11 +157,11 @@ public class PlannerTests
     [Fact]
     public void JfFlavor_ChangesRuleByRuleWithInOutChains_EvenForLargeBatches()
     {
-        var big = Planner.Create(Read(FakeRunner.Host("*filter\n:IN ACCEPT\n:OUT ACCEPT\n")), Add(Filler));
+        var big = Planner.Create(Read(FakeRunner.Host(Listing.FromSave("*filter\n:IN ACCEPT\n:OUT ACCEPT\n"))), Add(Filler));
         Assert.DoesNotContain(big.Steps, s => s.Command.Program == "arptables-restore");
 
         var jf = "*filter\n:IN ACCEPT\n:OUT ACCEPT\n:FORWARD ACCEPT\n-A IN -j ACCEPT -i eth0 -s 192.0.2.99 \n";
-        var plan = Planner.Create(Read(FakeRunner.Host(jf)), Add("203.0.113.100"));
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(jf))), Add("203.0.113.100"));
 
         Assert.Equal(
             ["arptables -A IN -d 203.0.113.100 -j DROP", "arptables -A OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11", "ip -batch -"],

@@ -26,8 +26,8 @@ public sealed class FakeRunner : IProcessRunner
         return this;
     }
 
-    /// <summary>A host with one interface eth0 (192.0.2.11/24, default route) and the given arptables-save text.</summary>
-    public static FakeRunner Host(string arptablesSave = "", string extraAddrInfo = "")
+    /// <summary>A host with one interface eth0 (192.0.2.11/24, default route) and the given `arptables -L -n` listing.</summary>
+    public static FakeRunner Host(string arptablesList = "Chain INPUT (policy ACCEPT)\n\nChain OUTPUT (policy ACCEPT)\n", string extraAddrInfo = "", string version = "arptables v1.8.9 (nf_tables)")
     {
         var addr = "[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\"],\"operstate\":\"UNKNOWN\",\"address\":\"00:00:00:00:00:00\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"scope\":\"host\",\"label\":\"lo\"}]},"
                    + "{\"ifindex\":2,\"ifname\":\"eth0\",\"flags\":[\"BROADCAST\",\"UP\"],\"operstate\":\"UP\",\"address\":\"02:00:00:00:00:11\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"192.0.2.11\",\"prefixlen\":24,\"broadcast\":\"192.0.2.255\",\"scope\":\"global\",\"label\":\"eth0\"}"
@@ -35,8 +35,8 @@ public sealed class FakeRunner : IProcessRunner
         var route = "[{\"dst\":\"default\",\"gateway\":\"192.0.2.254\",\"dev\":\"eth0\",\"flags\":[]}]\n";
         return new FakeRunner()
             .On("ip -j -batch -", addr + route)
-            .On("arptables-save", arptablesSave)
-            .On("arptables -V", "arptables v1.8.9 (nf_tables)\n")
+            .On("arptables -L -n", arptablesList)
+            .On("arptables -V", version + "\n")
             .On("arptables-restore", string.Empty)
             .On("ip -batch -", string.Empty);
     }
@@ -54,5 +54,5 @@ public sealed class FakeRunner : IProcessRunner
     }
 
     private static bool IsRead(ToolCommand c) =>
-        (c.Program == "ip" && c.Arguments.Contains("-j")) || c.Program == "arptables-save" || (c.Program == "arptables" && c.Arguments.Contains("-V"));
+        (c.Program == "ip" && c.Arguments.Contains("-j")) || (c.Program == "arptables" && (c.Arguments.Contains("-V") || c.Arguments.Contains("-L")));
 }
