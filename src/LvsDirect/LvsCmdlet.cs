@@ -30,6 +30,12 @@ public abstract class LvsCmdlet : PSCmdlet
 
     protected override void StopProcessing() => _cancel.Cancel();
 
+    /// <summary>
+    /// Optional pipeline-bound values arrive empty or null from objects that lack them (a VIP without a label);
+    /// both mean "not given".
+    /// </summary>
+    protected static string? Optional(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
     protected void DemandRoot()
     {
         if (!IsRoot())

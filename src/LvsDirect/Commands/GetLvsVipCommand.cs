@@ -19,7 +19,8 @@ public sealed class GetLvsVipCommand : LvsCmdlet
     public string[]? Address { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? InterfaceName { get; set; }
 
     /// <summary>Every address, not just VIPs.</summary>
@@ -36,14 +37,15 @@ public sealed class GetLvsVipCommand : LvsCmdlet
         }
 
         var state = ReadState(canReadRules);
-        if (InterfaceName is not null)
+        var interfaceName = Optional(InterfaceName);
+        if (interfaceName is not null)
         {
-            state.RequireInterface(InterfaceName);
+            state.RequireInterface(interfaceName);
         }
 
         foreach (var vip in List(state, All.IsPresent || !canReadRules))
         {
-            if ((filter is null || filter.Contains(vip.Address)) && (InterfaceName is null || vip.InterfaceName == InterfaceName))
+            if ((filter is null || filter.Contains(vip.Address)) && (interfaceName is null || vip.InterfaceName == interfaceName))
             {
                 WriteObject(vip);
             }

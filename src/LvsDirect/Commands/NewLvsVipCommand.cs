@@ -20,19 +20,23 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     public string[] Address { get; set; } = [];
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? InterfaceName { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? Label { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? Broadcast { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? RealIP { get; set; }
 
     /// <summary>On unless -ArpSuppression:$false: a VIP without suppression steals the director's traffic.</summary>
@@ -43,7 +47,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     {
         foreach (var a in Address)
         {
-            _requests.Add((a, InterfaceName, Label, Broadcast, RealIP));
+            _requests.Add((a, Optional(InterfaceName), Optional(Label), Optional(Broadcast), Optional(RealIP)));
         }
     }
 

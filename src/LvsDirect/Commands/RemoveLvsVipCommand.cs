@@ -19,7 +19,8 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     public string[] Address { get; set; } = [];
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? InterfaceName { get; set; }
 
     [Parameter]
@@ -36,7 +37,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     {
         foreach (var a in Address)
         {
-            _requests.Add((a, InterfaceName));
+            _requests.Add((a, Optional(InterfaceName)));
         }
     }
 

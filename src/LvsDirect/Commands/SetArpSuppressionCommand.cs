@@ -17,11 +17,13 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     public string[] VirtualIP { get; set; } = [];
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? RealIP { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? InterfaceName { get; set; }
 
     [Parameter]
@@ -31,7 +33,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     {
         foreach (var v in VirtualIP)
         {
-            _requests.Add((v, InterfaceName, RealIP));
+            _requests.Add((v, Optional(InterfaceName), Optional(RealIP)));
         }
     }
 

@@ -121,4 +121,16 @@ public class NewLvsVipCommandTests
         Assert.StartsWith("InvalidArgument,", Assert.Single(errors).FullyQualifiedErrorId);
         Assert.Empty(runner.Changes);
     }
+
+    [Fact]
+    public void NewLvsVip_BindsObjectsWithNullOptionalProperties()
+    {
+        var runner = FakeRunner.Host();
+        using var host = new CmdletHost(runner);
+
+        var (output, errors, _) = host.Invoke("[pscustomobject]@{ Address = '203.0.113.5'; InterfaceName = 'eth0'; Label = $null; RealIP = ''; Broadcast = $null } | New-LvsVip");
+
+        Assert.Empty(errors);
+        Assert.Equal("192.0.2.11", Assert.IsType<LvsVip>(Assert.Single(output).BaseObject).RealIP!.ToString());
+    }
 }
