@@ -80,7 +80,13 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                 }
 
                 desired.RemoveAddresses.AddRange(matches);
-                if (!KeepArpSuppression.IsPresent)
+                var remaining = state.FindAddress(address).Except(matches).ToList();
+                if (remaining.Count > 0 && !KeepArpSuppression.IsPresent)
+                {
+                    // Suppression is per address, not per interface: the copy that stays still needs it.
+                    WriteWarning($"{address} stays configured on {remaining[0].InterfaceName}, so its ARP suppression is kept.");
+                }
+                else if (!KeepArpSuppression.IsPresent)
                 {
                     desired.RemoveSuppression.Add(address);
                 }

@@ -133,4 +133,20 @@ public class NewLvsVipCommandTests
         Assert.Empty(errors);
         Assert.Equal("192.0.2.11", Assert.IsType<LvsVip>(Assert.Single(output).BaseObject).RealIP!.ToString());
     }
+
+    [Fact]
+    public void RemoveLvsVip_FromOneInterface_KeepsSuppressionForTheCopyThatStays()
+    {
+        var save = "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n-A INPUT -j DROP -d 203.0.113.100\n-A OUTPUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n";
+        var onEth0 = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"eth0\"}";
+        var onLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
+        var runner = FakeRunner.Host(Listing.FromSave(save), onEth0, extraLoAddrInfo: onLo);
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke("Remove-LvsVip -Address 203.0.113.100 -InterfaceName eth0 -WarningAction SilentlyContinue");
+
+        Assert.Empty(errors);
+        Assert.Equal(["ip -batch -"], runner.Changes.Select(c => c.Program + " " + string.Join(' ', c.Arguments)));
+        Assert.Equal("address del 203.0.113.100/32 dev eth0\n", runner.Changes.Single().StandardInput);
+    }
 }

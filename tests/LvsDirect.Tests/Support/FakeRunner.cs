@@ -27,9 +27,9 @@ public sealed class FakeRunner : IProcessRunner
     }
 
     /// <summary>A host with one interface eth0 (192.0.2.11/24, default route) and the given `arptables -L -n` listing.</summary>
-    public static FakeRunner Host(string arptablesList = "Chain INPUT (policy ACCEPT)\n\nChain OUTPUT (policy ACCEPT)\n", string extraAddrInfo = "", string version = "arptables v1.8.9 (nf_tables)")
+    public static FakeRunner Host(string arptablesList = "Chain INPUT (policy ACCEPT)\n\nChain OUTPUT (policy ACCEPT)\n", string extraAddrInfo = "", string version = "arptables v1.8.9 (nf_tables)", string extraLoAddrInfo = "")
     {
-        var addr = "[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\"],\"operstate\":\"UNKNOWN\",\"address\":\"00:00:00:00:00:00\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"scope\":\"host\",\"label\":\"lo\"}]},"
+        var addr = "[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\"],\"operstate\":\"UNKNOWN\",\"address\":\"00:00:00:00:00:00\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"scope\":\"host\",\"label\":\"lo\"}" + extraLoAddrInfo + "]},"
                    + "{\"ifindex\":2,\"ifname\":\"eth0\",\"flags\":[\"BROADCAST\",\"UP\"],\"operstate\":\"UP\",\"address\":\"02:00:00:00:00:11\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"192.0.2.11\",\"prefixlen\":24,\"broadcast\":\"192.0.2.255\",\"scope\":\"global\",\"label\":\"eth0\"}"
                    + extraAddrInfo + "]}]\n";
         var route = "[{\"dst\":\"default\",\"gateway\":\"192.0.2.254\",\"dev\":\"eth0\",\"flags\":[]}]\n";
