@@ -12,6 +12,7 @@ public sealed class GetArpSuppressionCommand : LvsCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Address")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.VipAddressCompleter))]
     public string[]? VirtualIP { get; set; }
 
     protected override void ProcessRecord() => Guard(() =>

@@ -16,11 +16,13 @@ public sealed class GetLvsVipCommand : LvsCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.VipAddressCompleter))]
     public string[]? Address { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
     /// <summary>Every address, not just VIPs.</summary>

@@ -22,6 +22,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

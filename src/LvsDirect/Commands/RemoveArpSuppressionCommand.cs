@@ -18,6 +18,7 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Address")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.VipAddressCompleter))]
     public string[] VirtualIP { get; set; } = [];
 
     /// <summary>Removes the rules even though the VIP is still configured.</summary>

@@ -14,6 +14,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Address")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.VipAddressCompleter))]
     public string[] VirtualIP { get; set; } = [];
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -24,6 +25,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
     [Parameter]
