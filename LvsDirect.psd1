@@ -24,8 +24,17 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('LVS', 'LVS-DR', 'DirectRouting', 'LoadBalancing', 'arptables', 'ARP', 'Linux', 'Networking')
-            ReleaseNotes = 'First release: New-, Get-, Remove-LvsVip; Set-, Get-, Remove-, Save-ArpSuppression; Export-RcLocal. arptables_jf, arptables-legacy and arptables-nft are detected and handled alike.'
+            Tags         = @('LVS', 'LVS-DR', 'DirectRouting', 'arptables', 'ARP', 'keepalived', 'Linux', 'networking', 'loadbalancing', 'PSEdition_Core')
+            ReleaseNotes = @'
+0.1.0 - first release.
+- New-, Get-, Remove-LvsVip; Set-, Get-, Remove-, Save-ArpSuppression; Export-RcLocal.
+- arptables_jf, arptables-legacy and arptables-nft are detected and handled alike.
+- Suppression is in place before a VIP is added and removed after it; foreign rules, addresses and rc.local
+  lines are kept; a second run changes nothing.
+- Any number of VIPs in one arptables transaction and one ip -batch; -WhatIf/-Confirm show the exact commands.
+- Tab completion of interface names and of the VIPs configured now.
+- Linux only; changes need root.
+'@
         }
     }
 }
