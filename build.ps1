@@ -10,6 +10,7 @@ Test    Build, then xUnit (dotnet test) and Pester 5.7.1 (in a fresh pwsh); prin
         when anything failed or a runner did not run.
 Demo    Build, then tests/lab/Demo.ps1 in a fresh pwsh.
 Bench   Build, then tests/lab/Bench.ps1 in a fresh pwsh.
+Package Build, then output/LvsDirect.<version>.nupkg, published by PSResourceGet so Install-PSResource accepts it.
 Clean   Removes output/ and every project's bin/ and obj/.
 
 .EXAMPLE
@@ -17,7 +18,7 @@ dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Clean')]
     [string[]] $Task = 'Build',
 
     [string] $Configuration = 'Release'
@@ -314,6 +315,37 @@ function Invoke-LabScript {
     Invoke-ChildPwsh -ScriptPath $path
 }
 
+function Invoke-Package {
+    Invoke-Build
+    $version = Get-ModuleVersion
+    $nupkg = Join-Path $OutputRoot "$ModuleName.$version.nupkg"
+    Write-Host "Packaging $ModuleName $version" -ForegroundColor Cyan
+
+    # PSResourceGet keeps its repository list in $XDG_DATA_HOME (or ~/.local/share)/PSResourceGet; when that data
+    # folder is missing it writes PSResourceRepository.xml into the current folder instead.
+    $dataHome = if ($env:XDG_DATA_HOME) { $env:XDG_DATA_HOME } else { Join-Path $HOME '.local' 'share' }
+    $null = New-Item -ItemType Directory -Force -Path $dataHome
+    Import-Module -Name Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+
+    # Publishing to a file repository is how PSResourceGet packs: the nupkg it writes is one it can install.
+    $suffix = [guid]::NewGuid().ToString('n').Substring(0, 8)
+    $repository = "LvsDirectLocal-$suffix"
+    $feed = Join-Path $OutputRoot "feed-$suffix"
+    $null = New-Item -ItemType Directory -Force -Path $feed
+    try {
+        Register-PSResourceRepository -Name $repository -Uri $feed -Trusted
+        Publish-PSResource -Path (Get-ModuleOutputPath) -Repository $repository
+        $published = Join-Path $feed "$ModuleName.$version.nupkg"
+        if (-not (Test-Path -LiteralPath $published -PathType Leaf)) { throw "Publish-PSResource wrote no $published." }
+        Move-Item -LiteralPath $published -Destination $nupkg -Force
+    }
+    finally {
+        Unregister-PSResourceRepository -Name $repository -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath $feed -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    Write-Host "Package written to $nupkg" -ForegroundColor Green
+}
+
 function Invoke-Clean {
     if (Test-Path -LiteralPath $OutputRoot) { Remove-Item -LiteralPath $OutputRoot -Recurse -Force }
     foreach ($project in Get-ChildItem -LiteralPath (Join-Path $RepoRoot 'src'), (Join-Path $RepoRoot 'tests') -Filter *.csproj -Recurse -File) {
@@ -331,6 +363,7 @@ foreach ($t in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-LabScript -Name Demo }
         'Bench' { Invoke-LabScript -Name Bench }
+        'Package' { Invoke-Package }
         'Clean' { Invoke-Clean; $script:Done.Clear() }
     }
 }
