@@ -13,12 +13,16 @@ public sealed partial class HostLock : IDisposable
     private const int LOCK_EX = 2;
     private const int LOCK_NB = 4;
     private const int EWOULDBLOCK = 11;
+    private const int EINTR = 4;
+    private const int O_RDWR = 2;
+    private const int O_CREAT = 0x40;
+    private const int O_CLOEXEC = 0x80000;
 
-    private readonly FileStream _stream;
+    private int _fd;
 
-    private HostLock(FileStream stream, string path)
+    private HostLock(int fd, string path)
     {
-        _stream = stream;
+        _fd = fd;
         Path = path;
     }
 
@@ -26,6 +30,14 @@ public sealed partial class HostLock : IDisposable
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int Flock(int fd, int operation);
+
+    // Not FileStream: .NET takes its own flock(LOCK_SH) when it opens a file, which fails (or deadlocks an
+    // upgrade) while another run holds our LOCK_EX.
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     /// <summary>The lock file for the current network namespace.</summary>
     public static string DefaultPath()
@@ -49,44 +61,38 @@ public sealed partial class HostLock : IDisposable
     public static HostLock Acquire(TimeSpan timeout, CancellationToken cancellationToken, string? path = null)
     {
         path ??= DefaultPath();
-        FileStream stream;
-        try
+        var fd = Open(path, O_RDWR | O_CREAT | O_CLOEXEC, Convert.ToInt32("644", 8));
+        if (fd < 0)
         {
-            // FileShare.ReadWrite: .NET's own advisory lock must not interfere with the flock we take below.
-            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new LvsException(LvsErrorKind.FileError, $"Cannot open the lock file '{path}': {ex.Message}", path, ex);
+            throw new LvsException(LvsErrorKind.FileError, $"Cannot open the lock file '{path}' (errno {Marshal.GetLastPInvokeError()}).", path);
         }
 
-        var fd = (int)stream.SafeFileHandle.DangerousGetHandle();
         var deadline = DateTime.UtcNow + timeout;
         var delay = 10;
         while (true)
         {
             if (Flock(fd, LOCK_EX | LOCK_NB) == 0)
             {
-                return new HostLock(stream, path);
+                return new HostLock(fd, path);
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (errno != EWOULDBLOCK)
+            if (errno != EWOULDBLOCK && errno != EINTR)
             {
-                stream.Dispose();
+                Close(fd);
                 throw new LvsException(LvsErrorKind.FileError, $"flock on '{path}' failed (errno {errno}).", path);
             }
 
             if (DateTime.UtcNow >= deadline)
             {
-                stream.Dispose();
+                Close(fd);
                 throw new LvsException(LvsErrorKind.LockTimeout,
                     $"Another LvsDirect run holds '{path}' and did not finish within {timeout.TotalSeconds:0} s.", path);
             }
 
             if (cancellationToken.WaitHandle.WaitOne(delay))
             {
-                stream.Dispose();
+                Close(fd);
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
@@ -94,5 +100,13 @@ public sealed partial class HostLock : IDisposable
         }
     }
 
-    public void Dispose() => _stream.Dispose();
+    /// <summary>Closing the descriptor releases the flock.</summary>
+    public void Dispose()
+    {
+        var fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            Close(fd);
+        }
+    }
 }
