@@ -1,0 +1,161 @@
+#Requires -Version 7.4
+# The package as a user receives it: the built module published by PSResourceGet (what build.ps1 -Task Package
+# does), then installed and used by a pwsh that has never seen the source tree. Every pwsh that registers a
+# repository or installs runs with its own HOME, XDG folders and PSModulePath under a temp folder, so the real
+# user's repository list and module folders are never touched.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:ManifestPath = Get-LvsTestModulePath
+    $script:ModuleFolder = Split-Path -Parent $ManifestPath
+    $script:Manifest = Import-PowerShellDataFile -LiteralPath $ManifestPath
+    $script:Version = [string]$Manifest.ModuleVersion
+    $suffix = [guid]::NewGuid().ToString('n').Substring(0, 8)
+    $script:Root = Join-Path ([IO.Path]::GetTempPath()) "lvs-package-$suffix"
+    $script:Feed = Join-Path $Root 'feed'
+    $script:RepositoryName = "LvsDirectLocal-$suffix"
+    $null = New-Item -ItemType Directory -Path $Feed -Force
+
+    function Invoke-IsolatedPwsh {
+        <#
+        .SYNOPSIS
+        Runs a script in a new pwsh whose HOME, XDG folders and PSModulePath are folders under $Root/<Name>:
+        a user account of its own. Returns its data folder; throws with stderr when pwsh fails.
+        #>
+        param(
+            [Parameter(Mandatory)][string] $Name,
+            [Parameter(Mandatory)][string] $Script,
+            [string[]] $ArgumentList = @(),
+            [int] $TimeoutSeconds = 60
+        )
+
+        $profileRoot = Join-Path $Root $Name
+        # The XDG folders where they default to under HOME: PSResourceGet 1.2.0 installs CurrentUser modules
+        # to HOME/.local/share/powershell/Modules whatever XDG_DATA_HOME says, pwsh looks for them under
+        # XDG_DATA_HOME, and a real user's two agree only because XDG_DATA_HOME is normally unset.
+        $folders = [ordered]@{ HOME = 'home'; XDG_DATA_HOME = 'home/.local/share'; XDG_CONFIG_HOME = 'home/.config'; XDG_CACHE_HOME = 'home/.cache' }
+        # PSResourceGet writes its repository list into the current folder when the data folder is missing.
+        foreach ($f in $folders.Values) { $null = New-Item -ItemType Directory -Path (Join-Path $profileRoot $f) -Force }
+        $scriptPath = Join-Path $profileRoot 'script.ps1'
+        Set-Content -LiteralPath $scriptPath -Value $Script -Encoding utf8
+
+        $pwsh = Get-LvsPwshCommand
+        $psi = [System.Diagnostics.ProcessStartInfo]::new($pwsh[0])
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $scriptPath) + $ArgumentList) {
+            $psi.ArgumentList.Add($a)
+        }
+        foreach ($key in $folders.Keys) { $psi.Environment[$key] = Join-Path $profileRoot $folders[$key] }
+        $dataHome = Join-Path $profileRoot $folders.XDG_DATA_HOME
+        $psi.Environment['PSModulePath'] = Join-Path $dataHome 'powershell' 'Modules'
+        $psi.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
+        $psi.Environment['POWERSHELL_UPDATECHECK'] = 'Off'
+        $psi.WorkingDirectory = $profileRoot
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.UseShellExecute = $false
+        $p = [System.Diagnostics.Process]::Start($psi)
+        try {
+            $stdout = $p.StandardOutput.ReadToEndAsync()
+            $stderr = $p.StandardError.ReadToEndAsync()
+            if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
+                $p.Kill($true)
+                throw "The '$Name' pwsh did not finish within $TimeoutSeconds s."
+            }
+            $p.WaitForExit()
+            if ($p.ExitCode -ne 0) {
+                throw "The '$Name' pwsh exited $($p.ExitCode): $($stderr.GetAwaiter().GetResult().Trim()) $($stdout.GetAwaiter().GetResult().Trim())"
+            }
+        }
+        finally {
+            $p.Dispose()
+        }
+        $dataHome
+    }
+
+    # The publish step of build.ps1 -Task Package, against the module the build already laid out.
+    $null = Invoke-IsolatedPwsh -Name 'publisher' -ArgumentList $ModuleFolder, $Feed, $RepositoryName -Script @'
+param([string] $ModuleFolder, [string] $Feed, [string] $RepositoryName)
+$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name $RepositoryName -Uri $Feed -Trusted
+Publish-PSResource -Path $ModuleFolder -Repository $RepositoryName
+'@
+    $script:Nupkg = Join-Path $Feed "LvsDirect.$Version.nupkg"
+
+    $script:ResultPath = Join-Path $Root 'installed.json'
+    $script:UserData = Invoke-IsolatedPwsh -Name 'user' -ArgumentList $Feed, $RepositoryName, $ResultPath -Script @'
+param([string] $Feed, [string] $RepositoryName, [string] $ResultPath)
+$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name $RepositoryName -Uri $Feed -Trusted
+Install-PSResource -Name LvsDirect -Repository $RepositoryName -Scope CurrentUser -TrustRepository
+Import-Module -Name LvsDirect
+$module = Get-Module -Name LvsDirect
+[ordered]@{
+    ModuleBase   = $module.ModuleBase
+    Version      = [string]$module.Version
+    CommandCount = @(Get-Command -Module LvsDirect).Count
+    Synopsis     = (Get-Help -Name New-LvsVip).Synopsis
+    HelpModule   = (Get-Help -Name New-LvsVip).ModuleName
+    Repositories = @((Get-PSResourceRepository).Name)
+} | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8
+'@
+    $script:Installed = Get-Content -LiteralPath $ResultPath -Raw | ConvertFrom-Json
+}
+
+AfterAll {
+    if ($script:Root -and (Test-Path -LiteralPath $script:Root)) {
+        Remove-Item -LiteralPath $script:Root -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
+Describe 'The LvsDirect package' {
+    It 'is LvsDirect.<version>.nupkg with the manifest version, the assemblies, format views and help' {
+        $Nupkg | Should -Exist
+        $zip = [System.IO.Compression.ZipFile]::OpenRead($Nupkg)
+        try {
+            $entries = @($zip.Entries.FullName)
+            $nuspec = [xml]([System.IO.StreamReader]::new($zip.GetEntry('LvsDirect.nuspec').Open()).ReadToEnd())
+        }
+        finally {
+            $zip.Dispose()
+        }
+        foreach ($file in 'LvsDirect.psd1', 'LvsDirect.dll', 'LvsDirect.Core.dll', 'LvsDirect.Format.ps1xml', 'en-US/LvsDirect.dll-Help.xml', 'en-US/about_LvsDirect.help.txt') {
+            $entries | Should -Contain $file
+        }
+        $nuspec.package.metadata.version | Should -Be $Version
+        $nuspec.package.metadata.tags -split ' ' | Should -Contain 'LVS-DR'
+    }
+
+    It 'does not carry System.Management.Automation, which PowerShell itself supplies' {
+        $zip = [System.IO.Compression.ZipFile]::OpenRead($Nupkg)
+        try { @($zip.Entries.Name) | Should -Not -Contain 'System.Management.Automation.dll' }
+        finally { $zip.Dispose() }
+    }
+}
+
+Describe 'LvsDirect installed with Install-PSResource from a file repository' {
+    It 'lands in the current user''s module folder under its version' {
+        $expected = Join-Path $UserData 'powershell' 'Modules' 'LvsDirect' $Version
+        $Installed.ModuleBase | Should -Be $expected
+        $Installed.Version | Should -Be $Version
+    }
+
+    It 'exports every cmdlet the manifest lists once imported by name' {
+        $Installed.CommandCount | Should -Be @($Manifest.CmdletsToExport).Count
+    }
+
+    It 'has the help of New-LvsVip, with a synopsis written for it' {
+        $Installed.HelpModule | Should -Be 'LvsDirect'
+        $Installed.Synopsis | Should -Not -BeNullOrEmpty
+        # Without the MAML file Get-Help makes the synopsis from the syntax instead.
+        $Installed.Synopsis | Should -Not -Match '\[-\w+'
+    }
+
+    It 'registers the repository only for the isolated user, never in the real user''s list' {
+        $Installed.Repositories | Should -Contain $RepositoryName
+        $dataHome = if ($env:XDG_DATA_HOME) { $env:XDG_DATA_HOME } else { Join-Path $HOME '.local' 'share' }
+        $realList = Join-Path $dataHome 'PSResourceGet' 'PSResourceRepository.xml'
+        if (Test-Path -LiteralPath $realList) {
+            Get-Content -LiteralPath $realList -Raw | Should -Not -Match ([regex]::Escape($RepositoryName))
+        }
+    }
+}
