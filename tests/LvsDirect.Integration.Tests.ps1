@@ -202,9 +202,10 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
             (Get-VipAddress $Rs1.Namespace).Count | Should -Be 0
             @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 0
             # -Verbose logs every command as it runs: the address goes before the rules (the ordering rule).
-            $ran = @($log | Where-Object { $_ -match ' -> exit \d+' -and $_ -notmatch '^(ip -j|arptables-save)' })
-            $addressStep = [array]::FindIndex([string[]]$ran, [Predicate[string]] { param($l) $l -match '^ip\b' })
-            $ruleStep = [array]::FindIndex([string[]]$ran, [Predicate[string]] { param($l) $l -match '^arptables' })
+            # Changes only: reads (ip -j, arptables-save, arptables -L/-V) may come in any order.
+            $ran = @($log | Where-Object { $_ -match ' -> exit \d+' })
+            $addressStep = [array]::FindIndex([string[]]$ran, [Predicate[string]] { param($l) $l -match '^ip (?!-j\b)' })
+            $ruleStep = [array]::FindIndex([string[]]$ran, [Predicate[string]] { param($l) $l -match '^arptables-restore\b|^arptables\b.*\s-[ADF]\s' })
             $addressStep | Should -BeGreaterOrEqual 0
             $ruleStep | Should -BeGreaterThan $addressStep
             Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
@@ -469,7 +470,7 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
                 param($v) New-LvsVip -Address $v
             } -ArgumentLists @(, @('203.0.113.21')), @(, @('203.0.113.22'))
 
-            foreach ($r in $results) { $r.Failure | Should -BeNullOrEmpty }
+            foreach ($r in $results) { $r.Failure | Should -BeNullOrEmpty -Because "no run may fail (it failed with $($r.Failure.FullyQualifiedErrorId))" }
             foreach ($v in '203.0.113.21', '203.0.113.22') {
                 (Get-VipAddress $Rs1.Namespace $v).Count | Should -Be 1
                 @(Get-LvsLabSuppressionRule $Rs1.Namespace $v).Count | Should -Be 2

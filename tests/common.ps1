@@ -620,7 +620,7 @@ function Receive-LvsNamespaceChild {
         }
         $result = Import-Clixml -LiteralPath $Child.Request.ResultPath
         [pscustomobject]@{
-            Output   = @($result.Output)
+            Output   = @($result.Output | ForEach-Object { ConvertTo-LvsRemotingShape $_ })
             Failure  = $result.Failure
             ExitCode = $Child.Process.ExitCode
             StdOut   = $stdout
@@ -631,6 +631,21 @@ function Receive-LvsNamespaceChild {
         $Child.Process.Dispose()
         Remove-Item -LiteralPath $Child.Directory -Recurse -Force -ErrorAction SilentlyContinue
     }
+}
+
+function ConvertTo-LvsRemotingShape {
+    # CLIXML brings an enum of a type this process does not load back as an Int32 that prints as a number;
+    # remoting brings it as its name. Give a fresh child's output the remoting shape, so tests see one shape.
+    param($InputObject)
+
+    $isEnum = { param($v) $v -is [psobject] -and $v.pstypenames -contains 'Deserialized.System.Enum' }
+    if (& $isEnum $InputObject) { return $InputObject.ToString() }
+    if ($InputObject -is [psobject] -and $InputObject.pstypenames[0] -like 'Deserialized.*') {
+        foreach ($p in @($InputObject.PSObject.Properties)) {
+            if (& $isEnum $p.Value) { $p.Value = $p.Value.ToString() }
+        }
+    }
+    $InputObject
 }
 
 function ConvertTo-LvsErrorRecord {
