@@ -467,9 +467,13 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
     Context 'concurrency' {
         It 'two New-LvsVip runs started at the same instant in one host both take effect (no lost update)' {
             $results = Invoke-LvsInNamespaceConcurrently -Namespace $Rs1.Namespace -ScriptBlock {
-                param($v) New-LvsVip -Address $v
+                param($v)
+                [DateTime]::UtcNow
+                $null = New-LvsVip -Address $v
             } -ArgumentLists @(, @('203.0.113.21')), @(, @('203.0.113.22'))
 
+            # Both started New-LvsVip together, so the second had to wait for the first, not find it done.
+            [math]::Abs(([datetime]$results[0].Output[0] - [datetime]$results[1].Output[0]).TotalMilliseconds) | Should -BeLessThan 250
             foreach ($r in $results) { $r.Failure | Should -BeNullOrEmpty -Because "no run may fail (it failed with $($r.Failure.FullyQualifiedErrorId))" }
             foreach ($v in '203.0.113.21', '203.0.113.22') {
                 (Get-VipAddress $Rs1.Namespace $v).Count | Should -Be 1
