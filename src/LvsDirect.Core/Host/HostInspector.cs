@@ -29,20 +29,23 @@ public sealed class HostInspector
 
     public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default)
     {
+        // The two reads are independent: running them side by side makes a read cost the slower one, not both.
+        var arp = includeArpRules ? Task.Run(() => _runner.RunChecked(ListArpCommand, cancellationToken), cancellationToken) : null;
         var ip = _runner.RunChecked(ReadAddressesCommand, cancellationToken);
         var docs = IpJsonParser.SplitDocuments(ip.StandardOutput);
         var interfaces = docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [];
         var routes = docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [];
 
-        if (!includeArpRules)
+        if (arp is null)
         {
             return new HostState(interfaces, routes, null, null);
         }
 
-        var list = _runner.RunChecked(ListArpCommand, cancellationToken);
+        var list = arp.GetAwaiter().GetResult();
         var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(list.StandardOutput));
         // Only arptables_jf names its chains IN/OUT; otherwise the listing looks the same for every flavor.
         var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : DetectFlavor(cancellationToken);
+        (_runner as LoggingProcessRunner)?.Flush();
         return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
     }
 

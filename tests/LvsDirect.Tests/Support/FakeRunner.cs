@@ -43,7 +43,12 @@ public sealed class FakeRunner : IProcessRunner
 
     public ToolResult Run(ToolCommand command, CancellationToken cancellationToken = default)
     {
-        Commands.Add(command);
+        // The host inspector reads addresses and rules in parallel.
+        lock (Commands)
+        {
+            Commands.Add(command);
+        }
+
         var key = command.Program + (command.Arguments.Count > 0 ? " " + string.Join(' ', command.Arguments) : string.Empty);
         if (_responses.TryGetValue(key, out var respond) || _responses.TryGetValue(command.Program, out respond))
         {
