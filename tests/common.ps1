@@ -520,7 +520,6 @@ catch {
     $failure = $_
 }
 [pscustomobject]@{ Output = $output.ToArray(); Failure = $failure } | Export-Clixml -LiteralPath $request.ResultPath -Depth 4
-'LVS-CHILD-DONE'
 '@
 }
 
