@@ -483,23 +483,33 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
     }
 
     Context 'a real IP that has a host name' {
-        It 'New-LvsVip stays idempotent and Get-LvsVip reads the real IP when /etc/hosts names it' {
+        It 'New-LvsVip stays idempotent, and Get-LvsVip and Save-ArpSuppression keep the real IP numeric, when /etc/hosts names it' {
             # arptables-nft-save prints --mangle-ip-s as a name when the resolver knows one (real servers often
             # list their own address in /etc/hosts).
             $named = Add-LvsLabHost -Lab $Lab -Role "name$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
             Add-Content -LiteralPath "/etc/netns/$($named.Namespace)/hosts" -Value "$($Rs1.Address)`trs1.lab.example rs1"
 
-            $out = Invoke-LvsInNamespace $named.Namespace -Fresh {
-                param($v)
-                $null = New-LvsVip -Address $v
-                $null = New-LvsVip -Address $v
-                Get-LvsVip -Address $v
-            } -ArgumentList $Vip
+            $saved = Join-Path ([System.IO.Path]::GetTempPath()) "lvsdirect-named-$(Get-Random).arptables"
+            try {
+                $out = Invoke-LvsInNamespace $named.Namespace -Fresh {
+                    param($v, $path)
+                    $null = New-LvsVip -Address $v
+                    $null = New-LvsVip -Address $v
+                    $null = Save-ArpSuppression -Path $path
+                    Get-LvsVip -Address $v
+                } -ArgumentList $Vip, $saved
 
-            @(Get-LvsLabArpRule $named.Namespace).Count | Should -Be 2
-            (Get-VipAddress $named.Namespace).Count | Should -Be 1
-            "$($out.RealIP)" | Should -Be $Rs1.Address
-            "$($out.ArpSuppression)" | Should -Be 'Complete'
+                @(Get-LvsLabArpRule $named.Namespace).Count | Should -Be 2
+                (Get-VipAddress $named.Namespace).Count | Should -Be 1
+                "$($out.RealIP)" | Should -Be $Rs1.Address
+                "$($out.ArpSuppression)" | Should -Be 'Complete'
+                # The saved rules must load anywhere: addresses, never the name the resolver knows.
+                Get-Content -LiteralPath $saved | Should -Contain "-A OUTPUT -j mangle -s $Vip --mangle-ip-s $($Rs1.Address)"
+                Get-Content -LiteralPath $saved -Raw | Should -Not -Match 'rs1\.lab\.example'
+            }
+            finally {
+                Remove-Item -LiteralPath $saved -ErrorAction SilentlyContinue
+            }
         }
     }
 }
