@@ -18,6 +18,7 @@
         'Remove-ArpSuppression'
         'Save-ArpSuppression'
         'Export-RcLocal'
+        'Import-LvsConfig'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
