@@ -14,6 +14,7 @@ public enum LvsErrorKind
     FileError,
     ParseError,
     VipStillConfigured,
+    NoArpReply,
 }
 
 /// <summary>

@@ -1,0 +1,18 @@
+namespace LvsDirect.Core.Diagnostics;
+
+/// <summary>The stable names in <see cref="Model.RealServerCheck.Check"/>, for filtering in scripts.</summary>
+public static class CheckNames
+{
+    public const string VipPresent = "VipPresent";
+    public const string InterfaceUp = "InterfaceUp";
+    public const string VipPrefix = "VipPrefix";
+    public const string ArpSuppression = "ArpSuppression";
+    public const string ArpAnnounce = "ArpAnnounce";
+    public const string ArpSysctlScope = "ArpSysctlScope";
+    public const string RcLocal = "RcLocal";
+    public const string VipPersisted = "VipPersisted";
+    public const string SuppressionPersisted = "SuppressionPersisted";
+    public const string DefaultGateway = "DefaultGateway";
+    public const string ReversePathFilter = "ReversePathFilter";
+    public const string Listener = "Listener";
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
+using LvsDirect.Core.Persistence;
+
+namespace LvsDirect.Core.Diagnostics;
+
+/// <summary>A VIP address as a boot-time file adds it (`ip addr replace VIP/32 dev eth0` in the rc.local block).</summary>
+public sealed record PersistedAddress(IPAddress Address, int PrefixLength, string InterfaceName);
+
+/// <summary>
+/// What comes back at boot: the LvsDirect block of rc.local (addresses, arptables rules, sysctls), the saved arptables
+/// rules, and the sysctl configuration files. Read as data, never run.
+/// </summary>
+public sealed partial class PersistedConfig
+{
+    public string? RcLocalPath { get; init; }
+
+    /// <summary>False when rc.local does not exist.</summary>
+    public bool RcLocalExists { get; init; }
+
+    /// <summary>Under systemd, rc-local.service runs rc.local only when it is executable.</summary>
+    public bool RcLocalExecutable { get; init; }
+
+    /// <summary>False when rc.local has no LvsDirect block (or no rc.local at all).</summary>
+    public bool HasBlock { get; init; }
+
+    public IReadOnlyList<PersistedAddress> RcAddresses { get; init; } = [];
+
+    /// <summary>The `arptables -A …` lines of the block, parsed like saved rules.</summary>
+    public ArptablesRuleSet? RcRules { get; init; }
+
+    public string? SavedRulesPath { get; init; }
+
+    /// <summary>The saved arptables rules (arptables-save format); null when the file does not exist.</summary>
+    public ArptablesRuleSet? SavedRules { get; init; }
+
+    /// <summary>The ARP sysctls the host sets at boot (sysctl.d files, then sysctl.conf, then the rc.local block).</summary>
+    public IReadOnlyDictionary<(string Conf, string Key), int> BootSysctls { get; init; } = new Dictionary<(string, string), int>();
+
+    [GeneratedRegex(@"^ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3})(?:/(?<prefix>\d{1,2}))?\s+dev\s+(?<dev>\S+)")]
+    private static partial Regex IpAddrLine();
+
+    [GeneratedRegex(@"^arptables\s+(?<rule>(?:-A|--append)\s+.*?)\s*(?:2>\s*/dev/null)?\s*(?:\|\|\s*true)?$")]
+    private static partial Regex ArptablesAppendLine();
+
+    [GeneratedRegex(@"net[./]ipv4[./]conf[./](?<conf>[^./\s=]+)[./](?<key>arp_ignore|arp_announce|rp_filter)\s*=\s*(?<value>\d+)")]
+    private static partial Regex SysctlSetting();
+
+    /// <summary>
+    /// Reads what boots will restore. <paramref name="sysctlFiles"/> are in the order systemd-sysctl applies them
+    /// (later wins); missing files are skipped.
+    /// </summary>
+    public static PersistedConfig Read(string? rcLocalPath, string? savedRulesPath, IEnumerable<string> sysctlFiles)
+    {
+        var sysctls = new Dictionary<(string, string), int>();
+        foreach (var file in sysctlFiles)
+        {
+            var text = AtomicFile.ReadAllTextOrNull(file);
+            if (text is not null)
+            {
+                ApplySysctls(sysctls, text.Split('\n').Where(l => !l.TrimStart().StartsWith('#') && !l.TrimStart().StartsWith(';')));
+            }
+        }
+
+        var rc = rcLocalPath is null ? null : AtomicFile.ReadAllTextOrNull(rcLocalPath);
+        var saved = savedRulesPath is null ? null : AtomicFile.ReadAllTextOrNull(savedRulesPath);
+        var executable = rc is not null
+            && (File.GetUnixFileMode(rcLocalPath!) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+        return Parse(rcLocalPath, rc, executable, savedRulesPath, saved, sysctls);
+    }
+
+    /// <summary>Builds the view from file contents (null: the file does not exist).</summary>
+    public static PersistedConfig Parse(
+        string? rcLocalPath,
+        string? rcLocalText,
+        bool rcLocalExecutable,
+        string? savedRulesPath,
+        string? savedRulesText,
+        IDictionary<(string Conf, string Key), int>? bootSysctls = null)
+    {
+        var sysctls = new Dictionary<(string, string), int>(bootSysctls ?? new Dictionary<(string, string), int>());
+        var block = BlockLines(rcLocalText);
+        var addresses = new List<PersistedAddress>();
+        var ruleLines = new List<string>();
+        foreach (var line in block)
+        {
+            var ip = IpAddrLine().Match(line);
+            if (ip.Success && IPAddress.TryParse(ip.Groups["addr"].Value, out var a))
+            {
+                var prefix = ip.Groups["prefix"].Success ? int.Parse(ip.Groups["prefix"].Value, CultureInfo.InvariantCulture) : 32;
+                addresses.Add(new PersistedAddress(a, prefix, ip.Groups["dev"].Value));
+                continue;
+            }
+
+            var arp = ArptablesAppendLine().Match(line);
+            if (arp.Success)
+            {
+                ruleLines.Add(arp.Groups["rule"].Value);
+            }
+        }
+
+        ApplySysctls(sysctls, block.Where(l => l.StartsWith("sysctl", StringComparison.Ordinal)));
+        return new PersistedConfig
+        {
+            RcLocalPath = rcLocalPath,
+            RcLocalExists = rcLocalText is not null,
+            RcLocalExecutable = rcLocalExecutable,
+            HasBlock = block.Count > 0,
+            RcAddresses = addresses,
+            RcRules = ruleLines.Count > 0 ? ArptablesRuleSet.Parse(string.Join('\n', ruleLines)) : null,
+            SavedRulesPath = savedRulesPath,
+            SavedRules = savedRulesText is null ? null : ArptablesRuleSet.Parse(savedRulesText),
+            BootSysctls = sysctls,
+        };
+    }
+
+    /// <summary>The sysctl files systemd-sysctl reads, in the order it applies them (by file name; /etc overrides /usr).</summary>
+    public static IReadOnlyList<string> DefaultSysctlFiles(string root = "/")
+    {
+        var folders = new[] { "etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d" };
+        var byName = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folder in folders.Select(f => Path.Combine(root, f)).Where(Directory.Exists))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*.conf"))
+            {
+                byName.TryAdd(Path.GetFileName(file), file);
+            }
+        }
+
+        var files = byName.Values.ToList();
+        var conf = Path.Combine(root, "etc", "sysctl.conf");
+        if (!files.Any(f => Path.GetFullPath(f) == Path.GetFullPath(conf)))
+        {
+            files.Add(conf);
+        }
+
+        return files;
+    }
+
+    /// <summary>The value boots give conf/<paramref name="conf"/>/<paramref name="key"/>, or null when nothing sets it.</summary>
+    public int? BootSysctl(string conf, string key) => BootSysctls.TryGetValue((conf, key), out var v) ? v : null;
+
+    private static void ApplySysctls(Dictionary<(string, string), int> sysctls, IEnumerable<string> lines)
+    {
+        foreach (var line in lines)
+        {
+            foreach (Match m in SysctlSetting().Matches(line))
+            {
+                sysctls[(m.Groups["conf"].Value, m.Groups["key"].Value)] = int.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    private static List<string> BlockLines(string? text)
+    {
+        if (text is null)
+        {
+            return [];
+        }
+
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        var begin = lines.IndexOf(RcLocal.BeginMarker);
+        var end = lines.IndexOf(RcLocal.EndMarker);
+        return begin < 0 || end < begin ? [] : lines.Skip(begin + 1).Take(end - begin - 1).Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').ToList();
+    }
+}

@@ -1,0 +1,57 @@
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect.Core.Diagnostics;
+
+/// <summary>Where the probe reads a host's boot files; parameters so tests (and odd layouts) can point elsewhere.</summary>
+public sealed class ProbeOptions
+{
+    public required string ComputerName { get; init; }
+
+    /// <summary>False when not root: arptables rules are then reported as unknown, never guessed.</summary>
+    public bool ReadArpRules { get; init; } = true;
+
+    public bool ReadListeners { get; init; }
+
+    public string? RcLocalPath { get; init; }
+
+    public string? SavedRulesPath { get; init; }
+
+    public IReadOnlyList<string> SysctlFiles { get; init; } = [];
+
+    public string SysctlRoot { get; init; } = "/proc/sys/net/ipv4/conf";
+}
+
+/// <summary>Reads a <see cref="RealServerSnapshot"/> with as few processes as the checks allow: ip, arptables, ss.</summary>
+public sealed class RealServerProbe
+{
+    private readonly IProcessRunner _runner;
+
+    public RealServerProbe(IProcessRunner runner)
+    {
+        _runner = runner;
+    }
+
+    public RealServerSnapshot Read(ProbeOptions options, CancellationToken cancellationToken = default)
+    {
+        // A host that suppresses ARP with sysctls alone may not have arptables at all: then it has no rules.
+        var arptablesInstalled = ToolLocator.TryResolve("arptables") is not null;
+        var readRules = options.ReadArpRules && arptablesInstalled;
+        var listeners = options.ReadListeners
+            ? Task.Run(() => _runner.RunChecked(ListeningSocket.ListCommand, cancellationToken), cancellationToken)
+            : null;
+        var state = new HostInspector(_runner).Read(readRules, cancellationToken);
+        var sockets = listeners is null ? null : ListeningSocket.ParseSs(listeners.GetAwaiter().GetResult().StandardOutput);
+        (_runner as LoggingProcessRunner)?.Flush();
+        return new RealServerSnapshot
+        {
+            ComputerName = options.ComputerName,
+            State = state,
+            ArptablesInstalled = arptablesInstalled,
+            ArpRulesUnknownReason = arptablesInstalled && !options.ReadArpRules ? "reading them needs root" : null,
+            Sysctls = InterfaceSysctls.Read(options.SysctlRoot),
+            Listeners = sockets,
+            Persisted = PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles),
+        };
+    }
+}
