@@ -19,6 +19,8 @@
         'Save-ArpSuppression'
         'Export-RcLocal'
         'Import-LvsConfig'
+        'Test-LvsRealServer'
+        'Test-LvsArp'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

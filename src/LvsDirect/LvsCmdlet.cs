@@ -118,6 +118,7 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.FileError => ErrorCategory.WriteError,
         LvsErrorKind.ParseError => ErrorCategory.ParserError,
         LvsErrorKind.VipStillConfigured => ErrorCategory.ResourceExists,
+        LvsErrorKind.NoArpReply => ErrorCategory.ObjectNotFound,
         _ => ErrorCategory.NotSpecified,
     };
 

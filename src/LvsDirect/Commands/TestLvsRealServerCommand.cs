@@ -1,0 +1,185 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Diagnostics;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Diagnoses this host as an LVS-DR real server: one result per check, each failure naming the command that
+/// fixes it. It only reads; a remote or pool run is this cmdlet run on each host, whose results carry the
+/// host's name.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "LvsRealServer")]
+[OutputType(typeof(RealServerCheck), typeof(bool))]
+public sealed class TestLvsRealServerCommand : LvsCmdlet
+{
+    private readonly List<Request> _requests = [];
+
+    /// <summary>The VIPs to check; by default every VIP the host shows or its boot files mention.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.VipAddressCompleter))]
+    public string[]? VirtualIP { get; set; }
+
+    /// <summary>Service ports that must have a listener on the VIP (or on every address); 0 means none.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, 65535)]
+    public int[]? Port { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateSet("tcp", "udp", "sctp")]
+    public string? Protocol { get; set; }
+
+    /// <summary>
+    /// The real servers of a piped virtual service (Import-LvsConfig): the service is checked only when one of them is
+    /// an address of this host.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [AllowEmptyCollection]
+    public object[]? RealServers { get; set; }
+
+    /// <summary>The director's address: the default gateway must not be it, and it tells which interface faces it.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DirectorAddress { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RcLocalPath { get; set; }
+
+    /// <summary>The saved arptables rules (Save-ArpSuppression's file).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ArpRulesPath { get; set; }
+
+    /// <summary>Return only $true (no check failed) or $false.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    protected override void ProcessRecord() => Guard(() =>
+    {
+        if (VirtualIP is null && RealServers is null && (Port is null || Port.Length == 0))
+        {
+            return;
+        }
+
+        _requests.Add(new Request(
+            VirtualIP?.Select(v => InputValidation.ParseCidr(v).Address).ToList(),
+            (Port ?? []).Where(p => p > 0).ToList(),
+            (Optional(Protocol) ?? "tcp").ToLowerInvariant(),
+            RealServers?.Where(r => r is not null).Select(AddressOf).ToList()));
+    });
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        var director = Optional(DirectorAddress) is { } d ? InputValidation.ParseIPv4(d, "director address") : null;
+        var root = IsRoot();
+        if (!root)
+        {
+            WriteWarning("Not running as root: the arptables rules cannot be read, so suppression by arptables is reported as unknown.");
+        }
+
+        var wantListeners = _requests.Any(r => r.Ports.Count > 0);
+        var snapshot = new RealServerProbe(Runner).Read(
+            new ProbeOptions
+            {
+                ComputerName = Dns.GetHostName(),
+                ReadArpRules = root,
+                ReadListeners = wantListeners,
+                RcLocalPath = RcLocalPath is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(RcLocalPath),
+                SavedRulesPath = ArpRulesPath is null ? SaveArpSuppressionCommand.DefaultPath : GetUnresolvedProviderPathFromPSPath(ArpRulesPath),
+                SysctlFiles = PersistedConfig.DefaultSysctlFiles(),
+            },
+            CancellationToken);
+
+        var request = BuildRequest(snapshot, director);
+        if (request is null)
+        {
+            if (Quiet)
+            {
+                WriteObject(false);
+            }
+
+            return;
+        }
+
+        var results = RealServerDiagnosis.Run(snapshot, request);
+        if (Quiet)
+        {
+            WriteObject(results.All(r => r.Status != CheckStatus.Fail));
+            return;
+        }
+
+        WriteObject(results, enumerateCollection: true);
+    });
+
+    private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)
+    {
+        if (_requests.Count == 0)
+        {
+            return new DiagnosisRequest { DirectorAddress = director };
+        }
+
+        // Piped virtual services name their real servers: this host checks only those it is one of.
+        var own = snapshot.State.AllAddresses.Select(a => a.Address).ToHashSet();
+        var mine = _requests.Where(r => r.RealServers is null || r.RealServers.Count == 0 || r.RealServers.Any(a => a is not null && own.Contains(a))).ToList();
+        foreach (var skipped in _requests.Except(mine))
+        {
+            WriteVerbose($"Skipped {string.Join(", ", skipped.Vips ?? [])}: none of its real servers ({string.Join(", ", skipped.RealServers!)}) is an address of this host.");
+        }
+
+        if (mine.Count == 0)
+        {
+            WriteWarning($"None of the {_requests.Count} virtual service(s) names an address of this host ({string.Join(", ", own.Where(a => !IPAddress.IsLoopback(a)))}) as a real server: nothing to check.");
+            return null;
+        }
+
+        var explicitVips = mine.Any(r => r.Vips is not null);
+        var vips = explicitVips
+            ? mine.SelectMany(r => r.Vips ?? []).Distinct().ToList()
+            : RealServerDiagnosis.DiscoverVips(snapshot).ToList();
+        var services = new List<ServiceEndpoint>();
+        foreach (var r in mine)
+        {
+            foreach (var vip in r.Vips ?? vips)
+            {
+                foreach (var port in r.Ports)
+                {
+                    var service = new ServiceEndpoint(vip, port, r.Protocol);
+                    if (!services.Contains(service))
+                    {
+                        services.Add(service);
+                    }
+                }
+            }
+        }
+
+        return new DiagnosisRequest { VirtualIPs = explicitVips ? vips : null, Services = services, DirectorAddress = director };
+    }
+
+    /// <summary>An LvsRealServerEntry, its deserialized form, or a plain address.</summary>
+    private static IPAddress? AddressOf(object o)
+    {
+        var value = o is PSObject ps ? ps.Properties["Address"]?.Value ?? ps.BaseObject : o;
+        value = value is PSObject inner ? inner.BaseObject : value;
+        if (value is not IPAddress && value?.GetType().GetProperty("Address") is { } prop && value is not string)
+        {
+            value = prop.GetValue(value);
+        }
+
+        return value switch
+        {
+            IPAddress ip => ip,
+            _ when IPAddress.TryParse(value?.ToString(), out var ip) => ip,
+            _ => throw new LvsException(LvsErrorKind.InvalidArgument, $"The real server '{o}' has no address.", o.ToString()),
+        };
+    }
+
+    private sealed record Request(List<IPAddress>? Vips, List<int> Ports, string Protocol, List<IPAddress?>? RealServers);
+}
