@@ -21,7 +21,7 @@ public static class RealServerDiagnosis
         if (vips.Count == 0)
         {
             d.Add(CheckNames.VipPresent, "(none)", CheckStatus.Fail,
-                "No VIP found: no address has ARP suppression or sits on lo, and neither rc.local's LvsDirect block nor the saved arptables rules name one.",
+                "No VIP found: no address has ARP suppression, sits on lo or is a /32 beside an interface's own address, and neither rc.local's LvsDirect block nor the saved arptables rules name one.",
                 "New-LvsVip -Address <VIP>, or give -VirtualIP");
         }
 
@@ -64,6 +64,16 @@ public static class RealServerDiagnosis
         foreach (var a in s.State.FindInterface("lo")?.Addresses ?? [])
         {
             if (a.Scope == "global" && !IPAddress.IsLoopback(a.Address))
+            {
+                Add(a.Address);
+            }
+        }
+
+        // A /32 beside an interface's own address is a VIP added by hand, perhaps without suppression: exactly the
+        // real server that steals the director's traffic, so it must not escape the check.
+        foreach (var nic in s.State.Interfaces.Where(i => i.Name != "lo"))
+        {
+            foreach (var a in nic.Addresses.Where(a => a.PrefixLength == 32 && a.Scope == "global" && !a.Address.Equals(nic.PrimaryIPv4)))
             {
                 Add(a.Address);
             }
