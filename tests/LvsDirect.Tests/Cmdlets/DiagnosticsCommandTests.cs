@@ -1,0 +1,169 @@
+using System.Net;
+using LvsDirect.Core.Model;
+using LvsDirect.Tests.Support;
+using Xunit;
+
+namespace LvsDirect.Tests.Cmdlets;
+
+[Collection(CmdletCollection.Name)]
+public sealed class DiagnosticsCommandTests : IDisposable
+{
+    private const string Arping = "arping -b -c 3 -w 3 -I eth0 203.0.113.100";
+    private const string TwoResponders =
+        "ARPING 203.0.113.100 from 192.0.2.50 eth0\nUnicast reply from 203.0.113.100 [02:00:C0:00:02:01]  0.6ms\nUnicast reply from 203.0.113.100 [02:00:C0:00:02:0B]  0.7ms\nSent 3 probes (3 broadcast(s))\nReceived 2 response(s)\n";
+
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("lvs-diag-");
+
+    private string Files => $"-RcLocalPath '{_folder.FullName}/rc.local' -ArpRulesPath '{_folder.FullName}/arptables'";
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private static FakeRunner Client(string arpingOutput, int exitCode = 0) =>
+        new FakeRunner()
+            .On("ip -j route get 203.0.113.100", "[{\"dst\":\"203.0.113.100\",\"gateway\":\"192.0.2.1\",\"dev\":\"eth0\",\"flags\":[]}]\n")
+            .On(Arping, arpingOutput, exitCode)
+            .On("ip -j neigh show dev eth0", "[{\"dst\":\"192.0.2.11\",\"dev\":\"eth0\",\"lladdr\":\"02:00:c0:00:02:0b\",\"state\":[\"REACHABLE\"]}]\n");
+
+    private static FakeRunner RealServer() =>
+        FakeRunner.Host(
+                Listing.FromSave("*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n-A INPUT -d 203.0.113.100 -j DROP\n-A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11\n"),
+                extraAddrInfo: ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"eth0\"}")
+            .On("ss -H -l -n -t -u", "tcp LISTEN 0 5 0.0.0.0:80 0.0.0.0:*\n");
+
+    [Fact]
+    public void TestLvsArp_TwoResponders_BothFail_WithTheOwnerFromTheNeighbourTable_EvenWhenArpingExits1()
+    {
+        var runner = Client(TwoResponders, exitCode: 1);
+        using var host = new CmdletHost(runner);
+
+        var (output, errors, _) = host.Invoke("Test-LvsArp -VirtualIP 203.0.113.100");
+
+        Assert.Empty(errors);
+        var responders = output.Select(o => Assert.IsType<ArpResponder>(o.BaseObject)).ToList();
+        Assert.Equal(["02:00:c0:00:02:01", "02:00:c0:00:02:0b"], responders.Select(r => r.MacAddress));
+        Assert.All(responders, r => Assert.Equal(CheckStatus.Fail, r.Status));
+        Assert.All(responders, r => Assert.Equal(2, r.ResponderCount));
+        Assert.Equal([IPAddress.Parse("192.0.2.11")], responders[1].OwnerAddress);
+        Assert.Empty(responders[0].OwnerAddress);
+        Assert.Contains(runner.Commands, c => c.ToDisplayString() == Arping);
+        Assert.False(Assert.IsType<bool>(Assert.Single(host.Invoke("Test-LvsArp -VirtualIP 203.0.113.100 -Quiet").Output).BaseObject));
+    }
+
+    [Fact]
+    public void TestLvsArp_OneResponder_Passes_AndQuietIsTrue()
+    {
+        var one = "Unicast reply from 203.0.113.100 [02:00:c0:00:02:01]  0.6ms\n";
+        using var host = new CmdletHost(Client(one));
+
+        var responder = Assert.IsType<ArpResponder>(Assert.Single(host.Invoke("Test-LvsArp 203.0.113.100").Output).BaseObject);
+
+        Assert.Equal(CheckStatus.Pass, responder.Status);
+        Assert.True(Assert.IsType<bool>(Assert.Single(host.Invoke("Test-LvsArp 203.0.113.100 -Quiet").Output).BaseObject));
+    }
+
+    [Fact]
+    public void TestLvsArp_NoReply_IsANonTerminatingNoArpReplyError()
+    {
+        using var host = new CmdletHost(Client("Sent 3 probes (3 broadcast(s))\nReceived 0 response(s)\n", exitCode: 1));
+
+        var (output, errors, _) = host.Invoke("Test-LvsArp -VirtualIP 203.0.113.100");
+
+        Assert.Empty(output);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("NoArpReply,", error.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void TestLvsArp_ArpingError_IsCommandFailed()
+    {
+        using var host = new CmdletHost(Client(string.Empty, exitCode: 2).On(Arping, string.Empty, 2, "arping: Device eth0 not available."));
+
+        var error = host.InvokeFailing("Test-LvsArp -VirtualIP 203.0.113.100");
+
+        Assert.StartsWith("CommandFailed,", error.FullyQualifiedErrorId);
+        Assert.Contains("not available", error.Exception.Message);
+    }
+
+    [Fact]
+    public void TestLvsArp_ALocalVip_IsRefused()
+    {
+        using var host = new CmdletHost(new FakeRunner().On("ip -j route get 203.0.113.100", "[{\"type\":\"local\",\"dst\":\"203.0.113.100\",\"dev\":\"lo\"}]\n"));
+
+        Assert.StartsWith("InvalidArgument,", host.InvokeFailing("Test-LvsArp -VirtualIP 203.0.113.100").FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public void TestLvsRealServer_MalformedDirector_IsInvalidAddress_BeforeAnythingRuns()
+    {
+        var runner = RealServer();
+        using var host = new CmdletHost(runner);
+
+        var error = host.InvokeFailing($"Test-LvsRealServer -DirectorAddress 192.0.2 {Files}");
+
+        Assert.StartsWith("InvalidAddress,", error.FullyQualifiedErrorId);
+        Assert.Empty(runner.Commands);
+    }
+
+    [Fact]
+    public void TestLvsRealServer_PipedServices_OnlyThoseNamingThisHost_WithTheirPorts()
+    {
+        using var host = new CmdletHost(RealServer());
+        var services = new[]
+        {
+            Service("203.0.113.100", 80, "192.0.2.11", "192.0.2.12"),
+            Service("203.0.113.101", 443, "192.0.2.99"),
+        };
+
+        var results = InvokeWithServices(host, services);
+
+        Assert.DoesNotContain(results, r => r.Target.StartsWith("203.0.113.101", StringComparison.Ordinal));
+        var listener = Assert.Single(results, r => r.Check == "Listener");
+        Assert.Equal("203.0.113.100:80/tcp", listener.Target);
+        Assert.Equal(CheckStatus.Pass, listener.Status);
+        Assert.Equal(CheckStatus.Pass, Assert.Single(results, r => r.Check == "ArpSuppression").Status);
+    }
+
+    [Fact]
+    public void TestLvsRealServer_Quiet_IsFalseWhenACheckFails_AndWhenNoServiceNamesThisHost()
+    {
+        using var host = new CmdletHost(RealServer());
+
+        // No rc.local and no saved rules under the temp folder: the live VIP is not persisted.
+        var quiet = Assert.Single(host.Invoke($"Test-LvsRealServer -Quiet {Files}").Output);
+        Assert.False(Assert.IsType<bool>(quiet.BaseObject));
+
+        var none = Assert.Single(InvokeRaw(host, [Service("203.0.113.101", 443, "192.0.2.99")], "-Quiet"));
+        Assert.False(Assert.IsType<bool>(none.BaseObject));
+    }
+
+    [Fact]
+    public void TestLvsRealServer_NotRoot_WarnsAndReportsSuppressionAsUnknown_WithoutReadingRules()
+    {
+        var runner = RealServer();
+        using var host = new CmdletHost(runner, isRoot: false);
+
+        var (output, errors, _) = host.Invoke($"Test-LvsRealServer -VirtualIP 203.0.113.100 {Files}");
+
+        Assert.Empty(errors);
+        var suppression = output.Select(o => (RealServerCheck)o.BaseObject).Single(r => r.Check == "ArpSuppression");
+        Assert.Equal(CheckStatus.Warning, suppression.Status);
+        Assert.DoesNotContain(runner.Commands, c => c.Program == "arptables");
+    }
+
+    /// <summary>An Import-LvsConfig virtual service, written as PowerShell builds it from a hashtable.</summary>
+    private static string Service(string vip, int port, params string[] realServers) =>
+        $"[LvsDirect.Core.Config.LvsVirtualService]@{{ Address = [ipaddress]'{vip}'; Port = {port}; SourceFile = 'keepalived.conf'; RealServers = [LvsDirect.Core.Config.LvsRealServerEntry[]]@("
+        + string.Join(", ", realServers.Select(r => $"[LvsDirect.Core.Config.LvsRealServerEntry]@{{ Address = [ipaddress]'{r}'; Port = {port} }}"))
+        + ") }";
+
+    private List<RealServerCheck> InvokeWithServices(CmdletHost host, string[] services) =>
+        InvokeRaw(host, services, string.Empty).Select(o => Assert.IsType<RealServerCheck>(o.BaseObject)).ToList();
+
+    private IReadOnlyList<System.Management.Automation.PSObject> InvokeRaw(CmdletHost host, string[] services, string extra)
+    {
+        var (output, errors, _) = host.Invoke($"@({string.Join(", ", services)}) | Test-LvsRealServer {Files} {extra}");
+        Assert.Empty(errors);
+        return output;
+    }
+}
