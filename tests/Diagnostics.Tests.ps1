@@ -312,7 +312,7 @@ Describe "Test-LvsRealServer and Test-LvsArp on real servers in network namespac
             $s = Get-Check (Test-RealServer $Rs1) SuppressionPersisted $Vip
             "$($s.Status)" | Should -Be 'Fail'
             $s.Detail | Should -BeLike '*mangle to 192.0.2.99*but live it is both rules (mangle to 192.0.2.11)*'
-            $s.Remediation | Should -BeLike 'Save-ArpSuppression -Path *'
+            $s.Remediation | Should -Be 'Save-ArpSuppression'
         }
 
         It 'an rc.local that is not executable fails RcLocal' {

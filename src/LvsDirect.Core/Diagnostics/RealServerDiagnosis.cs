@@ -118,14 +118,24 @@ public static class RealServerDiagnosis
             d.Add(CheckNames.VipPresent, target, CheckStatus.Pass, $"{vip} is on {string.Join(", ", live.Select(a => $"{a.InterfaceName} as {a.Cidr}"))}.");
         }
 
+        // A VIP on lo is reached through the interface that faces the director, so that one must be up too.
+        var carriers = live.Select(a => (Name: a.InterfaceName, Role: "holds")).ToList();
+        if (live.Count > 0 && live.All(a => a.InterfaceName == "lo") && (d.DirectorInterface ?? d.DefaultInterface) is { } facing)
+        {
+            carriers.Add((facing, "carries the director's packets for"));
+        }
+
+        foreach (var (name, role) in carriers.Distinct())
+        {
+            var nic = s.State.FindInterface(name);
+            var up = nic is not null && nic.IsUp && nic.OperState is not ("DOWN" or "LOWERLAYERDOWN" or "NOTPRESENT");
+            d.Add(CheckNames.InterfaceUp, name, up ? CheckStatus.Pass : CheckStatus.Fail,
+                up ? $"{name}, which {role} {vip}, is up ({nic!.OperState})." : $"{name}, which {role} {vip}, is down ({nic?.OperState ?? "missing"}): nothing reaches the VIP.",
+                up ? null : $"ip link set dev {name} up");
+        }
+
         foreach (var a in live)
         {
-            var nic = s.State.FindInterface(a.InterfaceName);
-            var up = nic is not null && nic.IsUp && nic.OperState is not ("DOWN" or "LOWERLAYERDOWN" or "NOTPRESENT");
-            d.Add(CheckNames.InterfaceUp, a.InterfaceName, up ? CheckStatus.Pass : CheckStatus.Fail,
-                up ? $"{a.InterfaceName}, which holds {vip}, is up ({nic!.OperState})." : $"{a.InterfaceName}, which holds {vip}, is down ({nic?.OperState ?? "missing"}): nothing reaches the VIP.",
-                up ? null : $"ip link set dev {a.InterfaceName} up");
-
             if (a.PrefixLength == 32)
             {
                 d.Add(CheckNames.VipPrefix, target, CheckStatus.Pass, $"{vip} is a /32 on {a.InterfaceName}.");
@@ -488,18 +498,19 @@ public static class RealServerDiagnosis
         _ => "no rule",
     };
 
+    /// <summary>The commands that rewrite the drifted boot files from the live state.</summary>
     private static string RemedyFor(IEnumerable<string> places, PersistedConfig p)
     {
         var list = places.ToList();
         var commands = new List<string>();
         if (list.Any(w => w == p.SavedRulesPath))
         {
-            commands.Add("Save-ArpSuppression" + (p.SavedRulesPath is { } path && path != "/etc/sysconfig/arptables" ? $" -Path {path}" : string.Empty));
+            commands.Add("Save-ArpSuppression");
         }
 
         if (list.Any(w => w != p.SavedRulesPath))
         {
-            commands.Add("Export-RcLocal" + (p.RcLocalPath is { } rc ? $" -Path {rc}" : string.Empty));
+            commands.Add("Export-RcLocal");
         }
 
         return string.Join("; ", commands);

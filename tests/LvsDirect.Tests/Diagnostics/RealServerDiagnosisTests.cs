@@ -206,6 +206,17 @@ public class RealServerDiagnosisTests
         AssertFail(One(b.Run(), CheckNames.InterfaceUp, "eth0"), "ip link set dev eth0 up");
     }
 
+    [Fact]
+    public void VipOnLo_AlsoNeedsTheInterfaceThatFacesTheDirectorUp()
+    {
+        var b = new DiagnosisBuilder().SysctlMethod().Nic("eth0", up: false, mac: "02:00:c0:00:02:0b", "192.0.2.11/24");
+
+        var results = b.Run();
+
+        Assert.Equal(CheckStatus.Pass, One(results, CheckNames.InterfaceUp, "lo").Status);
+        AssertFail(One(results, CheckNames.InterfaceUp, "eth0"), "ip link set dev eth0 up");
+    }
+
     [Theory]
     [InlineData("lo", CheckStatus.Fail)]
     [InlineData("eth0", CheckStatus.Warning)]
