@@ -128,7 +128,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
 
         // Piped virtual services name their real servers: this host checks only those it is one of.
         var own = snapshot.State.AllAddresses.Select(a => a.Address).ToHashSet();
-        var mine = _requests.Where(r => r.RealServers is null || r.RealServers.Count == 0 || r.RealServers.Any(a => a is not null && own.Contains(a))).ToList();
+        var mine = _requests.Where(r => r.RealServers is null || r.RealServers.Count == 0 || r.RealServers.Any(own.Contains)).ToList();
         foreach (var skipped in _requests.Except(mine))
         {
             WriteVerbose($"Skipped {string.Join(", ", skipped.Vips ?? [])}: none of its real servers ({string.Join(", ", skipped.RealServers!)}) is an address of this host.");
@@ -163,23 +163,23 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         return new DiagnosisRequest { VirtualIPs = explicitVips ? vips : null, Services = services, DirectorAddress = director };
     }
 
-    /// <summary>An LvsRealServerEntry, its deserialized form, or a plain address.</summary>
-    private static IPAddress? AddressOf(object o)
+    /// <summary>An LvsRealServerEntry, its deserialized form (a remote Import-LvsConfig), or a plain address.</summary>
+    private static IPAddress AddressOf(object o)
     {
-        var value = o is PSObject ps ? ps.Properties["Address"]?.Value ?? ps.BaseObject : o;
-        value = value is PSObject inner ? inner.BaseObject : value;
-        if (value is not IPAddress && value?.GetType().GetProperty("Address") is { } prop && value is not string)
+        var ps = PSObject.AsPSObject(o);
+        // IPAddress has an obsolete numeric Address property of its own: take it as the address, not that.
+        var value = ps.BaseObject is IPAddress or string ? ps : PSObject.AsPSObject(ps.Properties["Address"]?.Value ?? ps);
+        if (value.BaseObject is IPAddress ip)
         {
-            value = prop.GetValue(value);
+            return ip;
         }
 
-        return value switch
-        {
-            IPAddress ip => ip,
-            _ when IPAddress.TryParse(value?.ToString(), out var ip) => ip,
-            _ => throw new LvsException(LvsErrorKind.InvalidArgument, $"The real server '{o}' has no address.", o.ToString()),
-        };
+        // Remoting serializes the entries one level deep, as their ToString() "192.0.2.11:80"; a deserialized
+        // IPAddress keeps its text form there too.
+        return IPEndPoint.TryParse(value.ToString(), out var parsed)
+            ? parsed.Address
+            : throw new LvsException(LvsErrorKind.InvalidArgument, $"The real server '{o}' has no address.", o.ToString());
     }
 
-    private sealed record Request(List<IPAddress>? Vips, List<int> Ports, string Protocol, List<IPAddress?>? RealServers);
+    private sealed record Request(List<IPAddress>? Vips, List<int> Ports, string Protocol, List<IPAddress>? RealServers);
 }

@@ -125,6 +125,27 @@ public sealed class DiagnosticsCommandTests : IDisposable
     }
 
     [Fact]
+    public void TestLvsRealServer_PipedServices_FromAnotherHost_OrWithPlainAddresses_BindToo()
+    {
+        using var host = new CmdletHost(RealServer());
+        var service = Service("203.0.113.100", 80, "192.0.2.12", "192.0.2.11");
+
+        // What Invoke-Command brings back from a remote Import-LvsConfig: deserialized objects.
+        var remote = host.Invoke($"[System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize({service})) | Test-LvsRealServer {Files}");
+        var plain = host.Invoke($"[pscustomobject]@{{ Address = '203.0.113.100'; Port = 80; RealServers = '192.0.2.11' }} | Test-LvsRealServer {Files}");
+        var other = host.Invoke($"[pscustomobject]@{{ Address = '203.0.113.100'; Port = 80; RealServers = '192.0.2.13' }} | Test-LvsRealServer {Files} -WarningVariable w; $w");
+
+        foreach (var (output, errors, _) in new[] { remote, plain })
+        {
+            Assert.Empty(errors);
+            Assert.Equal("203.0.113.100:80/tcp", Assert.Single(output, o => o.BaseObject is RealServerCheck { Check: "Listener" }).Properties["Target"].Value);
+        }
+
+        Assert.Empty(other.Errors);
+        Assert.Contains("nothing to check", Assert.Single(other.Output).ToString());
+    }
+
+    [Fact]
     public void TestLvsRealServer_Quiet_IsFalseWhenACheckFails_AndWhenNoServiceNamesThisHost()
     {
         using var host = new CmdletHost(RealServer());
