@@ -326,6 +326,50 @@ Describe "Test-LvsRealServer and Test-LvsArp on real servers in network namespac
         }
     }
 
+    Context 'without root, arptables or arping' {
+        It 'a sysctl-method real server without arptables installed passes ArpSuppression' {
+            $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', "$Vip/32", 'dev', 'lo'
+            $null = Invoke-LvsNetns $Rs1.Namespace sysctl '-q', '-w', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'
+            $folder = Get-RsFolder $Rs1
+
+            $r = Invoke-LvsInNamespace $Rs1.Namespace -HideProgram 'arptables', 'arptables-save', 'arptables-restore' {
+                param($f) Test-LvsRealServer -RcLocalPath "$f/rc.local" -ArpRulesPath "$f/arptables"
+            } -ArgumentList $folder
+
+            $s = Get-Check $r ArpSuppression $Vip
+            "$($s.Status)" | Should -Be 'Pass'
+            $s.Detail | Should -BeLike 'sysctl method*'
+            @(Test-ArpFromClient).MacAddress | Should -Be @($Director.Mac)
+        }
+
+        It 'without root, suppression by arptables is reported as unknown (Warning), never guessed' {
+            Set-CorrectRealServer $Rs1
+            $folder = Get-RsFolder $Rs1
+
+            $r = Invoke-LvsInNamespace $Rs1.Namespace -User nobody {
+                param($f, $v) Test-LvsRealServer -VirtualIP $v -RcLocalPath "$f/rc.local" -ArpRulesPath "$f/arptables" -WarningAction SilentlyContinue
+            } -ArgumentList $folder, $Vip
+
+            $s = Get-Check $r ArpSuppression $Vip
+            "$($s.Status)" | Should -Be 'Warning'
+            $s.Detail | Should -BeLike '*needs root*'
+            "$((Get-Check $r VipPresent $Vip).Status)" | Should -Be 'Pass'
+            @(Get-Check $r SuppressionPersisted) | Should -BeNullOrEmpty
+        }
+
+        It 'Test-LvsArp without arping fails with ProgramNotFound naming the package' {
+            $err = $null
+            try {
+                Invoke-LvsInNamespace $Lab.Client.Namespace -HideProgram 'arping' { param($v) Test-LvsArp -VirtualIP $v } -ArgumentList $Vip
+            }
+            catch { $err = $_ }
+
+            $err | Should -Not -BeNullOrEmpty
+            $err.FullyQualifiedErrorId | Should -BeLike 'ProgramNotFound*'
+            $err.Exception.Message | Should -Match "'iputils-arping' package"
+        }
+    }
+
     Context 'a pool' {
         It 'Import-LvsConfig | Test-LvsRealServer checks only the services that name this host, with their ports' {
             Set-CorrectRealServer $Rs1
