@@ -102,6 +102,22 @@ public class DiagnosticsParsingTests
     }
 
     [Fact]
+    public void PersistedConfig_ReadsTheSysctlLineOfTheBlock_AfterTheSysctlFiles()
+    {
+        var text = "#!/bin/sh\n" + RcLocal.BeginMarker + "\nsysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_announce=2\n"
+                   + "ip addr replace 203.0.113.100/32 dev lo\n" + RcLocal.EndMarker + "\nexit 0\n";
+        var files = new Dictionary<(string, string), int> { [("all", "arp_ignore")] = 0, [("lo", "arp_ignore")] = 1 };
+
+        var p = PersistedConfig.Parse("/etc/rc.local", text, true, null, null, files);
+
+        Assert.Equal(1, p.BootSysctl("all", "arp_ignore"));
+        Assert.Equal(2, p.BootSysctl("all", "arp_announce"));
+        Assert.Equal(2, p.BootSysctl("eth0", "arp_announce"));
+        Assert.Equal(1, p.BootSysctl("lo", "arp_ignore"));
+        Assert.Equal([new PersistedAddress(IPAddress.Parse("203.0.113.100"), 32, "lo")], p.RcAddresses);
+    }
+
+    [Fact]
     public void PersistedConfig_WithoutRcLocal_HasNoBlock()
     {
         var p = PersistedConfig.Parse("/etc/rc.local", null, false, "/etc/sysconfig/arptables", null);
