@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using LvsDirect.Core.Errors;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Persistence;
@@ -14,7 +15,7 @@ public sealed record PersistedAddress(IPAddress Address, int PrefixLength, strin
 /// What comes back at boot: the LvsDirect block of rc.local (addresses, arptables rules, sysctls), the saved arptables
 /// rules, and the sysctl configuration files. Read as data, never run.
 /// </summary>
-public sealed partial class PersistedConfig
+public sealed partial record PersistedConfig
 {
     public string? RcLocalPath { get; init; }
 
@@ -33,6 +34,9 @@ public sealed partial class PersistedConfig
     public ArptablesRuleSet? RcRules { get; init; }
 
     public string? SavedRulesPath { get; init; }
+
+    /// <summary>Files that exist but could not be read (permissions): what they hold is unknown, not absent.</summary>
+    public IReadOnlyList<string> Unreadable { get; init; } = [];
 
     /// <summary>The saved arptables rules (arptables-save format); null when the file does not exist.</summary>
     public ArptablesRuleSet? SavedRules { get; init; }
@@ -55,21 +59,36 @@ public sealed partial class PersistedConfig
     /// </summary>
     public static PersistedConfig Read(string? rcLocalPath, string? savedRulesPath, IEnumerable<string> sysctlFiles)
     {
+        var unreadable = new List<string>();
+        string? ReadOrNull(string? path)
+        {
+            try
+            {
+                return path is null ? null : AtomicFile.ReadAllTextOrNull(path);
+            }
+            catch (LvsException ex) when (ex.Kind == LvsErrorKind.FileError)
+            {
+                // Save-ArpSuppression writes its file 0600: without root a diagnosis must go on without it.
+                unreadable.Add(path!);
+                return null;
+            }
+        }
+
         var sysctls = new Dictionary<(string, string), int>();
         foreach (var file in sysctlFiles)
         {
-            var text = AtomicFile.ReadAllTextOrNull(file);
+            var text = ReadOrNull(file);
             if (text is not null)
             {
                 ApplySysctls(sysctls, text.Split('\n').Where(l => !l.TrimStart().StartsWith('#') && !l.TrimStart().StartsWith(';')));
             }
         }
 
-        var rc = rcLocalPath is null ? null : AtomicFile.ReadAllTextOrNull(rcLocalPath);
-        var saved = savedRulesPath is null ? null : AtomicFile.ReadAllTextOrNull(savedRulesPath);
+        var rc = ReadOrNull(rcLocalPath);
+        var saved = ReadOrNull(savedRulesPath);
         var executable = rc is not null
             && (File.GetUnixFileMode(rcLocalPath!) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
-        return Parse(rcLocalPath, rc, executable, savedRulesPath, saved, sysctls);
+        return Parse(rcLocalPath, rc, executable, savedRulesPath, saved, sysctls) with { Unreadable = unreadable };
     }
 
     /// <summary>Builds the view from file contents (null: the file does not exist).</summary>

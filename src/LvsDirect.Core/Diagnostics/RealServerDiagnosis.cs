@@ -296,6 +296,13 @@ public static class RealServerDiagnosis
         var p = d.Snapshot.Persisted;
         var target = vip.ToString();
         var file = p.RcLocalPath ?? "rc.local";
+        if (p.RcLocalPath is not null && p.Unreadable.Contains(p.RcLocalPath))
+        {
+            d.Add(CheckNames.VipPersisted, target, CheckStatus.Warning, $"{file} cannot be read, so whether it brings {vip} back at boot is unknown.",
+                "Run Test-LvsRealServer as root");
+            return;
+        }
+
         if (live.Count > 0 && persisted is null)
         {
             d.Add(CheckNames.VipPersisted, target, CheckStatus.Fail,
@@ -329,6 +336,13 @@ public static class RealServerDiagnosis
         var liveState = d.LiveSuppression(vip);
         if (liveState == SuppressionState.Unknown)
         {
+            return;
+        }
+
+        if (p.Unreadable.Count > 0 && p.SavedRulesPath is not null && p.Unreadable.Contains(p.SavedRulesPath))
+        {
+            d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Warning, $"{p.SavedRulesPath} cannot be read, so what it restores at boot is unknown.",
+                "Run Test-LvsRealServer as root");
             return;
         }
 

@@ -156,6 +156,19 @@ public class DiagnosticsParsingTests
     }
 
     [Fact]
+    public void PersistedConfig_AnUnreadableFile_IsUnknown_NotAnError()
+    {
+        // Reading /proc/self/mem from offset 0 fails with EIO even for root, like a 0600 file does for a user.
+        const string unreadable = "/proc/self/mem";
+
+        var p = PersistedConfig.Read("/nonexistent/rc.local", unreadable, [unreadable]);
+
+        Assert.Equal([unreadable, unreadable], p.Unreadable);
+        Assert.Null(p.SavedRules);
+        Assert.False(p.RcLocalExists);
+    }
+
+    [Fact]
     public void InterfaceSysctls_ReadsProcLayout_AndAppliesTheMaximum()
     {
         var root = Directory.CreateTempSubdirectory("lvs-conf-");

@@ -358,6 +358,25 @@ public class RealServerDiagnosisTests
     }
 
     [Fact]
+    public void UnreadableBootFiles_AreWarnings_NotDrift()
+    {
+        var b = new DiagnosisBuilder();
+        var snapshot = b.Snapshot();
+        var unreadable = new RealServerSnapshot
+        {
+            ComputerName = snapshot.ComputerName,
+            State = snapshot.State,
+            Sysctls = snapshot.Sysctls,
+            Persisted = snapshot.Persisted with { SavedRules = null, RcAddresses = [], RcRules = null, HasBlock = false, Unreadable = ["/etc/rc.local", "/etc/sysconfig/arptables"] },
+        };
+
+        var results = RealServerDiagnosis.Run(unreadable, new DiagnosisRequest());
+
+        Assert.Equal(CheckStatus.Warning, One(results, CheckNames.VipPersisted, Vip).Status);
+        Assert.Equal(CheckStatus.Warning, One(results, CheckNames.SuppressionPersisted, Vip).Status);
+    }
+
+    [Fact]
     public void RcLocalNotExecutable_Fails()
     {
         AssertFail(One(new DiagnosisBuilder { RcLocalExecutable = false }.Run(), CheckNames.RcLocal), "Export-RcLocal");
