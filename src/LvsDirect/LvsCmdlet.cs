@@ -24,6 +24,9 @@ public abstract class LvsCmdlet : PSCmdlet
     /// <summary>How long to wait for another LvsDirect run on the same host to finish.</summary>
     internal static TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The Write-Progress activity id of plan execution (pool runs use others).</summary>
+    protected const int ProgressActivityId = 4711;
+
     protected CancellationToken CancellationToken => _cancel.Token;
 
     protected IProcessRunner Runner => _runner ??= new LoggingProcessRunner(RunnerFactory(), LogResult);
@@ -64,10 +67,22 @@ public abstract class LvsCmdlet : PSCmdlet
             WriteLvsError(rejected);
         }
 
+        // Large batches and rule-by-rule changes take a while: show which step of how many is running.
+        var showProgress = plan.Steps.Count > 1;
+        var index = 0;
+        var progress = new ProgressRecord(ProgressActivityId, MyInvocation.MyCommand.Name, "Starting");
         var executed = new PlanExecutor(Runner).Execute(
             plan,
             step =>
             {
+                if (showProgress)
+                {
+                    index++;
+                    progress.StatusDescription = $"Step {index} of {plan.Steps.Count}: {step.Action} {step.Target}";
+                    progress.PercentComplete = (index - 1) * 100 / plan.Steps.Count;
+                    WriteProgress(progress);
+                }
+
                 if (ShouldProcess(
                         $"{step.Action} {step.Target}: {step.Command.ToDisplayString()}",
                         $"{step.Action} {step.Target}?\n{step.Command.ToDisplayString()}",
@@ -80,6 +95,12 @@ public abstract class LvsCmdlet : PSCmdlet
                 return reason == ShouldProcessReason.WhatIf ? StepDecision.Preview : StepDecision.Stop;
             },
             CancellationToken);
+        if (showProgress)
+        {
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
+        }
+
         return executed == plan.Steps.Count;
     }
 

@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using LvsDirect.Core.Model;
 using LvsDirect.Tests.Support;
 using Xunit;
@@ -21,6 +22,24 @@ public class NewLvsVipCommandTests
         Assert.Equal("eth0", vip.InterfaceName);
         Assert.Equal("192.0.2.11", vip.RealIP!.ToString());
         Assert.Equal(["arptables", "arptables", "ip"], runner.Changes.Select(c => c.Program));
+    }
+
+    [Fact]
+    public void NewLvsVip_ShowsProgressPerStep_AndCompletesIt()
+    {
+        var runner = FakeRunner.Host();
+        using var host = new CmdletHost(runner);
+
+        host.Invoke("New-LvsVip -Address 203.0.113.100");
+
+        // The engine throttles how often progress reaches the host, so intermediate records may be dropped;
+        // the ones that arrive name their step, and the completed record carries the last step.
+        var progress = host.Progress.Where(p => p.Activity == "New-LvsVip").ToList();
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.Matches("^Step [1-3] of 3: ", p.StatusDescription));
+        var completed = progress[^1];
+        Assert.Equal(ProgressRecordType.Completed, completed.RecordType);
+        Assert.StartsWith("Step 3 of 3: Add VIP address 203.0.113.100", completed.StatusDescription);
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class CmdletCollection
 public sealed class CmdletHost : IDisposable
 {
     private readonly Runspace _runspace;
+    private readonly RecordingHost _host = new();
 
     public CmdletHost(IProcessRunner runner, bool isRoot = true)
     {
@@ -24,7 +25,7 @@ public sealed class CmdletHost : IDisposable
         LvsCmdlet.LockTimeout = TimeSpan.FromSeconds(10);
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(typeof(LvsCmdlet).Assembly.Location);
-        _runspace = RunspaceFactory.CreateRunspace(iss);
+        _runspace = RunspaceFactory.CreateRunspace(_host, iss);
         _runspace.Open();
     }
 
@@ -37,6 +38,9 @@ public sealed class CmdletHost : IDisposable
         var info = ps.Streams.Information.Select(i => i.MessageData?.ToString() ?? string.Empty).ToList();
         return (output, ps.Streams.Error.ToList(), info);
     }
+
+    /// <summary>Every progress record the cmdlets wrote so far (through the host, the only place a runspace sends them).</summary>
+    public IReadOnlyList<ProgressRecord> Progress => _host.Progress;
 
     /// <summary>
     /// Runs a script that must end in a terminating error and returns that ErrorRecord. Without
