@@ -139,6 +139,10 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.FileError => ErrorCategory.WriteError,
         LvsErrorKind.ParseError => ErrorCategory.ParserError,
         LvsErrorKind.VipStillConfigured => ErrorCategory.ResourceExists,
+        LvsErrorKind.HostUnreachable => ErrorCategory.ConnectionError,
+        LvsErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
+        LvsErrorKind.HostKeyUnknown => ErrorCategory.SecurityError,
+        LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
         _ => ErrorCategory.NotSpecified,
     };
 

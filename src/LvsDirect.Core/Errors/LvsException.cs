@@ -14,6 +14,10 @@ public enum LvsErrorKind
     FileError,
     ParseError,
     VipStillConfigured,
+    HostUnreachable,
+    AuthenticationFailed,
+    HostKeyUnknown,
+    RemoteFailed,
 }
 
 /// <summary>
