@@ -98,7 +98,7 @@ public sealed class AgentlessChannel
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            sent = plan(snapshot);
+            sent = plan(snapshot) ?? [];
             cancellationToken.ThrowIfCancellationRequested();
             TryWrite(process, RenderPayload(sent));
         }
