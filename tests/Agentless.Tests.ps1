@@ -18,9 +18,9 @@ BeforeAll {
             param($hostName, $key, $planScript, $files)
             $target = [LvsDirect.Core.Agentless.SshTarget]::new($hostName, 'root', $null, $key)
             $planBlock = [scriptblock]::Create($planScript)
-            $plan = [Func[LvsDirect.Core.Agentless.RemoteSnapshot, Collections.Generic.IReadOnlyList[LvsDirect.Core.Agentless.RemoteOperation]]] {
+            $plan = [Func[LvsDirect.Core.Agentless.RemoteSnapshot, LvsDirect.Core.Agentless.RemoteBatch]] {
                 param($snapshot)
-                , [LvsDirect.Core.Agentless.RemoteOperation[]] @(& $planBlock $snapshot)
+                [LvsDirect.Core.Agentless.RemoteBatch] @{ Operations = [LvsDirect.Core.Agentless.RemoteOperation[]] @(& $planBlock $snapshot) }
             }.GetNewClosure()
             try {
                 $run = [LvsDirect.Core.Agentless.AgentlessChannel]::new($null).Run($target, [string[]] $files, $plan, [Threading.CancellationToken]::None)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Core.Agentless;
@@ -39,15 +40,17 @@ public sealed class AgentlessChannel
     }
 
     /// <summary>
-    /// Connects, reads <paramref name="files"/> and the host state, asks <paramref name="plan"/> for the
-    /// operations (none: nothing changes, the session just ends) and runs them in order on the server.
-    /// Cancellation is honoured until the batch is sent; after that the server finishes the batch (it ignores
-    /// a hang-up), so an interrupted run never leaves half a batch behind.
+    /// Connects, reads <paramref name="files"/> and the host state, asks <paramref name="plan"/> for the batch
+    /// (none: nothing changes, the session just ends) and runs it in order on the server; when the batch has a
+    /// <see cref="RemoteBatch.Then"/>, the state is read again after its operations succeed and the operations
+    /// it returns follow, all under the same host lock. Cancellation is honoured until the batch is sent;
+    /// after that the server finishes what it received (it ignores a hang-up), so an interrupted run never
+    /// leaves half an operation behind.
     /// </summary>
     public AgentlessRun Run(
         SshTarget target,
         IReadOnlyCollection<string> files,
-        Func<RemoteSnapshot, IReadOnlyList<RemoteOperation>> plan,
+        Func<RemoteSnapshot, RemoteBatch?> plan,
         CancellationToken cancellationToken = default)
     {
         foreach (var f in files)
@@ -73,8 +76,10 @@ public sealed class AgentlessChannel
         using var process = Process.Start(psi) ?? throw new LvsException(LvsErrorKind.RemoteFailed, $"Could not start ssh for {target}.", target.HostName);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         var reader = new ProtocolReader(process.StandardOutput, "==" + nonce);
-        IReadOnlyList<RemoteOperation> sent = [];
+        var sent = new List<RemoteOperation>();
+        var results = new List<RemoteOperationResult>();
         RemoteSnapshot? snapshot = null;
+        HostState? after = null;
         try
         {
             var header = new StringBuilder().Append("LVSDIRECT ").Append(AgentlessScript.ProtocolVersion).Append(' ').Append(nonce).Append('\n');
@@ -94,17 +99,33 @@ public sealed class AgentlessChannel
             snapshot = reader.ReadSnapshot();
             if (snapshot is null)
             {
+                process.StandardInput.Close();
                 throw ConnectionError(target, Finish(process, stderr));
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            sent = plan(snapshot) ?? [];
+            var batch = plan(snapshot);
             cancellationToken.ThrowIfCancellationRequested();
-            TryWrite(process, RenderPayload(sent));
+            if (batch is not null)
+            {
+                Send(process, sent, batch.Operations);
+                if (batch.Then is not null)
+                {
+                    TryWrite(process, "SYNC\n");
+                    var reads = reader.ReadResults(sent, results, untilState: true);
+                    if (reads is not null && results.All(r => r.Succeeded) && results.Count == sent.Count && !cancellationToken.IsCancellationRequested)
+                    {
+                        after = RemoteSnapshot.ComposeState(reads, snapshot);
+                        Send(process, sent, batch.Then(after));
+                    }
+                }
+            }
+
+            TryWrite(process, "COMMIT\n");
         }
         finally
         {
-            // An empty payload (planning failed, nothing to do, or Ctrl+C before sending) ends the session unchanged.
+            // Planning failed, or Ctrl+C before sending: the server sees the end of input and changes nothing more.
             try
             {
                 process.StandardInput.Close();
@@ -112,33 +133,41 @@ public sealed class AgentlessChannel
             catch (IOException)
             {
             }
-
-            if (snapshot is null || sent.Count == 0)
-            {
-                Finish(process, stderr);
-            }
         }
 
-        var results = reader.ReadResults(sent);
+        reader.ReadResults(sent, results, untilState: false);
         var err = Finish(process, stderr);
-        if (results.Count < sent.Count && (results.Count == 0 || results[^1].Succeeded) && reader.Refused is null && !reader.Done)
-        {
-            throw ConnectionError(target, err, "The connection ended before the batch finished; the server finishes what it received.");
-        }
-
         if (reader.Refused is { } refused)
         {
             throw new LvsException(LvsErrorKind.RemoteFailed, $"{target}: the agentless script refused operation {refused}.", target.HostName);
+        }
+
+        if (!reader.Done && (results.Count == 0 || results[^1].Succeeded))
+        {
+            throw ConnectionError(target, err, "The connection ended before the batch finished; the server finishes each operation it received whole.");
         }
 
         return new AgentlessRun
         {
             Target = target,
             Snapshot = snapshot,
+            After = after,
             Sent = sent,
             Results = results,
             Duration = clock.Elapsed,
         };
+    }
+
+    private static void Send(Process process, List<RemoteOperation> sent, IReadOnlyList<RemoteOperation>? operations)
+    {
+        if (operations is null || operations.Count == 0)
+        {
+            return;
+        }
+
+        var text = RenderPayload(operations);
+        sent.AddRange(operations);
+        TryWrite(process, text);
     }
 
     /// <summary>The batch as the script reads it: counted lines, so no content can be taken for a header.</summary>
@@ -325,25 +354,37 @@ public sealed class AgentlessChannel
             return null;
         }
 
-        public IReadOnlyList<RemoteOperationResult> ReadResults(IReadOnlyList<RemoteOperation> sent)
+        /// <summary>
+        /// Reads operation results into <paramref name="results"/>; with <paramref name="untilState"/>, up to the
+        /// state a SYNC prints (returned), else to the end of output (null).
+        /// </summary>
+        public Dictionary<string, RemoteOutput>? ReadResults(IReadOnlyList<RemoteOperation> sent, List<RemoteOperationResult> results, bool untilState)
         {
-            var results = new List<RemoteOperationResult>();
+            var reads = new Dictionary<string, RemoteOutput>(StringComparer.Ordinal);
             while (Next() is { } line)
             {
                 var (word, rest) = Split(line);
                 switch (word)
                 {
                     case "OUT":
-                        var (index, rc) = Split(rest);
-                        var i = int.Parse(index, System.Globalization.CultureInfo.InvariantCulture);
+                        var (name, rc) = Split(rest);
                         var output = ReadOutput(int.Parse(rc, System.Globalization.CultureInfo.InvariantCulture));
-                        if (i < 0 || i >= sent.Count)
+                        if (!int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i))
+                        {
+                            reads[name] = output;
+                        }
+                        else if (i >= 0 && i < sent.Count)
+                        {
+                            results.Add(new RemoteOperationResult(i, sent[i], output));
+                        }
+                        else
                         {
                             throw Protocol(line);
                         }
 
-                        results.Add(new RemoteOperationResult(i, sent[i], output));
                         break;
+                    case "STATE-END" when untilState:
+                        return reads;
                     case "REFUSED":
                         Refused = rest;
                         break;
@@ -355,7 +396,7 @@ public sealed class AgentlessChannel
                 }
             }
 
-            return results;
+            return null;
         }
 
         private RemoteOutput ReadOutput(int exitCode)

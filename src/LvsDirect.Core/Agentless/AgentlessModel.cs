@@ -122,6 +122,25 @@ public sealed class RemoteSnapshot
         return HostInspector.Compose(ip.StandardOutput, arp?.StandardOutput, version);
     }
 
+    /// <summary>The state a SYNC printed, with the flavor and programs of the first read.</summary>
+    internal static HostState ComposeState(IReadOnlyDictionary<string, RemoteOutput> reads, RemoteSnapshot first)
+    {
+        var merged = new Dictionary<string, RemoteOutput>(reads, StringComparer.Ordinal);
+        if (first.Reads.TryGetValue("arpversion", out var v))
+        {
+            merged["arpversion"] = v;
+        }
+
+        return new RemoteSnapshot
+        {
+            Uid = first.Uid,
+            Programs = first.Programs,
+            Reads = merged,
+            Files = first.Files,
+            UnreadableFiles = first.UnreadableFiles,
+        }.ToHostState();
+    }
+
     private RemoteOutput Require(string read, string program)
     {
         if (!Programs.Contains(program) || !Reads.TryGetValue(read, out var output))
@@ -155,6 +174,17 @@ public sealed record RemoteFileWrite(string Path, string Content, string Mode = 
     public override string Describe() => $"write {Path} ({Content.Split('\n').Length - 1} line(s), atomically)";
 }
 
+/// <summary>
+/// What to do on a server: <see cref="Operations"/> in order, then, when they all succeeded, the operations
+/// <see cref="Then"/> returns from the state read again (for files written from the state as it now is).
+/// </summary>
+public sealed class RemoteBatch
+{
+    public IReadOnlyList<RemoteOperation> Operations { get; init; } = [];
+
+    public Func<HostState, IReadOnlyList<RemoteOperation>>? Then { get; init; }
+}
+
 /// <summary>What ran on the server, in order; the run stops at the first failure.</summary>
 public sealed record RemoteOperationResult(int Index, RemoteOperation Operation, RemoteOutput Output)
 {
@@ -167,6 +197,9 @@ public sealed class AgentlessRun
     public required SshTarget Target { get; init; }
 
     public RemoteSnapshot? Snapshot { get; init; }
+
+    /// <summary>The state read again after the operations, when the batch asked for it.</summary>
+    public HostState? After { get; init; }
 
     public IReadOnlyList<RemoteOperation> Sent { get; init; } = [];
 

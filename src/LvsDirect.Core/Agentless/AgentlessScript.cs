@@ -11,8 +11,11 @@ namespace LvsDirect.Core.Agentless;
 ///   FILE PATH                zero or more files to read (base64 in the state dump)
 ///   LOCKDIR DIR              optional, where the per-netns lock file lives (default /run/lock)
 ///   READY                    end of the header; the script takes the host lock and prints the state
-///   ... payload until EOF:   STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
+///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
 ///                            WRITE MODE NLINES / PATH / NLINES base64 lines (atomic replace)
+///                            SYNC (print the state again), COMMIT (the end)
+/// An operation runs only once all its lines have arrived, so a dropped connection never runs half of one;
+/// the operations come in the planner's order, where every prefix is safe.
 /// Standard output: "==NONCE" markers, command output and file contents in base64. Steps stop at the first
 /// failure, like the local executor, because a later step may rely on an earlier one.
 /// </summary>
@@ -81,16 +84,20 @@ if command -v flock >/dev/null 2>&1; then
     exit 0
   fi
 fi
-if command -v ip >/dev/null 2>&1; then
-  printf "address show\nroute show default\n" | ip -j -batch - > "$t/o" 2> "$t/e"
-  dump ip $?
-fi
-if command -v arptables >/dev/null 2>&1; then
-  arptables -L -n > "$t/o" 2> "$t/e"
-  dump arplist $?
-  arptables -V > "$t/o" 2> "$t/e"
-  dump arpversion $?
-fi
+state() {
+  if command -v ip >/dev/null 2>&1; then
+    printf "address show\nroute show default\n" | ip -j -batch - > "$t/o" 2> "$t/e"
+    dump ip $?
+  fi
+  if command -v arptables >/dev/null 2>&1; then
+    arptables -L -n > "$t/o" 2> "$t/e"
+    dump arplist $?
+    [ -n "$1" ] || return 0
+    arptables -V > "$t/o" 2> "$t/e"
+    dump arpversion $?
+  fi
+}
+state all
 while IFS= read -r f; do
   if [ ! -e "$f" ] && [ ! -L "$f" ]; then
     echo "$m FILE 0 $f"
@@ -103,60 +110,60 @@ while IFS= read -r f; do
   echo "$m END"
 done < "$t/files"
 echo "$m STATE-END"
-cat > "$t/p"
 trap "" HUP
-exec 3< "$t/p"
 i=0
-while IFS= read -r hdr <&3; do
+lines() {
+  k=0
+  while [ $k -lt $1 ]; do IFS= read -r a || return 1; printf "%s\n" "$a"; k=$((k+1)); done
+}
+while IFS= read -r hdr; do
   set -- $hdr
+  case $1 in
+    COMMIT) echo "$m DONE $i"; exit 0;;
+    SYNC) state; echo "$m STATE-END"; continue;;
+    STEP|WRITE) ;;
+    *) echo "$m REFUSED $i unknown operation"; exit 0;;
+  esac
   for c in "$2" "$3"; do
     case $c in ""|*[!0-9]*) echo "$m REFUSED $i bad header"; exit 0;; esac
   done
-  case $1 in
-    STEP)
-      na=$2
-      ni=$3
-      IFS= read -r prog <&3
-      case $prog in
-        {{allowed}}) ;;
-        *) echo "$m REFUSED $i program not allowed"; exit 0;;
-      esac
-      set --
-      k=0
-      while [ $k -lt $na ]; do IFS= read -r a <&3; set -- "$@" "$a"; k=$((k+1)); done
-      k=0
-      while [ $k -lt $ni ]; do IFS= read -r a <&3; printf "%s\n" "$a"; k=$((k+1)); done > "$t/in"
-      "$prog" "$@" < "$t/in" > "$t/o" 2> "$t/e"
-      rc=$?
-      ;;
-    WRITE)
-      mode=$2
-      nl=$3
-      IFS= read -r path <&3
-      k=0
-      while [ $k -lt $nl ]; do IFS= read -r a <&3; printf "%s\n" "$a"; k=$((k+1)); done > "$t/b"
-      case $mode in [0-7][0-7][0-7]|[0-7][0-7][0-7][0-7]) ;; *) echo "$m REFUSED $i bad mode"; exit 0;; esac
-      : > "$t/o"
-      target=$path
-      [ -L "$path" ] && target=$(readlink -f -- "$path")
-      new=$(mktemp "$(dirname -- "$target")/.lvsdirect.XXXXXX" 2> "$t/e") &&
-        base64 -d < "$t/b" > "$new" 2>> "$t/e" &&
-        if [ -e "$target" ]; then
-          chmod --reference="$target" -- "$new" 2>> "$t/e" && chown --reference="$target" -- "$new" 2>> "$t/e"
-        else
-          chmod "$mode" -- "$new" 2>> "$t/e"
-        fi &&
-        mv -f -- "$new" "$target" 2>> "$t/e"
-      rc=$?
-      [ $rc -eq 0 ] || rm -f -- "$new"
-      ;;
-    *) echo "$m REFUSED $i unknown operation"; exit 0;;
-  esac
+  op=$1
+  n1=$2
+  n2=$3
+  if [ $op = STEP ]; then
+    IFS= read -r prog || exit 0
+    case $prog in
+      {{allowed}}) ;;
+      *) echo "$m REFUSED $i program not allowed"; exit 0;;
+    esac
+    set --
+    k=0
+    while [ $k -lt $n1 ]; do IFS= read -r a || exit 0; set -- "$@" "$a"; k=$((k+1)); done
+    lines $n2 > "$t/in" || exit 0
+    "$prog" "$@" < "$t/in" > "$t/o" 2> "$t/e"
+    rc=$?
+  else
+    IFS= read -r path || exit 0
+    lines $n2 > "$t/b" || exit 0
+    case $n1 in [0-7][0-7][0-7]|[0-7][0-7][0-7][0-7]) ;; *) echo "$m REFUSED $i bad mode"; exit 0;; esac
+    : > "$t/o"
+    target=$path
+    [ -L "$path" ] && target=$(readlink -f -- "$path")
+    new=$(mktemp "$(dirname -- "$target")/.lvsdirect.XXXXXX" 2> "$t/e") &&
+      base64 -d < "$t/b" > "$new" 2>> "$t/e" &&
+      if [ -e "$target" ]; then
+        chmod --reference="$target" -- "$new" 2>> "$t/e" && chown --reference="$target" -- "$new" 2>> "$t/e"
+      else
+        chmod "$n1" -- "$new" 2>> "$t/e"
+      fi &&
+      mv -f -- "$new" "$target" 2>> "$t/e"
+    rc=$?
+    [ $rc -eq 0 ] || rm -f -- "$new"
+  fi
   dump "$i" "$rc"
   [ $rc -eq 0 ] || exit 0
   i=$((i+1))
 done
-echo "$m DONE $i"
 """;
         if (text.Contains('\''))
         {

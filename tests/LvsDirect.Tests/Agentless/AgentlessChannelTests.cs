@@ -44,7 +44,7 @@ public sealed class AgentlessChannelTests : IDisposable
         File.WriteAllText(tricky, content);
         var missing = Path.Combine(_dir, "missing");
 
-        var run = Channel().Run(_target, [tricky, missing], _ => []);
+        var run = Channel().Run(_target, [tricky, missing], _ => null);
 
         var snap = Assert.IsType<RemoteSnapshot>(run.Snapshot);
         Assert.Equal(0, snap.Uid);
@@ -60,10 +60,13 @@ public sealed class AgentlessChannelTests : IDisposable
     [Fact]
     public void Steps_RunAsArgumentVectors_WithStandardInput()
     {
-        var run = Channel().Run(_target, [], _ =>
-        [
-            new RemoteCommandOperation(new ToolCommand("ip", ["-batch", "-"], "address show dev lo\n")),
-        ]);
+        var run = Channel().Run(_target, [], _ => new RemoteBatch
+        {
+            Operations =
+            [
+                new RemoteCommandOperation(new ToolCommand("ip", ["-batch", "-"], "address show dev lo\n")),
+            ],
+        });
 
         var result = Assert.Single(run.Results);
         Assert.True(result.Succeeded, result.Output.StandardError);
@@ -75,10 +78,13 @@ public sealed class AgentlessChannelTests : IDisposable
     public void AnArgumentIsNeverInterpretedByTheShell()
     {
         var marker = Path.Combine(_dir, "pwned");
-        var run = Channel().Run(_target, [], _ =>
-        [
-            new RemoteCommandOperation(ToolCommand.Create("ip", "address", "show", "dev", $"lo;touch {marker}")),
-        ]);
+        var run = Channel().Run(_target, [], _ => new RemoteBatch
+        {
+            Operations =
+            [
+                new RemoteCommandOperation(ToolCommand.Create("ip", "address", "show", "dev", $"lo;touch {marker}")),
+            ],
+        });
 
         var result = Assert.Single(run.Results);
         Assert.False(result.Succeeded);
@@ -90,11 +96,14 @@ public sealed class AgentlessChannelTests : IDisposable
     public void AFailedStep_StopsTheBatch()
     {
         var later = Path.Combine(_dir, "later");
-        var run = Channel().Run(_target, [], _ =>
-        [
-            new RemoteCommandOperation(ToolCommand.Create("ip", "address", "show", "dev", "nosuch0")),
-            new RemoteFileWrite(later, "x\n"),
-        ]);
+        var run = Channel().Run(_target, [], _ => new RemoteBatch
+        {
+            Operations =
+            [
+                new RemoteCommandOperation(ToolCommand.Create("ip", "address", "show", "dev", "nosuch0")),
+                new RemoteFileWrite(later, "x\n"),
+            ],
+        });
 
         var failed = Assert.Single(run.Results);
         Assert.Same(failed, run.Failed);
@@ -115,12 +124,15 @@ public sealed class AgentlessChannelTests : IDisposable
         File.CreateSymbolicLink(link, target);
         var content = "#!/bin/sh\nline with 'quotes' and $(not run)\nlast line without newline";
 
-        var run = Channel().Run(_target, [], _ =>
-        [
-            new RemoteFileWrite(fresh, content, "0755"),
-            new RemoteFileWrite(existing, "new\n", "0755"),
-            new RemoteFileWrite(link, "via link\n"),
-        ]);
+        var run = Channel().Run(_target, [], _ => new RemoteBatch
+        {
+            Operations =
+            [
+                new RemoteFileWrite(fresh, content, "0755"),
+                new RemoteFileWrite(existing, "new\n", "0755"),
+                new RemoteFileWrite(link, "via link\n"),
+            ],
+        });
 
         Assert.True(run.Completed, run.Failed?.Output.StandardError);
         Assert.Equal(content, File.ReadAllText(fresh));
@@ -130,6 +142,66 @@ public sealed class AgentlessChannelTests : IDisposable
         Assert.NotNull(new FileInfo(link).LinkTarget);
         Assert.Equal("via link\n", File.ReadAllText(target));
         Assert.DoesNotContain(Directory.GetFiles(_dir), f => Path.GetFileName(f).StartsWith(".lvsdirect.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Then_GetsTheStateReadAgainAfterTheOperations_UnderTheSameSession()
+    {
+        var file = Path.Combine(_dir, "after");
+        HostState? seen = null;
+
+        var run = Channel().Run(_target, [], _ => new RemoteBatch
+        {
+            Operations = [new RemoteCommandOperation(ToolCommand.Create("ip", "-V"))],
+            Then = state =>
+            {
+                seen = state;
+                return [new RemoteFileWrite(file, $"{state.Interfaces.Count}\n")];
+            },
+        });
+
+        Assert.True(run.Completed, run.Failed?.Output.StandardError);
+        Assert.NotNull(seen);
+        Assert.Same(seen, run.After);
+        Assert.Equal(2, run.Results.Count);
+        Assert.Equal($"{seen!.Interfaces.Count}\n", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void Then_IsNotAsked_WhenAnOperationFailed()
+    {
+        var asked = false;
+
+        var run = Channel().Run(_target, [], _ => new RemoteBatch
+        {
+            Operations = [new RemoteCommandOperation(ToolCommand.Create("ip", "address", "show", "dev", "nosuch0"))],
+            Then = _ =>
+            {
+                asked = true;
+                return [];
+            },
+        });
+
+        Assert.False(asked);
+        Assert.NotNull(run.Failed);
+    }
+
+    [Fact]
+    public void TheScript_NeverRunsAnOperationWhoseLinesDidNotAllArrive()
+    {
+        var file = Path.Combine(_dir, "truncated");
+        var psi = LocalShell(_target);
+        psi.RedirectStandardInput = true;
+        psi.RedirectStandardOutput = true;
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Write($"LVSDIRECT 1 abc\nLOCKDIR {_dir}\nREADY\nWRITE 0644 3\n{file}\neAo=\n");
+        p.StandardInput.Close();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+
+        Assert.Contains("==abc STATE-END", output);
+        Assert.DoesNotContain("==abc OUT 0", output);
+        Assert.False(File.Exists(file));
     }
 
     [Fact]
@@ -174,7 +246,7 @@ public sealed class AgentlessChannelTests : IDisposable
     {
         var ns = new string((new FileInfo("/proc/self/ns/net").LinkTarget ?? string.Empty).Where(char.IsAsciiDigit).ToArray());
         var held = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, Path.Combine(_dir, $"lvsdirect-{ns}.lock"));
-        var run = Task.Run(() => Channel().Run(_target, [], _ => []));
+        var run = Task.Run(() => Channel().Run(_target, [], _ => null));
 
         Assert.False(run.Wait(700), "the agentless run read the state while another run held the host lock");
         held.Dispose();
