@@ -51,7 +51,8 @@ public sealed class AgentlessChannel
         SshTarget target,
         IReadOnlyCollection<string> files,
         Func<RemoteSnapshot, RemoteBatch?> plan,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        RemoteReads reads = RemoteReads.None)
     {
         foreach (var f in files)
         {
@@ -88,6 +89,16 @@ public sealed class AgentlessChannel
                 header.Append("FILE ").Append(f).Append('\n');
             }
 
+            if (reads.HasFlag(RemoteReads.Sockets))
+            {
+                header.Append("READ sockets\n");
+            }
+
+            if (reads.HasFlag(RemoteReads.Sysctl))
+            {
+                header.Append("READ sysctl\n");
+            }
+
             if (LockDirectory is not null)
             {
                 header.Append("LOCKDIR ").Append(LockDirectory).Append('\n');
@@ -112,10 +123,10 @@ public sealed class AgentlessChannel
                 if (batch.Then is not null)
                 {
                     TryWrite(process, "SYNC\n");
-                    var reads = reader.ReadResults(sent, results, untilState: true);
-                    if (reads is not null && results.All(r => r.Succeeded) && results.Count == sent.Count && !cancellationToken.IsCancellationRequested)
+                    var again = reader.ReadResults(sent, results, untilState: true);
+                    if (again is not null && results.All(r => r.Succeeded) && results.Count == sent.Count && !cancellationToken.IsCancellationRequested)
                     {
-                        after = RemoteSnapshot.ComposeState(reads, snapshot);
+                        after = RemoteSnapshot.ComposeState(again, snapshot);
                         Send(process, sent, batch.Then(after));
                     }
                 }
@@ -303,6 +314,7 @@ public sealed class AgentlessChannel
             var reads = new Dictionary<string, RemoteOutput>(StringComparer.Ordinal);
             var files = new Dictionary<string, string?>(StringComparer.Ordinal);
             var unreadable = new HashSet<string>(StringComparer.Ordinal);
+            var modes = new Dictionary<string, string>(StringComparer.Ordinal);
             while (Next() is { } line)
             {
                 var (word, rest) = Split(line);
@@ -321,11 +333,13 @@ public sealed class AgentlessChannel
                         reads[name] = ReadOutput(int.Parse(rc, System.Globalization.CultureInfo.InvariantCulture));
                         break;
                     case "FILE":
-                        var (status, path) = Split(rest);
+                        var (status, modeAndPath) = Split(rest);
+                        var (mode, path) = Split(modeAndPath);
                         var body = ReadBase64Until("END");
                         if (status == "1")
                         {
                             files[path] = body;
+                            modes[path] = mode;
                         }
                         else if (status == "0")
                         {
@@ -345,6 +359,7 @@ public sealed class AgentlessChannel
                             Reads = reads,
                             Files = files,
                             UnreadableFiles = unreadable,
+                            FileModes = modes,
                         };
                     default:
                         throw Protocol(line);

@@ -86,6 +86,19 @@ public sealed partial record SshTarget
     private static partial Regex UserPattern();
 }
 
+/// <summary>Reads beyond addresses, routes and ARP rules, for diagnostics.</summary>
+[Flags]
+public enum RemoteReads
+{
+    None = 0,
+
+    /// <summary>Listening TCP and UDP sockets: <c>ss -H -l -n -t -u</c>, read as "sockets".</summary>
+    Sockets = 1,
+
+    /// <summary>arp_ignore, arp_announce and rp_filter of every IPv4 conf, read as "sysctl" ("conf key value" lines).</summary>
+    Sysctl = 2,
+}
+
 /// <summary>What one command printed on the real server.</summary>
 public sealed record RemoteOutput(int ExitCode, string StandardOutput, string StandardError);
 
@@ -103,8 +116,14 @@ public sealed class RemoteSnapshot
     /// <summary>The files asked for: their text, or null when the file does not exist.</summary>
     public required IReadOnlyDictionary<string, string?> Files { get; init; }
 
-    /// <summary>Files that exist but could not be read (not a regular file, or no permission).</summary>
+    /// <summary>Files that exist but could not be read (not a regular file, such as a folder, or no permission).</summary>
     public required IReadOnlySet<string> UnreadableFiles { get; init; }
+
+    /// <summary>The permission bits of each file read (octal text as stat prints it, e.g. "755").</summary>
+    public IReadOnlyDictionary<string, string> FileModes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Whether <paramref name="path"/> exists in any form (file, folder, link).</summary>
+    public bool Exists(string path) => Files.TryGetValue(path, out var text) ? text is not null : UnreadableFiles.Contains(path);
 
     public bool IsRoot => Uid == 0;
 
@@ -138,6 +157,7 @@ public sealed class RemoteSnapshot
             Reads = merged,
             Files = first.Files,
             UnreadableFiles = first.UnreadableFiles,
+            FileModes = first.FileModes,
         }.ToHostState();
     }
 

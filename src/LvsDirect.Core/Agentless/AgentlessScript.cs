@@ -10,6 +10,7 @@ namespace LvsDirect.Core.Agentless;
 ///   LVSDIRECT 1 NONCE        header; NONCE (hex) prefixes every marker the script prints
 ///   FILE PATH                zero or more files to read (base64 in the state dump)
 ///   LOCKDIR DIR              optional, where the per-netns lock file lives (default /run/lock)
+///   READ sockets|sysctl      optional reads: listening sockets (ss), ARP and rp_filter sysctls per conf
 ///   READY                    end of the header; the script takes the host lock and prints the state
 ///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
 ///                            WRITE MODE NLINES / PATH / NLINES base64 lines (atomic replace)
@@ -54,17 +55,21 @@ lockdir=/run/lock
 t=$(mktemp -d "${TMPDIR:-/tmp}/lvsdirect.XXXXXX") || exit 97
 trap "rm -rf \"\$t\"" EXIT
 : > "$t/files"
+rsockets=
+rsysctl=
 while IFS= read -r line; do
   case $line in
     READY) break;;
     "FILE "*) printf "%s\n" "${line#FILE }" >> "$t/files";;
     "LOCKDIR "*) lockdir=${line#LOCKDIR };;
+    "READ sockets") rsockets=1;;
+    "READ sysctl") rsysctl=1;;
     *) echo "lvsdirect: bad header line" >&2; exit 97;;
   esac
 done
 echo "$m BEGIN {{ProtocolVersion}}"
 echo "$m UID $(id -u)"
-for p in ip arptables arptables-restore flock base64; do
+for p in ip arptables arptables-restore flock base64 ss systemctl chkconfig; do
   command -v "$p" >/dev/null 2>&1 && echo "$m HAVE $p"
 done
 dump() {
@@ -98,14 +103,30 @@ state() {
   fi
 }
 state all
+if [ -n "$rsockets" ] && command -v ss >/dev/null 2>&1; then
+  ss -H -l -n -t -u > "$t/o" 2> "$t/e"
+  dump sockets $?
+fi
+if [ -n "$rsysctl" ]; then
+  : > "$t/e"
+  set +f
+  confs=$(echo /proc/sys/net/ipv4/conf/*)
+  set -f
+  for d in $confs; do
+    for k in arp_ignore arp_announce rp_filter; do
+      [ -r "$d/$k" ] && printf "%s %s %s\n" "${d##*/}" "$k" "$(cat "$d/$k")"
+    done
+  done > "$t/o"
+  dump sysctl 0
+fi
 while IFS= read -r f; do
   if [ ! -e "$f" ] && [ ! -L "$f" ]; then
-    echo "$m FILE 0 $f"
+    echo "$m FILE 0 - $f"
   elif [ -r "$f" ] && [ -f "$f" ]; then
-    echo "$m FILE 1 $f"
+    echo "$m FILE 1 $(stat -L -c %a -- "$f") $f"
     base64 < "$f"
   else
-    echo "$m FILE 2 $f"
+    echo "$m FILE 2 - $f"
   fi
   echo "$m END"
 done < "$t/files"

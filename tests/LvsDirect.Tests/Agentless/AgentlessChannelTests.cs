@@ -58,6 +58,28 @@ public sealed class AgentlessChannelTests : IDisposable
     }
 
     [Fact]
+    public void Snapshot_GivesModesAndTellsFoldersFromMissingFiles_AndReadsSysctlsAndSocketsOnRequest()
+    {
+        var script = Path.Combine(_dir, "rc.local");
+        File.WriteAllText(script, "#!/bin/sh\n");
+        File.SetUnixFileMode(script, (UnixFileMode)Convert.ToInt32("750", 8));
+
+        var run = Channel().Run(_target, [script, _dir, Path.Combine(_dir, "none")], _ => null, reads: RemoteReads.Sysctl | RemoteReads.Sockets);
+
+        var snap = run.Snapshot!;
+        Assert.Equal("750", snap.FileModes[script]);
+        Assert.True(snap.Exists(_dir));
+        Assert.Contains(_dir, snap.UnreadableFiles);
+        Assert.False(snap.Exists(Path.Combine(_dir, "none")));
+        var sysctl = snap.Reads["sysctl"].StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var expected = File.ReadAllText("/proc/sys/net/ipv4/conf/all/arp_ignore").Trim();
+        Assert.Contains($"all arp_ignore {expected}", sysctl);
+        Assert.Contains(sysctl, l => l.StartsWith("lo rp_filter ", StringComparison.Ordinal));
+        Assert.Equal(0, snap.Reads["sockets"].ExitCode);
+        Assert.DoesNotContain("sysctl", Channel().Run(_target, [], _ => null).Snapshot!.Reads.Keys);
+    }
+
+    [Fact]
     public void Steps_RunAsArgumentVectors_WithStandardInput()
     {
         var run = Channel().Run(_target, [], _ => new RemoteBatch
