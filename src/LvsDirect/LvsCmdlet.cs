@@ -140,6 +140,10 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.ParseError => ErrorCategory.ParserError,
         LvsErrorKind.VipStillConfigured => ErrorCategory.ResourceExists,
         LvsErrorKind.NoArpReply => ErrorCategory.ObjectNotFound,
+        LvsErrorKind.HostUnreachable => ErrorCategory.ConnectionError,
+        LvsErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
+        LvsErrorKind.HostKeyUnknown => ErrorCategory.SecurityError,
+        LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
         _ => ErrorCategory.NotSpecified,
     };
 

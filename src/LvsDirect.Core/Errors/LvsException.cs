@@ -15,6 +15,10 @@ public enum LvsErrorKind
     ParseError,
     VipStillConfigured,
     NoArpReply,
+    HostUnreachable,
+    AuthenticationFailed,
+    HostKeyUnknown,
+    RemoteFailed,
 }
 
 /// <summary>

@@ -49,6 +49,26 @@ public sealed class HostInspector
         return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
     }
 
+    /// <summary>
+    /// Builds a snapshot from the text the tools printed: the output of <see cref="ReadAddressesCommand"/>, of
+    /// <see cref="ListArpCommand"/> (null when the rules were not read) and of <c>arptables -V</c>. The
+    /// agentless transport reads a remote host this way.
+    /// </summary>
+    public static HostState Compose(string ipOutput, string? arpListing, string? arptablesVersion)
+    {
+        var docs = IpJsonParser.SplitDocuments(ipOutput);
+        var interfaces = docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [];
+        var routes = docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [];
+        if (arpListing is null)
+        {
+            return new HostState(interfaces, routes, null, null);
+        }
+
+        var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(arpListing));
+        var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : ArptablesSyntax.DetectFromVersion(arptablesVersion ?? string.Empty);
+        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
+    }
+
     /// <summary>Which arptables this is, asked of the program once per process and binary.</summary>
     public ArptablesFlavor DetectFlavor(CancellationToken cancellationToken)
     {

@@ -1,0 +1,196 @@
+namespace LvsDirect.Core.Agentless;
+
+/// <summary>
+/// The one fixed program the agentless transport runs on a real server: POSIX sh, passed as the single
+/// argument of <c>sh -c</c>. It never evaluates data. Everything variable (which files to read, the commands
+/// to run, file contents) arrives on standard input, framed by counts, and runs as argument vectors; the
+/// program to run must be on a fixed list.
+///
+/// Protocol (standard input):
+///   LVSDIRECT 1 NONCE        header; NONCE (hex) prefixes every marker the script prints
+///   FILE PATH                zero or more files to read (base64 in the state dump)
+///   LOCKDIR DIR              optional, where the per-netns lock file lives (default /run/lock)
+///   READ sockets|sysctl      optional reads: listening sockets (ss), ARP and rp_filter sysctls per conf
+///   READY                    end of the header; the script takes the host lock and prints the state
+///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
+///                            WRITE MODE NLINES / PATH / NLINES base64 lines (atomic replace)
+///                            SYNC (print the state again), COMMIT (the end)
+/// An operation runs only once all its lines have arrived, so a dropped connection never runs half of one;
+/// the operations come in the planner's order, where every prefix is safe.
+/// Standard output: "==NONCE" markers, command output and file contents in base64. Steps stop at the first
+/// failure, like the local executor, because a later step may rely on an earlier one.
+/// </summary>
+public static class AgentlessScript
+{
+    /// <summary>The protocol version in the header; the script refuses any other.</summary>
+    public const int ProtocolVersion = 1;
+
+    /// <summary>Programs a step may run: the ones the planner emits, nothing else.</summary>
+    public static IReadOnlyList<string> AllowedPrograms { get; } =
+        ["ip", "arptables", "arptables-restore", "sysctl", "iptables", "iptables-restore", "ip6tables", "nft", "systemctl", "chkconfig"];
+
+    /// <summary>The script text. It contains no single quote, so <c>sh -c '…'</c> carries it unchanged.</summary>
+    public static string Text { get; } = BuildText();
+
+    /// <summary>The remote command line ssh sends: fixed, whatever the input.</summary>
+    public static string RemoteCommand { get; } = "sh -c '" + Text + "'";
+
+    private static string BuildText()
+    {
+        var allowed = string.Join('|', AllowedPrograms);
+        var text = $$"""
+set -f
+trap "" PIPE
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+LC_ALL=C
+export PATH LC_ALL
+umask 022
+IFS= read -r hello || exit 97
+set -- $hello
+if [ "$1" != LVSDIRECT ] || [ "$2" != {{ProtocolVersion}} ]; then echo "lvsdirect: unknown protocol header" >&2; exit 97; fi
+case $3 in ""|*[!0-9a-f]*) echo "lvsdirect: bad nonce" >&2; exit 97;; esac
+m="==$3"
+lockdir=/run/lock
+[ -d "$lockdir" ] || lockdir=/tmp
+t=$(mktemp -d "${TMPDIR:-/tmp}/lvsdirect.XXXXXX") || exit 97
+trap "rm -rf \"\$t\"" EXIT
+: > "$t/files"
+rsockets=
+rsysctl=
+while IFS= read -r line; do
+  case $line in
+    READY) break;;
+    "FILE "*) printf "%s\n" "${line#FILE }" >> "$t/files";;
+    "LOCKDIR "*) lockdir=${line#LOCKDIR };;
+    "READ sockets") rsockets=1;;
+    "READ sysctl") rsysctl=1;;
+    *) echo "lvsdirect: bad header line" >&2; exit 97;;
+  esac
+done
+echo "$m BEGIN {{ProtocolVersion}}"
+echo "$m UID $(id -u)"
+for p in ip arptables arptables-restore flock base64 ss systemctl chkconfig; do
+  command -v "$p" >/dev/null 2>&1 && echo "$m HAVE $p"
+done
+dump() {
+  echo "$m OUT $1 $2"
+  base64 < "$t/o"
+  echo "$m ERR"
+  base64 < "$t/e"
+  echo "$m END"
+}
+if command -v flock >/dev/null 2>&1; then
+  ns=$(readlink /proc/self/ns/net 2>/dev/null | tr -cd 0-9)
+  [ -n "$ns" ] || ns=default
+  if ! { command exec 9>>"$lockdir/lvsdirect-$ns.lock"; } 2>"$t/e" || ! flock -w 60 9 2>>"$t/e"; then
+    : > "$t/o"
+    dump lock 1
+    echo "$m STATE-END"
+    exit 0
+  fi
+fi
+state() {
+  if command -v ip >/dev/null 2>&1; then
+    printf "address show\nroute show default\n" | ip -j -batch - > "$t/o" 2> "$t/e"
+    dump ip $?
+  fi
+  if command -v arptables >/dev/null 2>&1; then
+    arptables -L -n > "$t/o" 2> "$t/e"
+    dump arplist $?
+    [ -n "$1" ] || return 0
+    arptables -V > "$t/o" 2> "$t/e"
+    dump arpversion $?
+  fi
+}
+state all
+if [ -n "$rsockets" ] && command -v ss >/dev/null 2>&1; then
+  ss -H -l -n -t -u > "$t/o" 2> "$t/e"
+  dump sockets $?
+fi
+if [ -n "$rsysctl" ]; then
+  : > "$t/e"
+  set +f
+  confs=$(echo /proc/sys/net/ipv4/conf/*)
+  set -f
+  for d in $confs; do
+    for k in arp_ignore arp_announce rp_filter; do
+      [ -r "$d/$k" ] && printf "%s %s %s\n" "${d##*/}" "$k" "$(cat "$d/$k")"
+    done
+  done > "$t/o"
+  dump sysctl 0
+fi
+while IFS= read -r f; do
+  if [ ! -e "$f" ] && [ ! -L "$f" ]; then
+    echo "$m FILE 0 - $f"
+  elif [ -r "$f" ] && [ -f "$f" ]; then
+    echo "$m FILE 1 $(stat -L -c %a -- "$f") $f"
+    base64 < "$f"
+  else
+    echo "$m FILE 2 - $f"
+  fi
+  echo "$m END"
+done < "$t/files"
+echo "$m STATE-END"
+trap "" HUP
+i=0
+lines() {
+  k=0
+  while [ $k -lt $1 ]; do IFS= read -r a || return 1; printf "%s\n" "$a"; k=$((k+1)); done
+}
+while IFS= read -r hdr; do
+  set -- $hdr
+  case $1 in
+    COMMIT) echo "$m DONE $i"; exit 0;;
+    SYNC) state; echo "$m STATE-END"; continue;;
+    STEP|WRITE) ;;
+    *) echo "$m REFUSED $i unknown operation"; exit 0;;
+  esac
+  for c in "$2" "$3"; do
+    case $c in ""|*[!0-9]*) echo "$m REFUSED $i bad header"; exit 0;; esac
+  done
+  op=$1
+  n1=$2
+  n2=$3
+  if [ $op = STEP ]; then
+    IFS= read -r prog || exit 0
+    case $prog in
+      {{allowed}}) ;;
+      *) echo "$m REFUSED $i program not allowed"; exit 0;;
+    esac
+    set --
+    k=0
+    while [ $k -lt $n1 ]; do IFS= read -r a || exit 0; set -- "$@" "$a"; k=$((k+1)); done
+    lines $n2 > "$t/in" || exit 0
+    "$prog" "$@" < "$t/in" > "$t/o" 2> "$t/e"
+    rc=$?
+  else
+    IFS= read -r path || exit 0
+    lines $n2 > "$t/b" || exit 0
+    case $n1 in [0-7][0-7][0-7]|[0-7][0-7][0-7][0-7]) ;; *) echo "$m REFUSED $i bad mode"; exit 0;; esac
+    : > "$t/o"
+    target=$path
+    [ -L "$path" ] && target=$(readlink -f -- "$path")
+    new=$(mktemp "$(dirname -- "$target")/.lvsdirect.XXXXXX" 2> "$t/e") &&
+      base64 -d < "$t/b" > "$new" 2>> "$t/e" &&
+      if [ -e "$target" ]; then
+        chmod --reference="$target" -- "$new" 2>> "$t/e" && chown --reference="$target" -- "$new" 2>> "$t/e"
+      else
+        chmod "$n1" -- "$new" 2>> "$t/e"
+      fi &&
+      mv -f -- "$new" "$target" 2>> "$t/e"
+    rc=$?
+    [ $rc -eq 0 ] || rm -f -- "$new"
+  fi
+  dump "$i" "$rc"
+  [ $rc -eq 0 ] || exit 0
+  i=$((i+1))
+done
+""";
+        if (text.Contains('\''))
+        {
+            throw new InvalidOperationException("The agentless script must not contain a single quote.");
+        }
+
+        return text.Replace("\r\n", "\n");
+    }
+}

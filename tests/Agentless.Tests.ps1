@@ -1,0 +1,140 @@
+# The agentless SSH channel against real sshd processes in lab namespaces: the OpenSSH client of the client
+# namespace (its ssh_config and known_hosts), the fixed script through the server's login shell, the state
+# read under the server's lock, the batch applied as argument vectors, and each connection failure's error.
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:SkipReason = Test-LvsLabPrerequisite -Program 'ip', 'arptables', 'sshd', 'ssh', 'ssh-keygen'
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'lab' 'SshLab.ps1')
+
+    # Runs the channel from the client namespace against one lab host; the plan is a list of operations
+    # built inside the client from the snapshot by $PlanScript (a string: it crosses into the client's pwsh).
+    function script:Invoke-Agentless {
+        param([string] $HostName, [string] $KeyFilePath, [string] $PlanScript = '@()', [string[]] $File = @())
+        Invoke-LvsInNamespace $Lab.Client.Namespace {
+            param($hostName, $key, $planScript, $files)
+            $target = [LvsDirect.Core.Agentless.SshTarget]::new($hostName, 'root', $null, $key)
+            $planBlock = [scriptblock]::Create($planScript)
+            $plan = [Func[LvsDirect.Core.Agentless.RemoteSnapshot, LvsDirect.Core.Agentless.RemoteBatch]] {
+                param($snapshot)
+                [LvsDirect.Core.Agentless.RemoteBatch] @{ Operations = [LvsDirect.Core.Agentless.RemoteOperation[]] @(& $planBlock $snapshot) }
+            }.GetNewClosure()
+            try {
+                $run = [LvsDirect.Core.Agentless.AgentlessChannel]::new($null).Run($target, [string[]] $files, $plan, [Threading.CancellationToken]::None)
+                [pscustomobject]@{
+                    Uid       = $run.Snapshot.Uid
+                    Addresses = @($run.Snapshot.ToHostState().Interfaces.Addresses | ForEach-Object { "$($_.Address)" })
+                    Files     = $run.Snapshot.Files
+                    Results   = @($run.Results | ForEach-Object { [pscustomobject]@{ ExitCode = $_.Output.ExitCode; StdErr = $_.Output.StandardError } })
+                    Completed = $run.Completed
+                    ErrorKind = $null
+                }
+            }
+            catch {
+                $e = $_.Exception
+                while ($e -and $e -isnot [LvsDirect.Core.Errors.LvsException]) { $e = $e.InnerException }
+                if (-not $e) { throw }
+                [pscustomobject]@{ ErrorKind = "$($e.Kind)"; Message = $e.Message }
+            }
+        } -ArgumentList $HostName, $KeyFilePath, $PlanScript, $File
+    }
+}
+
+Describe 'The agentless SSH channel on a real sshd' -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        $script:Lab = New-LvsLab -RealServerCount 2 -NoSession
+        $script:Ssh = New-LvsSshLab -Lab $Lab
+        $script:Rs1 = $Lab.Hosts['rs1']
+        $script:Work = Join-Path $Lab.TempPath 'agentless'
+        $null = New-Item -ItemType Directory -Path $Work -Force
+    }
+
+    AfterAll {
+        Remove-LvsSshLab -SshLab $Ssh
+        Remove-LvsLab -Lab $Lab
+    }
+
+    It 'reads the state and the asked-for files of the server in one session' {
+        $file = Join-Path $Work 'rc.local'
+        Set-Content -LiteralPath $file -Value "#!/bin/sh`necho foreign" -NoNewline
+
+        $r = Invoke-Agentless -HostName rs1 -KeyFilePath $Ssh.KeyFilePath -File $file, (Join-Path $Work 'missing')
+
+        $r.ErrorKind | Should -BeNullOrEmpty
+        $r.Uid | Should -Be 0
+        $r.Addresses | Should -Contain $Rs1.Address
+        $r.Addresses | Should -Not -Contain $Lab.Hosts['rs2'].Address
+        $r.Files[$file] | Should -Be "#!/bin/sh`necho foreign"
+        $r.Files[(Join-Path $Work 'missing')] | Should -BeNullOrEmpty
+    }
+
+    It 'applies a batch on the server: the rules, then the address, then a file' {
+        $vip = '203.0.113.100'
+        $out = Join-Path $Work 'written'
+        $plan = @"
+param(`$s)
+[LvsDirect.Core.Agentless.RemoteCommandOperation]::new([LvsDirect.Core.Tools.ToolCommand]::new('arptables', [string[]]@('-A', 'INPUT', '-d', '$vip', '-j', 'DROP'), `$null))
+[LvsDirect.Core.Agentless.RemoteCommandOperation]::new([LvsDirect.Core.Tools.ToolCommand]::new('ip', [string[]]@('-batch', '-'), "address add $vip/32 dev eth0``n"))
+[LvsDirect.Core.Agentless.RemoteFileWrite]::new('$out', "seen `$(`$s.Uid)``n", '0640')
+"@
+
+        $r = Invoke-Agentless -HostName rs1 -KeyFilePath $Ssh.KeyFilePath -PlanScript $plan
+
+        $r.ErrorKind | Should -BeNullOrEmpty
+        $r.Completed | Should -BeTrue
+        @($r.Results).Count | Should -Be 3
+        Get-LvsLabAddress -Namespace $Rs1.Namespace | ForEach-Object Address | Should -Contain $vip
+        (Get-LvsLabArptablesSave $Rs1.Namespace) | Should -Match "-d $([regex]::Escape($vip))"
+        Get-Content -LiteralPath $out -Raw | Should -Be "seen 0`n"
+        [Convert]::ToString([int](Get-Item -LiteralPath $out).UnixFileMode, 8) | Should -Be '640'
+    }
+
+    It 'reports a failing step with its stderr and runs nothing after it' {
+        $after = Join-Path $Work 'after-failure'
+        $plan = @"
+[LvsDirect.Core.Agentless.RemoteCommandOperation]::new([LvsDirect.Core.Tools.ToolCommand]::new('ip', [string[]]@('address', 'add', '203.0.113.101/32', 'dev', 'nosuch0'), `$null))
+[LvsDirect.Core.Agentless.RemoteFileWrite]::new('$after', "x``n", '0644')
+"@
+
+        $r = Invoke-Agentless -HostName rs1 -KeyFilePath $Ssh.KeyFilePath -PlanScript $plan
+
+        $r.Completed | Should -BeFalse
+        @($r.Results).Count | Should -Be 1
+        $r.Results[0].ExitCode | Should -Not -Be 0
+        $r.Results[0].StdErr | Should -Match 'nosuch0'
+        Test-Path -LiteralPath $after | Should -BeFalse
+    }
+
+    It 'fails with AuthenticationFailed for a key the server does not accept' {
+        $other = Join-Path $Work 'other_ed25519'
+        $null = Invoke-LvsNative ssh-keygen '-q', '-t', 'ed25519', '-N', '', '-f', $other
+
+        $r = Invoke-Agentless -HostName rs1 -KeyFilePath $other
+
+        $r.ErrorKind | Should -Be 'AuthenticationFailed'
+        $r.Message | Should -Match 'rs1'
+    }
+
+    It 'fails with HostKeyUnknown for a server whose key is not in known_hosts, and never prompts' {
+        $known = Get-Content -LiteralPath $Ssh.KnownHosts
+        try {
+            Set-Content -LiteralPath $Ssh.KnownHosts -Value ($known | Where-Object { $_ -notmatch 'rs2' })
+            $r = Invoke-Agentless -HostName rs2 -KeyFilePath $Ssh.KeyFilePath
+        }
+        finally { Set-Content -LiteralPath $Ssh.KnownHosts -Value $known }
+
+        $r.ErrorKind | Should -Be 'HostKeyUnknown'
+    }
+
+    It 'fails with HostUnreachable when the server''s sshd is down' {
+        Stop-LvsSshServer -SshLab $Ssh -Role rs2
+        try { $r = Invoke-Agentless -HostName rs2 -KeyFilePath $Ssh.KeyFilePath }
+        finally { Start-LvsSshServer -SshLab $Ssh -Role rs2 }
+
+        $r.ErrorKind | Should -Be 'HostUnreachable'
+        $r.Message | Should -Match 'Connection refused'
+    }
+}
