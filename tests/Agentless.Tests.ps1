@@ -138,3 +138,61 @@ param(`$s)
         $r.Message | Should -Match 'Connection refused'
     }
 }
+
+Describe 'Test-LvsRealServer -Transport Ssh on a pool' -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        $script:Lab = New-LvsLab -RealServerCount 3 -NoSession
+        $script:Ssh = New-LvsSshLab -Lab $Lab
+        $script:Vip = '203.0.113.100'
+        $script:RcLocal = Join-Path $Lab.TempPath 'rs1-rc.local'
+        # rs1 is a correct real server with its boot block; rs2 has nothing; rs3's sshd is stopped.
+        Invoke-LvsInNamespace $Lab.Hosts['rs1'].Namespace {
+            param($vip, $rc)
+            $null = New-LvsVip -Address $vip
+            $null = Export-RcLocal -Path $rc
+        } -ArgumentList $Vip, $RcLocal
+        Stop-LvsSshServer -SshLab $Ssh -Role rs3
+
+        $script:Run = Invoke-LvsInNamespace $Lab.Client.Namespace {
+            param($vip, $key, $rc)
+            $checks = Test-LvsRealServer -HostName rs1, rs2, rs3 -Transport Ssh -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc -ErrorVariable failures -ErrorAction SilentlyContinue
+            [pscustomobject]@{
+                Checks   = @($checks | ForEach-Object { [pscustomobject]@{ Host = $_.ComputerName; Check = $_.Check; Status = "$($_.Status)"; Remediation = $_.Remediation } })
+                Errors   = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)" })
+                QuietRs1 = Test-LvsRealServer -HostName rs1 -Transport Ssh -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc -Quiet
+                QuietAll = Test-LvsRealServer -HostName rs1, rs2 -Transport Ssh -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc -Quiet
+            }
+        } -ArgumentList $Vip, $Ssh.KeyFilePath, $RcLocal
+    }
+
+    AfterAll {
+        Remove-LvsSshLab -SshLab $Ssh
+        Remove-LvsLab -Lab $Lab
+    }
+
+    It 'passes every check of the correct real server, read over ssh' {
+        $rs1 = @($Run.Checks | Where-Object Host -eq 'rs1')
+        $rs1.Check | Should -Contain 'VipPresent'
+        $rs1.Check | Should -Contain 'ArpSuppression'
+        $rs1.Check | Should -Contain 'VipPersisted'
+        @($rs1 | Where-Object Status -eq 'Fail') | Should -BeNullOrEmpty
+        $Run.QuietRs1 | Should -BeTrue
+    }
+
+    It 'fails the VIP and its suppression on the host that has neither, naming the fix' {
+        $rs2 = @($Run.Checks | Where-Object Host -eq 'rs2')
+        ($rs2 | Where-Object Check -eq 'VipPresent').Status | Should -Be 'Fail'
+        ($rs2 | Where-Object Check -eq 'VipPresent').Remediation | Should -Match 'New-LvsVip'
+        # An absent VIP without suppression is a warning: nothing answers ARP for it yet.
+        ($rs2 | Where-Object Check -eq 'ArpSuppression').Status | Should -Be 'Warning'
+        $Run.QuietAll | Should -BeFalse
+    }
+
+    It 'reports the unreachable host as a failed Connection check and an error, and still checks the others' {
+        $rs3 = @($Run.Checks | Where-Object Host -eq 'rs3')
+        $rs3.Count | Should -Be 1
+        $rs3[0].Check | Should -Be 'Connection'
+        $rs3[0].Status | Should -Be 'Fail'
+        $Run.Errors | Should -Match '^HostUnreachable,.*\|rs3$'
+    }
+}

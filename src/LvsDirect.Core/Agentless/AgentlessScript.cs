@@ -10,7 +10,8 @@ namespace LvsDirect.Core.Agentless;
 ///   LVSDIRECT 1 NONCE        header; NONCE (hex) prefixes every marker the script prints
 ///   FILE PATH                zero or more files to read (base64 in the state dump)
 ///   LOCKDIR DIR              optional, where the per-netns lock file lives (default /run/lock)
-///   READ sockets|sysctl      optional reads: listening sockets (ss), ARP and rp_filter sysctls per conf
+///   READ sockets|sysctl      optional reads: listening sockets (ss); ARP and rp_filter sysctls per conf,
+///                            with the boot sysctl files (sysctl.d, sysctl.conf) added to the files read
 ///   READY                    end of the header; the script takes the host lock and prints the state
 ///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
 ///                            WRITE MODE NLINES / PATH / NLINES base64 lines (atomic replace)
@@ -118,6 +119,11 @@ if [ -n "$rsysctl" ]; then
     done
   done > "$t/o"
   dump sysctl 0
+  set +f
+  for f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
+    [ -f "$f" ] && printf "%s\n" "$f" >> "$t/files"
+  done
+  set -f
 fi
 while IFS= read -r f; do
   if [ ! -e "$f" ] && [ ! -L "$f" ]; then

@@ -15,4 +15,7 @@ public static class CheckNames
     public const string DefaultGateway = "DefaultGateway";
     public const string ReversePathFilter = "ReversePathFilter";
     public const string Listener = "Listener";
+
+    /// <summary>A remote host could not be reached or read: none of its checks could run.</summary>
+    public const string Connection = "Connection";
 }

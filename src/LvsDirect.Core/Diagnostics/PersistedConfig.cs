@@ -74,16 +74,7 @@ public sealed partial record PersistedConfig
             }
         }
 
-        var sysctls = new Dictionary<(string, string), int>();
-        foreach (var file in sysctlFiles)
-        {
-            var text = ReadOrNull(file);
-            if (text is not null)
-            {
-                ApplySysctls(sysctls, text.Split('\n').Where(l => !l.TrimStart().StartsWith('#') && !l.TrimStart().StartsWith(';')));
-            }
-        }
-
+        var sysctls = ParseSysctlFiles(sysctlFiles.Select(ReadOrNull));
         var rc = ReadOrNull(rcLocalPath);
         var saved = ReadOrNull(savedRulesPath);
         var executable = rc is not null
@@ -136,27 +127,46 @@ public sealed partial record PersistedConfig
         };
     }
 
+    /// <summary>The folders systemd-sysctl reads *.conf files from, the earlier overriding a file of the same name.</summary>
+    public static IReadOnlyList<string> SysctlFolders { get; } = ["etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d"];
+
     /// <summary>The sysctl files systemd-sysctl reads, in the order it applies them (by file name; /etc overrides /usr).</summary>
-    public static IReadOnlyList<string> DefaultSysctlFiles(string root = "/")
+    public static IReadOnlyList<string> DefaultSysctlFiles(string root = "/") =>
+        OrderSysctlFiles(SysctlFolders.Select(f => Path.Combine(root, f)).Where(Directory.Exists).SelectMany(f => Directory.EnumerateFiles(f, "*.conf")), root);
+
+    /// <summary>
+    /// Puts sysctl files (of any host: a remote one lists its own) in the order systemd-sysctl applies them: by
+    /// file name, a name in an earlier folder hiding the same name in a later one, then /etc/sysctl.conf.
+    /// </summary>
+    public static IReadOnlyList<string> OrderSysctlFiles(IEnumerable<string> files, string root = "/")
     {
-        var folders = new[] { "etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d" };
+        var folders = SysctlFolders.Select(f => Path.Combine(root, f)).ToList();
         var byName = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var folder in folders.Select(f => Path.Combine(root, f)).Where(Directory.Exists))
+        foreach (var file in files.Where(f => folders.Contains(Path.GetDirectoryName(f))).OrderBy(f => folders.IndexOf(Path.GetDirectoryName(f)!)))
         {
-            foreach (var file in Directory.EnumerateFiles(folder, "*.conf"))
-            {
-                byName.TryAdd(Path.GetFileName(file), file);
-            }
+            byName.TryAdd(Path.GetFileName(file), file);
         }
 
-        var files = byName.Values.ToList();
+        var ordered = byName.Values.ToList();
         var conf = Path.Combine(root, "etc", "sysctl.conf");
-        if (!files.Any(f => Path.GetFullPath(f) == Path.GetFullPath(conf)))
+        if (!ordered.Any(f => Path.GetFullPath(f) == Path.GetFullPath(conf)))
         {
-            files.Add(conf);
+            ordered.Add(conf);
         }
 
-        return files;
+        return ordered;
+    }
+
+    /// <summary>The settings sysctl files give, applied in order (later wins); a null text is a missing file.</summary>
+    public static Dictionary<(string Conf, string Key), int> ParseSysctlFiles(IEnumerable<string?> textsInOrder)
+    {
+        var sysctls = new Dictionary<(string, string), int>();
+        foreach (var text in textsInOrder.OfType<string>())
+        {
+            ApplySysctls(sysctls, text.Split('\n').Where(l => !l.TrimStart().StartsWith('#') && !l.TrimStart().StartsWith(';')));
+        }
+
+        return sysctls;
     }
 
     /// <summary>The value boots give conf/<paramref name="conf"/>/<paramref name="key"/>, or null when nothing sets it.</summary>

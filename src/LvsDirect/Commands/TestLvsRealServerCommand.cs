@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Net;
+using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Diagnostics;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
@@ -13,11 +14,43 @@ namespace LvsDirect.Commands;
 /// fixes it. It only reads; a remote or pool run is this cmdlet run on each host, whose results carry the
 /// host's name.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "LvsRealServer")]
+[Cmdlet(VerbsDiagnostic.Test, "LvsRealServer", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(RealServerCheck), typeof(bool))]
 public sealed class TestLvsRealServerCommand : LvsCmdlet
 {
+    private const string LocalSet = "Local";
+    private const string HostSet = "HostName";
+
     private readonly List<Request> _requests = [];
+
+    /// <summary>
+    /// Real servers to diagnose remotely. Without it, piped services (Import-LvsConfig) name the hosts: every real
+    /// server of them, when a connection parameter (-Transport, -UserName, -KeyFilePath, -SshPort) is given.
+    /// </summary>
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] HostName { get; set; } = [];
+
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNullOrEmpty]
+    public string? UserName { get; set; }
+
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFilePath { get; set; }
+
+    /// <summary>The SSH port (-Port is the service port to find a listener on); 0: ssh's own default.</summary>
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateRange(0, 65535)]
+    public int SshPort { get; set; }
+
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 32;
+
+    /// <summary>How to reach the hosts: PowerShell remoting (the default) or agentless SSH.</summary>
+    [Parameter(ParameterSetName = HostSet)]
+    public LvsTransport Transport { get; set; } = LvsTransport.PowerShell;
 
     /// <summary>The VIPs to check; by default every VIP the host shows or its boot files mention.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -79,6 +112,12 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         var director = Optional(DirectorAddress) is { } d ? InputValidation.ParseIPv4(d, "director address") : null;
+        if (ParameterSetName == HostSet)
+        {
+            RunRemote(director);
+            return;
+        }
+
         var root = IsRoot();
         if (!root)
         {
@@ -118,6 +157,97 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
 
         WriteObject(results, enumerateCollection: true);
     });
+
+    /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
+    private void RunRemote(IPAddress? director)
+    {
+        if (Transport != LvsTransport.Ssh)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                "Test-LvsRealServer -HostName needs -Transport Ssh in this version; with PowerShell remoting, run it in the session: Invoke-Command -HostName … { Test-LvsRealServer }.",
+                Transport.ToString());
+        }
+
+        var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
+        var saved = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
+        var hosts = HostName.Length > 0
+            ? HostName
+            : _requests.SelectMany(r => r.RealServers ?? []).Select(a => a.ToString()).ToArray();
+        if (hosts.Length == 0)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument, "Give -HostName, or pipe virtual services (Import-LvsConfig) whose real servers are the hosts to diagnose.");
+        }
+
+        var targets = hosts.Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(h => new SshTarget(h, UserName, SshPort == 0 ? null : SshPort, KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath)))
+            .ToList();
+        var wantListeners = _requests.Any(r => r.Ports.Count > 0);
+        var channel = new AgentlessChannel();
+        var all = new List<RealServerCheck>();
+        var progress = new ProgressRecord(ProgressActivityId + 1, "Test-LvsRealServer", $"0 of {targets.Count} hosts done");
+        var done = 0;
+        foreach (var outcome in HostParallel.Run(
+                     targets,
+                     ThrottleLimit,
+                     (t, ct) => AgentlessDiagnosis.ToSnapshot(
+                         channel.Run(t, AgentlessDiagnosis.FilesToRead(rcLocal, saved), _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
+                         t.HostName,
+                         rcLocal,
+                         saved,
+                         wantListeners),
+                     CancellationToken))
+        {
+            done++;
+            progress.StatusDescription = $"{done} of {targets.Count} hosts done (last: {outcome.Item.HostName})";
+            progress.PercentComplete = done * 100 / targets.Count;
+            WriteProgress(progress);
+            IReadOnlyList<RealServerCheck> results;
+            if (outcome.Error is { } error)
+            {
+                var lvs = error as LvsException ?? new LvsException(LvsErrorKind.RemoteFailed, $"{outcome.Item}: {error.Message}", outcome.Item.HostName, error);
+                WriteLvsError(lvs);
+                results =
+                [
+                    new RealServerCheck
+                    {
+                        ComputerName = outcome.Item.HostName,
+                        Check = CheckNames.Connection,
+                        Target = outcome.Item.ToString(),
+                        Status = CheckStatus.Fail,
+                        Detail = lvs.Message,
+                        Remediation = lvs.Kind switch
+                        {
+                            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
+                            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
+                            _ => null,
+                        },
+                    },
+                ];
+            }
+            else
+            {
+                var request = BuildRequest(outcome.Result!, director);
+                results = request is null ? [] : RealServerDiagnosis.Run(outcome.Result!, request);
+            }
+
+            all.AddRange(results);
+            if (!Quiet)
+            {
+                WriteObject(results, enumerateCollection: true);
+            }
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+        if (Quiet)
+        {
+            WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
+        }
+    }
+
+    /// <summary>A path on the remote host: absolute, taken as given (not resolved against this machine's current folder).</summary>
+    private static string RemotePath(string path, string parameter) =>
+        path.StartsWith('/') ? path : throw new LvsException(LvsErrorKind.InvalidArgument, $"-{parameter} must be an absolute path on the remote host: '{path}'.", path);
 
     private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)
     {
