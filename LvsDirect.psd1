@@ -19,6 +19,8 @@
         'Save-ArpSuppression'
         'Export-RcLocal'
         'Import-LvsConfig'
+        'Set-LvsRealServer'
+        'Install-LvsDirect'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
