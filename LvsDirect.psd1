@@ -21,6 +21,8 @@
         'Import-LvsConfig'
         'Test-LvsRealServer'
         'Test-LvsArp'
+        'Set-LvsRealServer'
+        'Install-LvsDirect'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,410 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Net;
+using LvsDirect.Core.Config;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Planning;
+using LvsDirect.Core.Pool;
+using LvsDirect.Remoting;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Desired state of a real server in one call: exactly the VIPs given, each with its ARP suppression; VIPs
+/// LvsDirect manages there but not given are removed (so `-VirtualIP @()` removes them all), and nothing else
+/// is touched. Runs here, on hosts by name over SSH, through PSSessions, or on every real server of the
+/// director's services piped from Import-LvsConfig. One result per host; a host that fails does not stop the
+/// others and is reported both as a non-terminating error and as a Failed result.
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "LvsRealServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = LocalSet)]
+[OutputType(typeof(RealServerResult))]
+public sealed class SetLvsRealServerCommand : LvsCmdlet
+{
+    private const string LocalSet = "Local";
+    private const string HostSet = "HostName";
+    private const string SessionSet = "Session";
+    private const string ConfigSet = "InputObject";
+
+    private readonly List<string> _vips = [];
+    private readonly List<LvsVirtualService> _services = [];
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = LocalSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = HostSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = SessionSet)]
+    [AllowEmptyCollection]
+    [ArgumentCompleter(typeof(Completers.VipAddressCompleter))]
+    public string[] VirtualIP { get; set; } = [];
+
+    /// <summary>Virtual services from Import-LvsConfig: each real server gets the VIP of every DR service it serves.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ConfigSet)]
+    public PSObject[] InputObject { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = HostSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] HostName { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = SessionSet)]
+    [ValidateNotNullOrEmpty]
+    public PSSession[] Session { get; set; } = [];
+
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    [ValidateNotNullOrEmpty]
+    public string? UserName { get; set; }
+
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFilePath { get; set; }
+
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    [ValidateRange(0, 65535)]
+    public int Port { get; set; }
+
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(ParameterSetName = SessionSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 32;
+
+    [Parameter]
+    public ArpMethod Method { get; set; } = ArpMethod.Arptables;
+
+    /// <summary>Where the VIPs go; the interface of the default route when not given.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? InterfaceName { get; set; }
+
+    /// <summary>Also make it survive a reboot: Save-ArpSuppression and Export-RcLocal after the change.</summary>
+    [Parameter]
+    public SwitchParameter Persist { get; set; }
+
+    /// <summary>With -Persist: the rc.local to write (Export-RcLocal -Path); on each host when remote.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? RcLocalPath { get; set; }
+
+    /// <summary>With -Persist: the file the ARP rules are saved to (Save-ArpSuppression -Path).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ArpRulesPath { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == ConfigSet)
+        {
+            _services.AddRange(InputObject.Where(o => o is not null).Select(ToService));
+        }
+        else
+        {
+            _vips.AddRange(VirtualIP.Where(v => !string.IsNullOrWhiteSpace(v)));
+        }
+    }
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        if (Method != ArpMethod.Arptables)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                $"Set-LvsRealServer -Method {Method} is not supported by this version of LvsDirect yet; use -Method Arptables.", Method.ToString());
+        }
+
+        // Validated here, before any host is contacted, so bad input changes nothing anywhere.
+        foreach (var v in _vips)
+        {
+            InputValidation.ParseCidr(v);
+        }
+
+        if (InterfaceName is not null)
+        {
+            InputValidation.ValidateInterfaceName(InterfaceName);
+        }
+
+        switch (ParameterSetName)
+        {
+            case LocalSet:
+                WriteObject(RunLocal(_vips));
+                break;
+            case HostSet:
+                RunRemote(HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => (RemoteTarget.ForHost(h), (IReadOnlyList<string>)_vips)).ToList());
+                break;
+            case SessionSet:
+                RunRemote(Session.Select(s => (RemoteTarget.ForSession(s), (IReadOnlyList<string>)_vips)).ToList());
+                break;
+            default:
+                var (assignments, skipped) = RealServerPool.GroupByRealServer(_services);
+                foreach (var s in skipped)
+                {
+                    WriteWarning($"Skipped {s.Service} ({s.Service.SourceFile} line {s.Service.SourceLine}): {s.Why}.");
+                }
+
+                RunRemote(assignments.Select(a => (RemoteTarget.ForHost(a.Address.ToString()), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());
+                break;
+        }
+    });
+
+    private RealServerResult RunLocal(IReadOnlyList<string> vipTexts)
+    {
+        var watch = Stopwatch.StartNew();
+        DemandRoot();
+        var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList();
+        var whatIf = RemoteCmdlet.IsWhatIf(this);
+        var (changes, commands, rejected) = WithHostLock(() =>
+        {
+            var state = ReadState(includeArpRules: true);
+            var iface = Resolve.Interface(state, InterfaceName);
+            var desired = new DesiredChange();
+            foreach (var (address, prefix) in vips)
+            {
+                desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name));
+            }
+
+            var wanted = vips.Select(v => v.Address).ToHashSet();
+            var removed = state.SuppressedAddresses().Where(a => !wanted.Contains(a)).ToList();
+            foreach (var vip in removed)
+            {
+                desired.RemoveAddresses.AddRange(state.FindAddress(vip));
+                desired.RemoveSuppression.Add(vip);
+            }
+
+            var plan = Planner.Create(state, desired);
+            foreach (var c in plan.Changes)
+            {
+                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+            }
+
+            var complete = ExecutePlan(plan);
+            var rejectedText = plan.Rejected.Select(r => r.Message).ToList();
+            if (!complete && !whatIf)
+            {
+                rejectedText.Add("Not every step was confirmed, so the host is only partly configured.");
+            }
+
+            return (RealServerPool.Summarize(wanted, removed, plan.Changes), plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText);
+        });
+
+        var persistenceChanged = false;
+        var errors = new List<ErrorRecord>();
+        if (Persist.IsPresent && rejected.Count == 0)
+        {
+            persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors)
+                | RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors);
+        }
+
+        var failure = rejected.Concat(errors.Select(e => e.Exception.Message)).ToList();
+        return new RealServerResult
+        {
+            ComputerName = Dns.GetHostName(),
+            Status = failure.Count > 0 ? RealServerStatus.Failed : RealServerPool.StatusOf(changes, persistenceChanged, whatIf),
+            Method = Method,
+            Changes = changes,
+            PersistenceChanged = persistenceChanged,
+            Commands = commands,
+            Duration = watch.Elapsed,
+            Error = failure.Count > 0 ? string.Join(" ", failure) : null,
+            ErrorId = failure.Count > 0 ? (errors.FirstOrDefault()?.FullyQualifiedErrorId.Split(',')[0] ?? nameof(LvsErrorKind.InvalidArgument)) : null,
+        };
+    }
+
+    /// <summary>
+    /// Runs Save-ArpSuppression or Export-RcLocal as they are (outside our host lock, which they take
+    /// themselves) and returns whether they rewrote their file.
+    /// </summary>
+    private bool RunNested(string name, Type type, string? path, List<ErrorRecord> errors)
+    {
+        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+        ps.AddCommand(new CmdletInfo(name, type));
+        if (path is not null)
+        {
+            ps.AddParameter("Path", path);
+        }
+
+        if (RemoteCmdlet.IsWhatIf(this))
+        {
+            ps.AddParameter("WhatIf", true);
+        }
+
+        if (MyInvocation.BoundParameters.ContainsKey("Verbose"))
+        {
+            ps.AddParameter("Verbose", true);
+        }
+
+        var changed = false;
+        try
+        {
+            foreach (var o in ps.Invoke())
+            {
+                changed |= o.Properties["Changed"]?.Value is true;
+                WriteVerbose($"{name}: {o.Properties["Path"]?.Value} {(o.Properties["Changed"]?.Value is true ? "rewritten" : "unchanged")}");
+            }
+        }
+        catch (RuntimeException ex)
+        {
+            errors.Add(ex.ErrorRecord);
+            WriteError(ex.ErrorRecord);
+        }
+
+        foreach (var w in ps.Streams.Warning)
+        {
+            WriteWarning(w.Message);
+        }
+
+        foreach (var e in ps.Streams.Error)
+        {
+            errors.Add(e);
+            WriteError(e);
+        }
+
+        return changed;
+    }
+
+    private void RunRemote(IReadOnlyList<(RemoteTarget Target, IReadOnlyList<string> Vips)> hosts)
+    {
+        var whatIf = RemoteCmdlet.IsWhatIf(this);
+        var work = new List<RemoteWork>();
+        foreach (var (target, vips) in hosts)
+        {
+            // -WhatIf asks every host what it would change; -Confirm asks here, once per host, before it is contacted.
+            if (!whatIf && !ShouldProcess(target.ComputerName, $"Set the LVS-DR real server configuration (VIPs: {(vips.Count == 0 ? "none" : string.Join(", ", vips))})"))
+            {
+                continue;
+            }
+
+            var parameters = new Hashtable
+            {
+                ["VirtualIP"] = vips.ToArray(),
+                ["Method"] = Method.ToString(),
+            };
+            AddIfGiven(parameters, "InterfaceName", InterfaceName);
+            AddIfGiven(parameters, "RcLocalPath", RcLocalPath);
+            AddIfGiven(parameters, "ArpRulesPath", ArpRulesPath);
+            if (Persist.IsPresent)
+            {
+                parameters["Persist"] = true;
+            }
+
+            if (whatIf)
+            {
+                parameters["WhatIf"] = true;
+            }
+
+            if (MyInvocation.BoundParameters.ContainsKey("Verbose"))
+            {
+                parameters["Verbose"] = true;
+            }
+
+            work.Add(new RemoteWork(target, new RemoteInvocation("Set-LvsRealServer", parameters)));
+        }
+
+        var runner = RemoteCmdlet.CreateRunner(UserName, KeyFilePath, Port, ThrottleLimit);
+        RemoteCmdlet.RunWithProgress(this, runner, work, "Set-LvsRealServer", r =>
+        {
+            var result = FromRemote(r);
+            if (result.Status == RealServerStatus.Failed)
+            {
+                WriteError(RemoteCmdlet.HostError(result.ComputerName, result.ErrorId ?? "RemoteCommandFailed", result.Error ?? "failed", r.Failure));
+            }
+            else if (result.Status == RealServerStatus.WhatIf)
+            {
+                ShouldProcess(result.ComputerName, $"Set-LvsRealServer: {Describe(result)}");
+            }
+
+            WriteObject(result);
+        }, CancellationToken);
+    }
+
+    private static void AddIfGiven(Hashtable parameters, string name, string? value)
+    {
+        if (value is not null)
+        {
+            parameters[name] = value;
+        }
+    }
+
+    private static string Describe(RealServerResult r)
+    {
+        var parts = r.Changes.Where(c => c.Action != VipAction.Unchanged).Select(c => $"{(c.Action == VipAction.Added ? "add" : "remove")} {c.VirtualIP}").ToList();
+        return string.Join("; ", parts) + (r.Commands.Count > 0 ? $"\n  {string.Join("\n  ", r.Commands)}" : string.Empty);
+    }
+
+    /// <summary>The host's own (deserialized) result, named and timed as seen from here.</summary>
+    internal static RealServerResult FromRemote(HostRunResult r)
+    {
+        var remote = r.Output.FirstOrDefault(o => o.Properties["Changes"] is not null && o.Properties["Status"] is not null);
+        var firstError = r.Errors.FirstOrDefault();
+        if (r.Failure is not null || remote is null)
+        {
+            return new RealServerResult
+            {
+                ComputerName = r.ComputerName,
+                Status = RealServerStatus.Failed,
+                Duration = r.Duration,
+                ModuleInstalled = r.ModuleInstalled,
+                Error = RemoteCmdlet.MessageOf(r, firstError),
+                ErrorId = RemoteCmdlet.ErrorIdOf(r, firstError),
+            };
+        }
+
+        string? Text(PSObject o, string name) => o.Properties[name]?.Value?.ToString();
+        // Remoting serializes to depth 1: the VIP lists arrive as address strings, the per-VIP details do not.
+        var changes = new[] { VipAction.Added, VipAction.Removed, VipAction.Unchanged }
+            .SelectMany(action => Items(remote.Properties[action.ToString()]?.Value).Select(v => new VipChange
+            {
+                VirtualIP = IPAddress.Parse(v.ToString()),
+                Action = action,
+            }))
+            .ToList();
+        return new RealServerResult
+        {
+            ComputerName = r.ComputerName,
+            Status = Enum.Parse<RealServerStatus>(Text(remote, "Status")!, ignoreCase: true),
+            Method = Enum.TryParse<ArpMethod>(Text(remote, "Method"), true, out var m) ? m : ArpMethod.Arptables,
+            Changes = changes,
+            PersistenceChanged = remote.Properties["PersistenceChanged"]?.Value is true,
+            Commands = Items(remote.Properties["Commands"]?.Value).Select(c => c.ToString()).ToList(),
+            ModuleInstalled = r.ModuleInstalled,
+            Duration = r.Duration,
+            Error = Text(remote, "Error"),
+            ErrorId = Text(remote, "ErrorId"),
+        };
+    }
+
+    private static IEnumerable<PSObject> Items(object? value) =>
+        (value is PSObject p ? p.BaseObject : value) is IEnumerable e and not string
+            ? e.Cast<object>().Select(PSObject.AsPSObject)
+            : [];
+
+    /// <summary>An LvsVirtualService, or an object with its property names (from a file or another host).</summary>
+    private static LvsVirtualService ToService(PSObject o)
+    {
+        if (o.BaseObject is LvsVirtualService s)
+        {
+            return s;
+        }
+
+        string? Text(PSObject x, string name) => x.Properties[name]?.Value?.ToString();
+        LvsForwardingMethod Forwarding(PSObject x) =>
+            Enum.TryParse<LvsForwardingMethod>(Text(x, "ForwardingMethod"), true, out var f) ? f : LvsForwardingMethod.Direct;
+        var address = Text(o, "Address") ?? Text(o, "VirtualIP");
+        return new LvsVirtualService
+        {
+            Address = string.IsNullOrEmpty(address) ? null : InputValidation.ParseCidr(address).Address,
+            Port = int.TryParse(Text(o, "Port"), out var port) ? port : 0,
+            FirewallMark = int.TryParse(Text(o, "FirewallMark"), out var mark) ? mark : null,
+            ForwardingMethod = Forwarding(o),
+            SourceFile = Text(o, "SourceFile") ?? "(pipeline)",
+            SourceLine = int.TryParse(Text(o, "SourceLine"), out var line) ? line : 0,
+            RealServers = Items(o.Properties["RealServers"]?.Value).Select(r => new LvsRealServerEntry
+            {
+                Address = InputValidation.ParseCidr(Text(r, "Address")).Address,
+                Port = int.TryParse(Text(r, "Port"), out var p) ? p : 0,
+                ForwardingMethod = Forwarding(r),
+            }).ToList(),
+        };
+    }
+}

@@ -1,0 +1,311 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+
+namespace LvsDirect.Remoting;
+
+/// <summary>How to reach hosts given by name: PowerShell remoting over SSH (the `powershell` subsystem).</summary>
+internal sealed class SshOptions
+{
+    public string? UserName { get; init; }
+
+    public string? KeyFilePath { get; init; }
+
+    /// <summary>0: ssh's own default (its config, else 22).</summary>
+    public int Port { get; init; }
+
+    public int ConnectingTimeoutMs { get; init; } = 30_000;
+}
+
+/// <summary>One host to work on: by name (a new SSH session) or through a PSSession the caller opened.</summary>
+internal sealed class RemoteTarget
+{
+    private RemoteTarget(string computerName, PSSession? session)
+    {
+        ComputerName = computerName;
+        Session = session;
+    }
+
+    public string ComputerName { get; }
+
+    public PSSession? Session { get; }
+
+    public static RemoteTarget ForHost(string hostName) => new(hostName, null);
+
+    public static RemoteTarget ForSession(PSSession session) => new(session.ComputerName, session);
+}
+
+/// <summary>An LvsDirect cmdlet to run on a host, with its parameters (splatted there).</summary>
+internal sealed record RemoteInvocation(string CommandName, IDictionary Parameters);
+
+/// <summary>One unit of work: a host, and what to run there (null: only make sure the module is there).</summary>
+internal sealed record RemoteWork(RemoteTarget Target, RemoteInvocation? Invocation);
+
+/// <summary>What happened on one host. Failure is set when the host could not be reached or prepared.</summary>
+internal sealed class HostRunResult
+{
+    public required string ComputerName { get; init; }
+
+    public List<PSObject> Output { get; } = [];
+
+    public List<ErrorRecord> Errors { get; } = [];
+
+    public List<string> Warnings { get; } = [];
+
+    public List<string> Verbose { get; } = [];
+
+    /// <summary>The folder the module was used from on the host.</summary>
+    public string? ModuleBase { get; set; }
+
+    public bool ModuleInstalled { get; set; }
+
+    /// <summary>Whether a session to the host was open (false: the failure is that it could not be reached).</summary>
+    public bool Connected { get; set; }
+
+    public Exception? Failure { get; set; }
+
+    public TimeSpan Duration { get; set; }
+}
+
+/// <summary>
+/// Runs LvsDirect cmdlets on many hosts at once over PowerShell remoting. Per host it opens one session (or
+/// uses the caller's), and in that session makes sure this very build of the module is there (copying it
+/// into the remote user's module path when it is missing or another build, in a temporary folder renamed into
+/// place) and runs the cmdlet: one round trip when the module is there, two when it is not. Hosts run in
+/// parallel up to the throttle limit, each on its own thread, and a host that fails never stops the others.
+/// </summary>
+internal sealed class RemoteRunner
+{
+    // Runs on the host. The first object it writes says where the module is (or that it must be sent);
+    // everything after it is the cmdlet's output.
+    internal const string HostScript = """
+        param([string] $Version, [string] $Fingerprint, [hashtable] $Files, [bool] $Force, [string] $Command, [hashtable] $Parameters)
+        $root = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'powershell' 'Modules' 'LvsDirect'
+        $dest = Join-Path $root $Version
+        $base = $null
+        $installed = $false
+        if (-not $Force) {
+            $marker = Join-Path $dest '.lvsdirect-build'
+            if (Test-Path -LiteralPath (Join-Path $dest 'LvsDirect.psd1')) {
+                # Our own copy is compared by build; one installed another way (Install-PSResource) by version.
+                if (-not (Test-Path -LiteralPath $marker) -or [IO.File]::ReadAllText($marker).Trim() -eq $Fingerprint) { $base = $dest }
+            }
+            if (-not $base) {
+                $base = Get-Module -ListAvailable -Name LvsDirect | Where-Object { "$($_.Version)" -eq $Version -and $_.ModuleBase -ne $dest } |
+                    Select-Object -First 1 -ExpandProperty ModuleBase
+            }
+        }
+        if (-not $base) {
+            if (-not $Files) {
+                [pscustomobject]@{ LvsDirectModuleBase = $null; LvsDirectInstalled = $false }
+                return
+            }
+            $null = [IO.Directory]::CreateDirectory($root)
+            $id = [guid]::NewGuid().ToString('n')
+            $temp = Join-Path $root ".$Version.$id.new"
+            $old = $null
+            try {
+                foreach ($name in $Files.Keys) {
+                    $path = Join-Path $temp $name
+                    $null = [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($path))
+                    [IO.File]::WriteAllBytes($path, [byte[]]$Files[$name])
+                }
+                [IO.File]::WriteAllText((Join-Path $temp '.lvsdirect-build'), $Fingerprint)
+                if ([IO.Directory]::Exists($dest)) {
+                    $old = Join-Path $root ".$Version.$id.old"
+                    [IO.Directory]::Move($dest, $old)
+                }
+                [IO.Directory]::Move($temp, $dest)
+            }
+            catch {
+                if ($old -and -not [IO.Directory]::Exists($dest)) { [IO.Directory]::Move($old, $dest); $old = $null }
+                if ([IO.Directory]::Exists($temp)) { [IO.Directory]::Delete($temp, $true) }
+                throw
+            }
+            finally {
+                if ($old -and [IO.Directory]::Exists($old)) { [IO.Directory]::Delete($old, $true) }
+            }
+            $base = $dest
+            $installed = $true
+        }
+        [pscustomobject]@{ LvsDirectModuleBase = $base; LvsDirectInstalled = $installed }
+        if ($Command) {
+            Import-Module -Name (Join-Path $base 'LvsDirect.psd1') -ErrorAction Stop
+            & $Command @Parameters
+        }
+        """;
+
+    private static readonly Type? SshConnectionInfoType =
+        typeof(RunspaceConnectionInfo).Assembly.GetType("System.Management.Automation.Runspaces.SSHConnectionInfo");
+
+    private readonly SshOptions _ssh;
+    private readonly int _throttleLimit;
+    private readonly bool _force;
+
+    public RemoteRunner(SshOptions ssh, int throttleLimit, bool force = false)
+    {
+        _ssh = ssh;
+        _throttleLimit = Math.Max(1, throttleLimit);
+        _force = force;
+    }
+
+    /// <summary>
+    /// Starts the work and returns the results as hosts finish, in finishing order. The caller enumerates on
+    /// its pipeline thread (the only one that may write to the pipeline); the enumeration ends when every host
+    /// is done and every session this runner opened is closed.
+    /// </summary>
+    public IEnumerable<HostRunResult> Run(IReadOnlyList<RemoteWork> work, CancellationToken cancellationToken)
+    {
+        var queue = new ConcurrentQueue<RemoteWork>(work);
+        // Not disposed: the workers may still add to it after a consumer stopped enumerating (an exception in
+        // the caller); it holds no OS handle until a wait needs one.
+        var results = new BlockingCollection<HostRunResult>();
+        var workers = Enumerable.Range(0, Math.Min(_throttleLimit, Math.Max(1, work.Count))).Select(_ => new Thread(() =>
+        {
+            while (!cancellationToken.IsCancellationRequested && queue.TryDequeue(out var item))
+            {
+                RunOne(item, results, cancellationToken);
+            }
+        })
+        { IsBackground = true, Name = "LvsDirect remote host" }).ToList();
+        workers.ForEach(t => t.Start());
+        var closer = new Thread(() =>
+        {
+            workers.ForEach(t => t.Join());
+            results.CompleteAdding();
+        })
+        { IsBackground = true };
+        closer.Start();
+
+        foreach (var r in results.GetConsumingEnumerable(CancellationToken.None))
+        {
+            yield return r;
+        }
+    }
+
+    private void RunOne(RemoteWork item, BlockingCollection<HostRunResult> results, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        var result = new HostRunResult { ComputerName = item.Target.ComputerName };
+        Runspace? owned = null;
+        try
+        {
+            var runspace = item.Target.Session?.Runspace ?? (owned = Open(item.Target.ComputerName));
+            result.Connected = true;
+            Execute(runspace, item.Invocation, result, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            result.Failure = ex;
+        }
+
+        result.Duration = watch.Elapsed;
+        results.Add(result, CancellationToken.None);
+        if (owned is not null)
+        {
+            try
+            {
+                owned.Dispose();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The host's answer is already in; a session that does not close cleanly changes nothing there.
+                Trace.WriteLine($"Closing the session to {item.Target.ComputerName}: {ex.Message}");
+            }
+        }
+    }
+
+    private Runspace Open(string hostName)
+    {
+        if (SshConnectionInfoType is null)
+        {
+            throw new PlatformNotSupportedException("This PowerShell has no SSH remoting (PowerShell 7 or later is needed).");
+        }
+
+        // SSHConnectionInfo is not in the PowerShellStandard reference this assembly compiles against.
+        var ctor = SshConnectionInfoType.GetConstructor([typeof(string), typeof(string), typeof(string), typeof(int), typeof(string), typeof(int)]);
+        var info = ctor is not null
+            ? (RunspaceConnectionInfo)ctor.Invoke([_ssh.UserName, hostName, _ssh.KeyFilePath, _ssh.Port, "powershell", _ssh.ConnectingTimeoutMs])
+            : (RunspaceConnectionInfo)Activator.CreateInstance(SshConnectionInfoType, _ssh.UserName, hostName, _ssh.KeyFilePath, _ssh.Port)!;
+        var runspace = RunspaceFactory.CreateRunspace(info);
+        try
+        {
+            runspace.Open();
+        }
+        catch
+        {
+            runspace.Dispose();
+            throw;
+        }
+
+        return runspace;
+    }
+
+    private void Execute(Runspace runspace, RemoteInvocation? invocation, HostRunResult result, CancellationToken cancellationToken)
+    {
+        var payload = ModulePayload.Current;
+        var sendFiles = _force;
+        while (true)
+        {
+            using var ps = PowerShell.Create();
+            ps.Runspace = runspace;
+            ps.AddScript(HostScript)
+                .AddParameter("Version", payload.Version)
+                .AddParameter("Fingerprint", payload.Fingerprint)
+                .AddParameter("Files", sendFiles ? payload.ToHashtable() : null)
+                .AddParameter("Force", _force)
+                .AddParameter("Command", invocation?.CommandName)
+                .AddParameter("Parameters", invocation?.Parameters ?? new Hashtable());
+            var output = new PSDataCollection<PSObject>();
+            using var stop = cancellationToken.Register(() => ps.BeginStop(null, null));
+            Exception? terminating = null;
+            try
+            {
+                ps.Invoke(null, output);
+            }
+            catch (Exception ex) when (ex is RuntimeException or InvalidOperationException)
+            {
+                terminating = ex;
+            }
+
+            var status = output.Count > 0 ? output[0] : null;
+            var moduleBase = status?.Properties["LvsDirectModuleBase"]?.Value as string;
+            if (status is null || status.Properties["LvsDirectModuleBase"] is null)
+            {
+                throw terminating ?? new InvalidOperationException("The host answered nothing.");
+            }
+
+            if (moduleBase is null && !sendFiles)
+            {
+                sendFiles = true;
+                continue;
+            }
+
+            result.ModuleBase = moduleBase;
+            result.ModuleInstalled = status.Properties["LvsDirectInstalled"]?.Value is true;
+            foreach (var o in output.Skip(1))
+            {
+                if (o.Properties["PSComputerName"] is null)
+                {
+                    o.Properties.Add(new PSNoteProperty("PSComputerName", result.ComputerName));
+                }
+
+                result.Output.Add(o);
+            }
+
+            result.Errors.AddRange(ps.Streams.Error);
+            result.Warnings.AddRange(ps.Streams.Warning.Select(w => w.Message));
+            result.Verbose.AddRange(ps.Streams.Verbose.Select(v => v.Message));
+            if (terminating is not null)
+            {
+                result.Errors.Add(terminating is IContainsErrorRecord c
+                    ? c.ErrorRecord
+                    : new ErrorRecord(terminating, "RemoteCommandFailed", ErrorCategory.NotSpecified, result.ComputerName));
+            }
+
+            return;
+        }
+    }
+}
