@@ -196,3 +196,161 @@ Describe 'Test-LvsRealServer -Transport Ssh on a pool' -Skip:([bool]$SkipReason)
         $Run.Errors | Should -Match '^HostUnreachable,.*\|rs3$'
     }
 }
+
+Describe 'Set-LvsRealServer -Transport Ssh on real servers without PowerShell' -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        $script:Lab = New-LvsLab -RealServerCount 4 -NoSession
+        $script:Ssh = New-LvsSshLab -Lab $Lab -NoPowerShell
+        $script:Key = $Ssh.KeyFilePath
+        $script:VipA = '203.0.113.10'
+        $script:VipB = '203.0.113.11'
+        foreach ($vip in $VipA, $VipB) { $null = Invoke-LvsNative ip '-n', $Lab.Director.Namespace, 'addr', 'add', "$vip/32", 'dev', 'eth0' }
+        # Foreign state the module must keep: an address on rs1, an arptables rule on rs2.
+        $null = Invoke-LvsNative ip '-n', $Lab.Hosts['rs1'].Namespace, 'addr', 'add', '198.51.100.7/32', 'dev', 'eth0'
+        $null = Invoke-LvsNetns $Lab.Hosts['rs2'].Namespace arptables '-A', 'INPUT', '-s', '192.0.2.99', '-j', 'ACCEPT'
+        $script:Config = Join-Path $Lab.TempPath 'keepalived.conf'
+        Set-Content -LiteralPath $Config -Value @"
+virtual_server $VipA 80 {
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server $($Lab.Hosts['rs1'].Address) 80 { weight 1 }
+    real_server $($Lab.Hosts['rs2'].Address) 80 { weight 1 }
+}
+virtual_server $VipB 80 {
+    lb_kind DR
+    protocol TCP
+    real_server $($Lab.Hosts['rs2'].Address) 80 { }
+    real_server $($Lab.Hosts['rs3'].Address) 80 { }
+    real_server $($Lab.Hosts['rs4'].Address) 80 { }
+}
+"@
+
+        function script:Invoke-Pool {
+            param([string] $Script, [object[]] $Arguments = @())
+            Invoke-LvsInNamespace $Lab.Client.Namespace {
+                param($script, $arguments)
+                # Per-host failures are non-terminating errors: collect them beside the results.
+                $ErrorActionPreference = 'Continue'
+                $all = @(& ([scriptblock]::Create($script)) @arguments 2>&1)
+                $failures = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+                $results = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+                [pscustomobject]@{
+                    Results = @($results | ForEach-Object {
+                            [pscustomobject]@{
+                                Host = $_.ComputerName; Status = "$($_.Status)"; Added = @($_.Added | ForEach-Object { "$_" }); Removed = @($_.Removed | ForEach-Object { "$_" })
+                                Unchanged = @($_.Unchanged | ForEach-Object { "$_" }); Persisted = $_.PersistenceChanged; ErrorId = $_.ErrorId; Commands = @($_.Commands)
+                            }
+                        })
+                    Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)" })
+                }
+            } -ArgumentList $Script, $Arguments
+        }
+
+        function script:Get-Vips([string] $Role) {
+            @(Get-LvsLabAddress -Namespace $Lab.Hosts[$Role].Namespace | Where-Object Address -like '203.0.113.*' | ForEach-Object Address | Sort-Object)
+        }
+
+        $script:Before = @{}
+        foreach ($r in 'rs1', 'rs2', 'rs3', 'rs4') { $Before[$r] = Get-LvsLabKernelState -Namespace $Lab.Hosts[$r].Namespace }
+        $script:WhatIf = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k -WhatIf' $Config, $Key
+        $script:After = @{}
+        foreach ($r in 'rs1', 'rs2', 'rs3', 'rs4') { $After[$r] = Get-LvsLabKernelState -Namespace $Lab.Hosts[$r].Namespace }
+        $script:First = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k' $Config, $Key
+    }
+
+    AfterAll {
+        Remove-LvsSshLab -SshLab $Ssh
+        Remove-LvsLab -Lab $Lab
+    }
+
+    It 'has real servers that PowerShell remoting cannot reach' {
+        $r = Invoke-LvsNetns $Lab.Client.Namespace ssh '-i', $Key, '-l', 'root', 'rs1', 'command -v pwsh || echo no-pwsh' -AllowFailure
+        $r.StdOut | Should -Match 'no-pwsh'
+        { Invoke-LvsInNamespace $Lab.Client.Namespace { param($k) Invoke-Command -HostName rs1 -UserName root -KeyFilePath $k { 1 } -ErrorAction Stop } -ArgumentList $Key } |
+            Should -Throw
+    }
+
+    It '-WhatIf lists each host''s changes and changes nothing' {
+        @($WhatIf.Results).Count | Should -Be 4
+        $WhatIf.Results.Status | Sort-Object -Unique | Should -Be 'WhatIf'
+        ($WhatIf.Results | Where-Object Host -eq $Lab.Hosts['rs2'].Address).Commands -join "`n" | Should -Match 'arptables'
+        foreach ($r in 'rs1', 'rs2', 'rs3', 'rs4') { $After[$r] | Should -Be $Before[$r] }
+    }
+
+    It 'gives every real server exactly the VIPs of the DR services it serves, in one result per host' {
+        @($First.Results).Count | Should -Be 4
+        $First.Errors | Should -BeNullOrEmpty
+        $First.Results.Status | Sort-Object -Unique | Should -Be 'Changed'
+        Get-Vips rs1 | Should -Be @($VipA)
+        Get-Vips rs2 | Should -Be @($VipA, $VipB)
+        Get-Vips rs3 | Should -Be @($VipB)
+        Get-Vips rs4 | Should -Be @($VipB)
+        @(Get-LvsLabSuppressionRule -Namespace $Lab.Hosts['rs2'].Namespace -Vip $VipB).Count | Should -Be 2
+    }
+
+    It 'leaves only the director answering ARP for each VIP' {
+        foreach ($vip in $VipA, $VipB) { Get-ArpResponders -Lab $Lab -Vip $vip | Should -Be @($Lab.Director.Mac) }
+    }
+
+    It 'reports everything unchanged on a second run, and one host with its sshd stopped fails alone' {
+        Stop-LvsSshServer -SshLab $Ssh -Role rs4
+        try { $second = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k' $Config, $Key }
+        finally { Start-LvsSshServer -SshLab $Ssh -Role rs4 }
+
+        $rs4 = $Lab.Hosts['rs4'].Address
+        ($second.Results | Where-Object Host -ne $rs4).Status | Sort-Object -Unique | Should -Be 'Unchanged'
+        ($second.Results | Where-Object Host -eq $rs4).Status | Should -Be 'Failed'
+        ($second.Results | Where-Object Host -eq $rs4).ErrorId | Should -Be 'HostUnreachable'
+        $second.Errors | Should -Match "^HostUnreachable,.*\|$([regex]::Escape($rs4))$"
+    }
+
+    It 'persists the rc.local block and the saved rules as Export-RcLocal and Save-ArpSuppression would, once' {
+        $rs1 = $Lab.Hosts['rs1']
+        $rc = Join-Path $Lab.TempPath 'rs1.rc.local'
+        $rules = Join-Path $Lab.TempPath 'rs1.arptables'
+        Set-Content -LiteralPath $rc -Value "#!/bin/sh`necho foreign line" -NoNewline
+        $persist = 'param($k, $rc, $rules, $vip) Set-LvsRealServer -HostName rs1 -VirtualIP $vip -Transport Ssh -UserName root -KeyFilePath $k -Persist -RcLocalPath $rc -ArpRulesPath $rules'
+
+        $once = Invoke-Pool $persist $Key, $rc, $rules, $VipA
+        $twice = Invoke-Pool $persist $Key, $rc, $rules, $VipA
+
+        $once.Results[0].Persisted | Should -BeTrue
+        $twice.Results[0].Persisted | Should -BeFalse
+        $twice.Results[0].Status | Should -Be 'Unchanged'
+        (Get-Content -LiteralPath $rc -Raw) | Should -Match 'echo foreign line'
+        [Convert]::ToString([int](Get-Item -LiteralPath $rc).UnixFileMode, 8) | Should -Be '755'
+        $local = Invoke-LvsInNamespace $rs1.Namespace {
+            param($dir)
+            $null = Export-RcLocal -Path (Join-Path $dir 'rs1.local-export')
+            $null = Save-ArpSuppression -Path (Join-Path $dir 'rs1.local-rules')
+        } -ArgumentList $Lab.TempPath
+        $block = { param($t) [regex]::Match($t, '(?s)# BEGIN LvsDirect.*# END LvsDirect managed block').Value }
+        & $block (Get-Content -LiteralPath $rc -Raw) | Should -Match $VipA
+        & $block (Get-Content -LiteralPath $rc -Raw) | Should -Be (& $block (Get-Content -LiteralPath (Join-Path $Lab.TempPath 'rs1.local-export') -Raw))
+        Get-Content -LiteralPath $rules -Raw | Should -Be (Get-Content -LiteralPath (Join-Path $Lab.TempPath 'rs1.local-rules') -Raw)
+    }
+
+    It 'fails a host whose key is refused with AuthenticationFailed, as a result and an error' {
+        $other = Join-Path $Lab.TempPath 'refused_ed25519'
+        $null = Invoke-LvsNative ssh-keygen '-q', '-t', 'ed25519', '-N', '', '-f', $other
+
+        $r = Invoke-Pool 'param($k, $vip) Set-LvsRealServer -HostName rs3 -VirtualIP $vip -Transport Ssh -UserName root -KeyFilePath $k' $other, $VipB
+
+        $r.Results[0].Status | Should -Be 'Failed'
+        $r.Results[0].ErrorId | Should -Be 'AuthenticationFailed'
+        $r.Errors | Should -Match '^AuthenticationFailed,'
+    }
+
+    It 'removes across the pool exactly what the module owns' {
+        $r = Invoke-Pool 'param($k, $hosts) Set-LvsRealServer -HostName $hosts -VirtualIP @() -Transport Ssh -UserName root -KeyFilePath $k' $Key, @('rs1', 'rs2', 'rs3', 'rs4')
+
+        $r.Errors | Should -BeNullOrEmpty
+        foreach ($role in 'rs1', 'rs2', 'rs3', 'rs4') {
+            Get-Vips $role | Should -BeNullOrEmpty
+            @(Get-LvsLabArpRule -Namespace $Lab.Hosts[$role].Namespace | Where-Object { $_.Destination -like '203.0.113.*' -or $_.Source -like '203.0.113.*' }) | Should -BeNullOrEmpty
+        }
+        Get-LvsLabAddress -Namespace $Lab.Hosts['rs1'].Namespace | ForEach-Object Address | Should -Contain '198.51.100.7'
+        (Get-LvsLabArpRule -Namespace $Lab.Hosts['rs2'].Namespace | Where-Object Source -eq '192.0.2.99').Target | Should -Be 'ACCEPT'
+    }
+}

@@ -104,6 +104,10 @@ public abstract class LvsCmdlet : PSCmdlet
         return executed == plan.Steps.Count;
     }
 
+    /// <summary>A path on a remote host: absolute, taken as given (not resolved against this machine's current folder).</summary>
+    protected static string RemotePath(string path, string parameter) =>
+        path.StartsWith('/') ? path : throw new LvsException(LvsErrorKind.InvalidArgument, $"-{parameter} must be an absolute path on the remote host: '{path}'.", path);
+
     /// <summary>Wraps the record's work so Core failures become ErrorRecords with stable ids.</summary>
     protected void Guard(Action body)
     {

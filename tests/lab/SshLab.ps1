@@ -35,7 +35,9 @@ function New-LvsSshLab {
     param(
         [Parameter(Mandatory)] $Lab,
         [string[]] $Role = @($Lab.RealServers.Role),
-        [ValidateRange(1, 65535)][int] $Port = 22
+        [ValidateRange(1, 65535)][int] $Port = 22,
+        # Real servers without PowerShell: no `powershell` subsystem, and no pwsh on the sessions' PATH.
+        [switch] $NoPowerShell
     )
 
     $sshd = Find-LvsProgram sshd
@@ -50,6 +52,7 @@ function New-LvsSshLab {
         KnownHosts   = Join-Path $root 'client' 'known_hosts'
         ClientEtc    = "/etc/netns/$($Lab.Client.Namespace)/ssh"
         Hosts        = [ordered]@{}
+        NoPowerShell = [bool]$NoPowerShell
     }
     try {
         $null = New-Item -ItemType Directory -Path (Join-Path $root 'client') -Force
@@ -103,8 +106,8 @@ function Add-LvsSshLabHost {
         'PrintMotd no'
         'LogLevel VERBOSE'
         "SetEnv XDG_DATA_HOME=$(Join-Path $dir 'data') XDG_CACHE_HOME=$(Join-Path $dir 'cache') XDG_CONFIG_HOME=$(Join-Path $dir 'config') TMPDIR=$(Join-Path $dir 'tmp') POWERSHELL_TELEMETRY_OPTOUT=1"
-        "Subsystem powershell $(Get-LvsSshLabPwshSubsystem)"
     )
+    if (-not $SshLab.NoPowerShell) { $config += "Subsystem powershell $(Get-LvsSshLabPwshSubsystem)" }
     Set-Content -LiteralPath (Join-Path $dir 'sshd_config') -Value $config -Encoding ascii
     # Runs inside `unshare --mount`: /run becomes a private tmpfs with /run/sshd (which sshd insists on), and the
     # host's /run/lock is bound back into it. `exec` keeps the PID: the one we started is sshd itself.

@@ -225,7 +225,7 @@ public sealed class AgentlessChannel
 
                     var b64 = Convert.ToBase64String(Utf8.GetBytes(w.Content));
                     var chunks = Enumerable.Range(0, (b64.Length + 75) / 76).Select(i => b64.Substring(i * 76, Math.Min(76, b64.Length - (i * 76)))).ToList();
-                    sb.Append("WRITE ").Append(w.Mode).Append(' ').Append(chunks.Count).Append('\n');
+                    sb.Append("WRITE ").Append(w.Mode).Append(' ').Append(chunks.Count).Append(w.EnsureExecutable ? " x" : string.Empty).Append('\n');
                     sb.Append(SingleLine(w.Path)).Append('\n');
                     foreach (var ch in chunks)
                     {

@@ -188,9 +188,14 @@ public sealed record RemoteCommandOperation(ToolCommand Command) : RemoteOperati
     public override string Describe() => Command.ToDisplayString();
 }
 
-/// <summary>Replace a file atomically; a new file gets <see cref="Mode"/>, an existing one keeps its mode and owner.</summary>
+/// <summary>
+/// Replace a file atomically; a new file gets <see cref="Mode"/>, an existing one keeps its mode and owner
+/// (plus the execute bits with <see cref="EnsureExecutable"/>, as rc.local needs to run at boot).
+/// </summary>
 public sealed record RemoteFileWrite(string Path, string Content, string Mode = "0644") : RemoteOperation
 {
+    public bool EnsureExecutable { get; init; }
+
     public override string Describe() => $"write {Path} ({Content.Split('\n').Length - 1} line(s), atomically)";
 }
 

@@ -14,7 +14,8 @@ namespace LvsDirect.Core.Agentless;
 ///                            with the boot sysctl files (sysctl.d, sysctl.conf) added to the files read
 ///   READY                    end of the header; the script takes the host lock and prints the state
 ///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
-///                            WRITE MODE NLINES / PATH / NLINES base64 lines (atomic replace)
+///                            WRITE MODE NLINES [x] / PATH / NLINES base64 lines (atomic replace;
+///                            x: make it executable even when the file it replaces was not)
 ///                            SYNC (print the state again), COMMIT (the end)
 /// An operation runs only once all its lines have arrived, so a dropped connection never runs half of one;
 /// the operations come in the planner's order, where every prefix is safe.
@@ -157,6 +158,7 @@ while IFS= read -r hdr; do
   op=$1
   n1=$2
   n2=$3
+  x=$4
   if [ $op = STEP ]; then
     IFS= read -r prog || exit 0
     case $prog in
@@ -183,6 +185,7 @@ while IFS= read -r hdr; do
       else
         chmod "$n1" -- "$new" 2>> "$t/e"
       fi &&
+      if [ "$x" = x ]; then chmod +x -- "$new" 2>> "$t/e"; fi &&
       mv -f -- "$new" "$target" 2>> "$t/e"
     rc=$?
     [ $rc -eq 0 ] || rm -f -- "$new"

@@ -21,7 +21,7 @@ namespace LvsDirect.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "LvsRealServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(RealServerResult))]
-public sealed class SetLvsRealServerCommand : LvsCmdlet
+public sealed partial class SetLvsRealServerCommand : LvsCmdlet
 {
     private const string LocalSet = "Local";
     private const string HostSet = "HostName";
@@ -129,6 +129,9 @@ public sealed class SetLvsRealServerCommand : LvsCmdlet
             case LocalSet:
                 WriteObject(RunLocal(_vips));
                 break;
+            case HostSet when Transport == LvsTransport.Ssh:
+                RunAgentless(HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => (h, (IReadOnlyList<string>)_vips)).ToList());
+                break;
             case HostSet:
                 RunRemote(HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => (RemoteTarget.ForHost(h), (IReadOnlyList<string>)_vips)).ToList());
                 break;
@@ -140,6 +143,12 @@ public sealed class SetLvsRealServerCommand : LvsCmdlet
                 foreach (var s in skipped)
                 {
                     WriteWarning($"Skipped {s.Service} ({s.Service.SourceFile} line {s.Service.SourceLine}): {s.Why}.");
+                }
+
+                if (Transport == LvsTransport.Ssh)
+                {
+                    RunAgentless(assignments.Select(a => (a.Address.ToString(), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());
+                    break;
                 }
 
                 RunRemote(assignments.Select(a => (RemoteTarget.ForHost(a.Address.ToString()), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());
@@ -156,23 +165,7 @@ public sealed class SetLvsRealServerCommand : LvsCmdlet
         var (changes, commands, rejected) = WithHostLock(() =>
         {
             var state = ReadState(includeArpRules: true);
-            var iface = Resolve.Interface(state, InterfaceName);
-            var desired = new DesiredChange();
-            foreach (var (address, prefix) in vips)
-            {
-                desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
-                desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name));
-            }
-
-            var wanted = vips.Select(v => v.Address).ToHashSet();
-            var removed = state.SuppressedAddresses().Where(a => !wanted.Contains(a)).ToList();
-            foreach (var vip in removed)
-            {
-                desired.RemoveAddresses.AddRange(state.FindAddress(vip));
-                desired.RemoveSuppression.Add(vip);
-            }
-
-            var plan = Planner.Create(state, desired);
+            var (plan, _, _, summary) = RealServerPlanner.Create(state, vips, InterfaceName);
             foreach (var c in plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
@@ -185,7 +178,7 @@ public sealed class SetLvsRealServerCommand : LvsCmdlet
                 rejectedText.Add("Not every step was confirmed, so the host is only partly configured.");
             }
 
-            return (RealServerPool.Summarize(wanted, removed, plan.Changes), plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText);
+            return (summary, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText);
         });
 
         var persistenceChanged = false;

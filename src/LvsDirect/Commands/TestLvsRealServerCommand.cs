@@ -245,10 +245,6 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         }
     }
 
-    /// <summary>A path on the remote host: absolute, taken as given (not resolved against this machine's current folder).</summary>
-    private static string RemotePath(string path, string parameter) =>
-        path.StartsWith('/') ? path : throw new LvsException(LvsErrorKind.InvalidArgument, $"-{parameter} must be an absolute path on the remote host: '{path}'.", path);
-
     private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)
     {
         if (_requests.Count == 0)

@@ -145,6 +145,9 @@ public sealed class AgentlessChannelTests : IDisposable
         var link = Path.Combine(_dir, "link");
         File.CreateSymbolicLink(link, target);
         var content = "#!/bin/sh\nline with 'quotes' and $(not run)\nlast line without newline";
+        var notExecutable = Path.Combine(_dir, "rc.local");
+        File.WriteAllText(notExecutable, "old\n");
+        File.SetUnixFileMode(notExecutable, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         var run = Channel().Run(_target, [], _ => new RemoteBatch
         {
@@ -152,6 +155,7 @@ public sealed class AgentlessChannelTests : IDisposable
             [
                 new RemoteFileWrite(fresh, content, "0755"),
                 new RemoteFileWrite(existing, "new\n", "0755"),
+            new RemoteFileWrite(notExecutable, "#!/bin/sh\n") { EnsureExecutable = true },
                 new RemoteFileWrite(link, "via link\n"),
             ],
         });
@@ -161,6 +165,7 @@ public sealed class AgentlessChannelTests : IDisposable
         Assert.Equal(Convert.ToInt32("755", 8), (int)File.GetUnixFileMode(fresh));
         Assert.Equal("new\n", File.ReadAllText(existing));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(existing));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute, File.GetUnixFileMode(notExecutable));
         Assert.NotNull(new FileInfo(link).LinkTarget);
         Assert.Equal("via link\n", File.ReadAllText(target));
         Assert.DoesNotContain(Directory.GetFiles(_dir), f => Path.GetFileName(f).StartsWith(".lvsdirect.", StringComparison.Ordinal));

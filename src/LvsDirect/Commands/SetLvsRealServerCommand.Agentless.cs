@@ -1,0 +1,182 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Agentless;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Pool;
+using LvsDirect.Core.Tools;
+using LvsDirect.Remoting;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Set-LvsRealServer -Transport Ssh: each host gets one ssh session running a fixed sh script (no pwsh, no
+/// module, no agent there). The script reads the host's state under its lock; the plan is made here, exactly as
+/// for a local run, and streamed back as argument vectors; with -Persist the state is read again and the
+/// rc.local block and the saved rules are written from it, atomically, in the same session.
+/// </summary>
+public sealed partial class SetLvsRealServerCommand
+{
+    private const string SavedRulesDefaultPath = "/etc/sysconfig/arptables";
+
+    /// <summary>How to reach hosts given by name: PowerShell remoting (the default) or agentless SSH.</summary>
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(ParameterSetName = ConfigSet)]
+    public LvsTransport Transport { get; set; } = LvsTransport.PowerShell;
+
+    private void RunAgentless(IReadOnlyList<(string Host, IReadOnlyList<string> Vips)> hosts)
+    {
+        var whatIf = RemoteCmdlet.IsWhatIf(this);
+        var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
+        var arpRules = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
+        var key = KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
+
+        // Every host name and VIP is validated before any host is contacted: bad input changes nothing anywhere.
+        var work = hosts.Select(h => new AgentlessWork(
+                new SshTarget(h.Host, UserName, Port == 0 ? null : Port, key),
+                h.Vips.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList()))
+            .ToList();
+        var confirmed = work.Where(w => whatIf || ShouldProcess(w.Target.HostName, $"Set the LVS-DR real server configuration over ssh (VIPs: {(w.Vips.Count == 0 ? "none" : string.Join(", ", w.Vips.Select(v => v.Address)))})")).ToList();
+        if (confirmed.Count == 0)
+        {
+            return;
+        }
+
+        var channel = new AgentlessChannel();
+        var progress = new ProgressRecord(ProgressActivityId + 2, "Set-LvsRealServer", $"0 of {confirmed.Count} hosts done");
+        WriteProgress(progress);
+        var done = 0;
+        foreach (var outcome in HostParallel.Run(confirmed, ThrottleLimit, (w, ct) => ApplyAgentless(channel, w, whatIf, rcLocal, arpRules, ct), CancellationToken))
+        {
+            done++;
+            progress.StatusDescription = $"{done} of {confirmed.Count} hosts done (last: {outcome.Item.Target.HostName})";
+            progress.PercentComplete = done * 100 / confirmed.Count;
+            WriteProgress(progress);
+            var result = outcome.Result ?? Failed(outcome.Item.Target.HostName, outcome.Error!, outcome.Duration);
+            if (result.Status == RealServerStatus.Failed)
+            {
+                var category = outcome.Error is LvsException lvs ? CategoryFor(lvs.Kind) : ErrorCategory.InvalidOperation;
+                WriteError(new ErrorRecord(
+                    new InvalidOperationException($"[{result.ComputerName}] {result.Error}", outcome.Error),
+                    result.ErrorId ?? nameof(LvsErrorKind.RemoteFailed),
+                    category,
+                    result.ComputerName));
+            }
+            else if (result.Status == RealServerStatus.WhatIf)
+            {
+                ShouldProcess(result.ComputerName, $"Set-LvsRealServer: {Describe(result)}");
+            }
+
+            WriteObject(result);
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+    }
+
+    /// <summary>One host, on a worker thread: nothing here writes to the pipeline.</summary>
+    private RealServerResult ApplyAgentless(AgentlessChannel channel, AgentlessWork w, bool whatIf, string? rcLocal, string? arpRules, CancellationToken cancellationToken)
+    {
+        RealServerPlan? planned = null;
+        var writes = new List<RemoteFileWrite>();
+        var files = Persist.IsPresent
+            ? new[] { "/etc/rc.d", "/etc/rc.d/rc.local", "/etc/rc.local", "/etc/sysconfig", rcLocal ?? "/etc/rc.local", arpRules ?? SavedRulesDefaultPath }.Distinct().ToList()
+            : [];
+        var run = channel.Run(w.Target, files, snapshot =>
+        {
+            if (!snapshot.IsRoot)
+            {
+                throw new LvsException(LvsErrorKind.NotRoot,
+                    $"{w.Target}: Set-LvsRealServer needs root on the host (ip and arptables change kernel state only for root); log in as root with -UserName root.",
+                    w.Target.HostName);
+            }
+
+            foreach (var program in new[] { "ip", "arptables", "flock", "base64" })
+            {
+                if (!snapshot.Programs.Contains(program))
+                {
+                    var missing = ToolLocator.NotFound(program);
+                    throw new LvsException(LvsErrorKind.ProgramNotFound, $"{w.Target}: {missing.Message}", w.Target.HostName);
+                }
+            }
+
+            planned = RealServerPlanner.Create(snapshot.ToHostState(), w.Vips, InterfaceName);
+            if (planned.Plan.Rejected.Count > 0)
+            {
+                throw planned.Plan.Rejected[0];
+            }
+
+            return whatIf
+                ? null
+                : new RemoteBatch
+                {
+                    Operations = planned.Plan.Steps.Select(s => (RemoteOperation)new RemoteCommandOperation(s.Command)).ToList(),
+                    Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules) : null,
+                };
+        }, cancellationToken);
+
+        var failed = run.Failed;
+        var commands = planned!.Plan.Steps.Select(s => s.Command.ToDisplayString()).Concat(writes.Select(x => x.Describe())).ToList();
+        return new RealServerResult
+        {
+            ComputerName = w.Target.HostName,
+            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(planned.Changes, writes.Count > 0, whatIf),
+            Method = Method,
+            Changes = planned.Changes,
+            PersistenceChanged = writes.Count > 0 && failed is null,
+            Commands = commands,
+            Duration = run.Duration,
+            Error = failed is null ? null : $"'{failed.Operation.Describe()}' failed with exit code {failed.Output.ExitCode}: {failed.Output.StandardError.Trim()}",
+            ErrorId = failed is null ? null : nameof(LvsErrorKind.CommandFailed),
+        };
+    }
+
+    /// <summary>
+    /// What Export-RcLocal and Save-ArpSuppression would write on the host, from its state after the change:
+    /// only the files whose content differs, so a second run writes nothing.
+    /// </summary>
+    private static List<RemoteFileWrite> PersistWrites(RemoteSnapshot before, HostState after, string? rcLocal, string? arpRules)
+    {
+        var writes = new List<RemoteFileWrite>();
+        var dialect = after.RequireDialect();
+        var vips = GetLvsVipCommand.List(after, all: false)
+            .Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP))
+            .ToList();
+        var rcPath = rcLocal ?? (before.Exists("/etc/rc.d") ? "/etc/rc.d/rc.local" : "/etc/rc.local");
+        var existing = before.Files.GetValueOrDefault(rcPath);
+        var content = RcLocal.Merge(existing, RcLocal.RenderBlock(dialect, vips));
+        var executable = before.FileModes.TryGetValue(rcPath, out var mode) && (Convert.ToInt32(mode, 8) & Convert.ToInt32("111", 8)) == Convert.ToInt32("111", 8);
+        if (content != existing || !executable)
+        {
+            writes.Add(new RemoteFileWrite(rcPath, content, "0755") { EnsureExecutable = true });
+        }
+
+        // Like Save-ArpSuppression: the rules go where the arptables service loads them, when the host has that
+        // folder (or -ArpRulesPath says where).
+        var rulesPath = arpRules ?? SavedRulesDefaultPath;
+        if (arpRules is not null || before.Exists("/etc/sysconfig"))
+        {
+            var rules = after.ArpRules!.Render(dialect, [], _ => false);
+            if (rules != before.Files.GetValueOrDefault(rulesPath))
+            {
+                writes.Add(new RemoteFileWrite(rulesPath, rules, "0600"));
+            }
+        }
+
+        return writes;
+    }
+
+    private RealServerResult Failed(string host, Exception error, TimeSpan duration) => new()
+    {
+        ComputerName = host,
+        Status = RealServerStatus.Failed,
+        Method = Method,
+        Duration = duration,
+        Error = error.Message,
+        ErrorId = (error as LvsException)?.ErrorId ?? nameof(LvsErrorKind.RemoteFailed),
+    };
+
+    private sealed record AgentlessWork(SshTarget Target, IReadOnlyList<(IPAddress Address, int PrefixLength)> Vips);
+}
