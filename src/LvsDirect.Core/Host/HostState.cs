@@ -14,12 +14,13 @@ public sealed class HostState
     private readonly ILookup<IPAddress, ArpRule> _inputRules;
     private readonly ILookup<IPAddress, ArpRule> _outputRules;
 
-    public HostState(IReadOnlyList<NetInterface> interfaces, IReadOnlyList<DefaultRoute> defaultRoutes, ArptablesRuleSet? arpRules, ArptablesDialect? dialect)
+    public HostState(IReadOnlyList<NetInterface> interfaces, IReadOnlyList<DefaultRoute> defaultRoutes, ArptablesRuleSet? arpRules, ArptablesDialect? dialect, ArpSysctls? sysctls = null)
     {
         Interfaces = interfaces;
         DefaultRoutes = defaultRoutes;
         ArpRules = arpRules;
         Dialect = dialect;
+        Sysctls = sysctls;
         _addresses = interfaces.SelectMany(i => i.Addresses).ToLookup(a => a.Address);
         var rules = arpRules?.Rules ?? [];
         _inputRules = dialect is null
@@ -39,6 +40,41 @@ public sealed class HostState
 
     public ArptablesDialect? Dialect { get; }
 
+    /// <summary>The arp_ignore/arp_announce values; null when they were not read.</summary>
+    public ArpSysctls? Sysctls { get; }
+
+    /// <summary>The interface the sysctl method puts VIPs on.</summary>
+    public const string LoopbackInterface = "lo";
+
+    /// <summary>Interfaces that speak ARP: all but lo. Each must ignore requests for the VIPs on lo.</summary>
+    public IEnumerable<string> ArpInterfaceNames => Interfaces.Where(i => i.Name != LoopbackInterface).Select(i => i.Name);
+
+    /// <summary>
+    /// Addresses on lo that can be VIPs of the sysctl method: IPv4 outside 127.0.0.0/8 (lo's own). Each needs
+    /// arp_ignore/arp_announce, because with the defaults the host answers ARP on eth0 for addresses on lo too.
+    /// </summary>
+    public IEnumerable<InterfaceAddress> LoopbackVipAddresses =>
+        FindInterface(LoopbackInterface)?.Addresses.Where(IsLoopbackVip) ?? [];
+
+    public static bool IsLoopbackVip(InterfaceAddress a) =>
+        a.InterfaceName == LoopbackInterface && a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+        && a.Address.GetAddressBytes()[0] != 127;
+
+    /// <summary>How the sysctls keep addresses on lo out of ARP on this host (Unknown when they were not read).</summary>
+    public SuppressionState SysctlSuppression => Sysctls?.StateOn(ArpInterfaceNames) ?? SuppressionState.Unknown;
+
+    /// <summary>Arptables when arptables rules name the VIP; else Sysctl for a VIP on lo; else null (not suppressed).</summary>
+    public ArpMethod? MethodFor(IPAddress vip)
+    {
+        if (ArpSuppressionFor(vip) != SuppressionState.None)
+        {
+            return ArpMethod.Arptables;
+        }
+
+        return FindAddress(vip).Any(IsLoopbackVip) && SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown)
+            ? ArpMethod.Sysctl
+            : null;
+    }
     public IEnumerable<InterfaceAddress> AllAddresses => Interfaces.SelectMany(i => i.Addresses);
 
     public NetInterface? FindInterface(string name) => Interfaces.FirstOrDefault(i => i.Name == name);
@@ -63,7 +99,17 @@ public sealed class HostState
 
     public IEnumerable<ArpRule> OutputRulesFor(IPAddress vip) => _outputRules[vip];
 
-    public SuppressionState SuppressionFor(IPAddress vip) =>
+    /// <summary>
+    /// The VIP's suppression by whichever method holds it: its arptables rules, or for a VIP on lo without
+    /// rules, the sysctls.
+    /// </summary>
+    public SuppressionState SuppressionFor(IPAddress vip)
+    {
+        var rules = ArpSuppressionFor(vip);
+        return rules == SuppressionState.None && Sysctls is not null && FindAddress(vip).Any(IsLoopbackVip) ? SysctlSuppression : rules;
+    }
+
+    private SuppressionState ArpSuppressionFor(IPAddress vip) =>
         (InputRulesFor(vip).Any(), OutputRulesFor(vip).Any()) switch
         {
             (true, true) => SuppressionState.Complete,
@@ -72,23 +118,29 @@ public sealed class HostState
             _ => SuppressionState.None,
         };
 
-    /// <summary>Every address the ARP rules protect, in rule order: the VIPs of this host.</summary>
+    /// <summary>
+    /// The VIPs of this host: every address the ARP rules protect, in rule order, then the addresses on lo the
+    /// sysctls keep out of ARP.
+    /// </summary>
     public IReadOnlyList<IPAddress> SuppressedAddresses()
     {
-        if (ArpRules is null)
+        var result = new List<IPAddress>();
+        if (ArpRules is not null)
         {
-            return [];
+            var dialect = RequireDialect();
+            foreach (var r in ArpRules.Rules)
+            {
+                var vip = r.Destination ?? r.Source;
+                if (vip is not null && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)) && !result.Contains(vip))
+                {
+                    result.Add(vip);
+                }
+            }
         }
 
-        var dialect = RequireDialect();
-        var result = new List<IPAddress>();
-        foreach (var r in ArpRules.Rules)
+        if (SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown))
         {
-            var vip = r.Destination ?? r.Source;
-            if (vip is not null && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)) && !result.Contains(vip))
-            {
-                result.Add(vip);
-            }
+            result.AddRange(LoopbackVipAddresses.Select(a => a.Address).Where(a => !result.Contains(a)).Distinct());
         }
 
         return result;

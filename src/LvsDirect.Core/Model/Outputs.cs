@@ -50,6 +50,9 @@ public sealed class LvsVip
     /// <summary>True when LvsDirect treats it as a VIP (its ARP is suppressed); false for other addresses listed by -All.</summary>
     public bool IsVip { get; init; }
 
+    /// <summary>How its ARP is suppressed: arptables rules, or (a VIP on lo) the ARP sysctls; null when it is not.</summary>
+    public ArpMethod? Method { get; init; }
+
     public string Cidr => $"{Address}/{PrefixLength}";
 
     public override string ToString() => Cidr;
@@ -64,11 +67,12 @@ public sealed class ArpSuppressionRule
 
     public ArpMethod Method { get; init; } = ArpMethod.Arptables;
 
-    public ArptablesFlavor Flavor { get; init; }
+    /// <summary>The arptables flavor; null for the sysctl method, which uses no rules.</summary>
+    public ArptablesFlavor? Flavor { get; init; }
 
     public SuppressionState State { get; init; }
 
-    /// <summary>The rules as the host's arptables prints them.</summary>
+    /// <summary>The rules as the host's arptables prints them; for the sysctl method, the settings as sysctl prints them.</summary>
     public IReadOnlyList<string> Rules { get; init; } = [];
 
     public override string ToString() => $"{VirtualIP} -> {RealIP}";

@@ -30,10 +30,11 @@ public static partial class RcLocal
             : Path.Combine(root, "etc", "rc.local");
 
     /// <summary>
-    /// The block's lines, markers included: suppression for every VIP first, then the addresses. No VIPs, no
-    /// block: exporting an empty configuration removes ours.
+    /// The block's lines, markers included: suppression for every VIP first (the ARP sysctls of the sysctl
+    /// method, then the arptables rules), then the addresses. No VIPs, no block: exporting an empty
+    /// configuration removes ours.
     /// </summary>
-    public static IReadOnlyList<string> RenderBlock(ArptablesDialect dialect, IReadOnlyList<RcVip> vips)
+    public static IReadOnlyList<string> RenderBlock(ArptablesDialect dialect, IReadOnlyList<RcVip> vips, IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null)
     {
         if (vips.Count == 0)
         {
@@ -46,6 +47,10 @@ public static partial class RcLocal
             "# LVS-DR real server: ARP suppression first, then the VIPs (see Get-Help about_LvsDirect).",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
         };
+        if (sysctls is { Count: > 0 })
+        {
+            lines.Add("sysctl -q -w " + string.Join(' ', sysctls.Select(s => $"{s.Key.Name}={s.Value}")));
+        }
         foreach (var v in vips.Where(v => v.RealIP is not null))
         {
             var input = string.Join(' ', ArptablesSyntax.InputDropSpec(v.Address));

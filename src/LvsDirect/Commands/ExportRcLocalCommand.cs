@@ -46,21 +46,29 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             HostState state;
             ArptablesDialect dialect;
             List<RcVip> vips;
+            bool sysctlMethod;
             if (_input.Count == 0)
             {
                 state = ReadState(includeArpRules: true);
                 dialect = state.RequireDialect();
-                vips = GetLvsVipCommand.List(state, all: false).Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP)).ToList();
+                var live = GetLvsVipCommand.List(state, all: false).ToList();
+                vips = live.Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP)).ToList();
+                sysctlMethod = live.Any(v => v.Method == ArpMethod.Sysctl);
             }
             else
             {
                 var readRules = IsRoot();
-                state = ReadState(readRules);
+                sysctlMethod = _input.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
+                state = ReadState(readRules, includeSysctls: sysctlMethod);
                 dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
                 vips = _input.Select(FromObject).ToList();
             }
 
-            var block = RcLocal.RenderBlock(dialect, vips);
+            // The sysctl method's settings, on "all" and the interface facing the director (the default route's).
+            var sysctls = sysctlMethod
+                ? ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all")
+                : null;
+            var block = RcLocal.RenderBlock(dialect, vips, sysctls);
             var existing = AtomicFile.ReadAllTextOrNull(path);
             var content = RcLocal.Merge(existing, block);
             var changed = false;

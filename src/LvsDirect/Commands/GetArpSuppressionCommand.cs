@@ -4,7 +4,10 @@ using LvsDirect.Core.Model;
 
 namespace LvsDirect.Commands;
 
-/// <summary>Parses the live arptables rule set into one object per suppressed VIP.</summary>
+/// <summary>
+/// Parses the live arptables rule set into one object per suppressed VIP, and reports the VIPs on lo that the
+/// ARP sysctls suppress.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "ArpSuppression")]
 [OutputType(typeof(ArpSuppressionRule))]
 public sealed class GetArpSuppressionCommand : LvsCmdlet
@@ -34,6 +37,18 @@ public sealed class GetArpSuppressionCommand : LvsCmdlet
         var dialect = state.RequireDialect();
         foreach (var vip in state.SuppressedAddresses())
         {
+            if (state.MethodFor(vip) == ArpMethod.Sysctl)
+            {
+                yield return new ArpSuppressionRule
+                {
+                    VirtualIP = vip,
+                    Method = ArpMethod.Sysctl,
+                    State = state.SuppressionFor(vip),
+                    Rules = state.Sysctls!.Describe(SysctlKey.For(state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all")),
+                };
+                continue;
+            }
+
             var rules = state.InputRulesFor(vip).Concat(state.OutputRulesFor(vip)).ToList();
             yield return new ArpSuppressionRule
             {

@@ -6,8 +6,9 @@ using LvsDirect.Core.Model;
 namespace LvsDirect.Commands;
 
 /// <summary>
-/// Lists the VIPs of this host: addresses whose ARP is suppressed. That definition needs no state file and
-/// also recognises VIPs configured by hand with the seed's commands.
+/// Lists the VIPs of this host: addresses whose ARP is suppressed, by arptables rules or (addresses on lo) by
+/// the ARP sysctls. That definition needs no state file and also recognises VIPs configured by hand with the
+/// seed's commands.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "LvsVip")]
 [OutputType(typeof(LvsVip))]
@@ -73,9 +74,12 @@ public sealed class GetLvsVipCommand : LvsCmdlet
                 InterfaceName = a.InterfaceName,
                 Label = a.AliasLabel,
                 Broadcast = a.Broadcast,
-                ArpSuppression = state.ArpRules is null ? SuppressionState.Unknown : state.SuppressionFor(a.Address),
+                ArpSuppression = state.ArpRules is null && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
+                    ? SuppressionState.Unknown
+                    : state.SuppressionFor(a.Address),
                 RealIP = RealIPOf(state, a.Address),
                 IsVip = isVip,
+                Method = isVip ? state.MethodFor(a.Address) : null,
             };
         }
     }

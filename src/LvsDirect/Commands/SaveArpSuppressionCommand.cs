@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using LvsDirect.Core.Errors;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Tools;
@@ -8,6 +9,7 @@ namespace LvsDirect.Commands;
 /// <summary>
 /// Persists the live ARP rules the way the host expects: arptables-save format in /etc/sysconfig/arptables
 /// and the arptables (or arptables_jf) service enabled, like `service arptables_jf save` + `chkconfig … on`.
+/// With -Method Sysctl, the ARP sysctls of the VIPs on lo go to a file of LvsDirect's own in /etc/sysctl.d.
 /// </summary>
 [Cmdlet(VerbsData.Save, "ArpSuppression", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ArpSuppressionSaveResult))]
@@ -22,9 +24,19 @@ public sealed class SaveArpSuppressionCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
+    /// <summary>Arptables (the rules) or Sysctl (arp_ignore/arp_announce, to /etc/sysctl.d/90-lvsdirect-arp.conf).</summary>
+    [Parameter]
+    public ArpMethod Method { get; set; } = ArpMethod.Arptables;
+
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
+        if (Method == ArpMethod.Sysctl)
+        {
+            WriteObject(SaveSysctls());
+            return;
+        }
+
         var explicitPath = Path is not null;
         var path = explicitPath ? GetUnresolvedProviderPathFromPSPath(Path) : DefaultPath;
         var service = explicitPath ? null : FindService();
@@ -103,4 +115,60 @@ public sealed class SaveArpSuppressionCommand : LvsCmdlet
         UnitFolders.Select(f => System.IO.Path.Combine(f, name + ".service"))
             .Where(File.Exists)
             .Any(f => File.ReadAllText(f).Contains(path, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Writes the ARP sysctls the VIPs on lo need, as live (never lower than the method needs); with no such
+    /// VIP left, removes the file if LvsDirect wrote it, so a reboot does not bring back settings nobody needs.
+    /// </summary>
+    private ArpSuppressionSaveResult SaveSysctls()
+    {
+        var path = Path is null ? SysctlConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(Path);
+        return WithHostLock(() =>
+        {
+            var state = ReadState(includeArpRules: false, includeSysctls: true);
+            var hasVips = state.SysctlSuppression != SuppressionState.None && state.LoopbackVipAddresses.Any();
+            var existing = AtomicFile.ReadAllTextOrNull(path);
+            var changed = false;
+            if (!hasVips)
+            {
+                if (SysctlConf.IsOurs(existing) && ShouldProcess($"Remove {path}: no VIP on lo needs the ARP sysctls any more", $"Remove {path}?", "Save ARP sysctls"))
+                {
+                    try
+                    {
+                        File.Delete(path);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
+                    }
+
+                    changed = true;
+                }
+                else if (existing is not null && !SysctlConf.IsOurs(existing))
+                {
+                    WriteWarning($"{path} was not written by LvsDirect; it is left as it is.");
+                }
+
+                WriteVerbose("No VIP on lo is kept out of ARP by the sysctls: nothing to save.");
+                return new ArpSuppressionSaveResult { Path = path, RuleCount = 0, Changed = changed };
+            }
+
+            if (existing is not null && !SysctlConf.IsOurs(existing))
+            {
+                throw new LvsException(LvsErrorKind.FileError,
+                    $"{path} exists and was not written by LvsDirect; give another -Path (a file of its own in /etc/sysctl.d).", path);
+            }
+
+            var settings = ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all");
+            var text = SysctlConf.Render(settings);
+            if (ShouldProcess($"Write {settings.Count} ARP sysctl(s) to {path}:\n{text}", $"Write the ARP sysctls to {path}?", "Save ARP sysctls"))
+            {
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+                changed = AtomicFile.WriteAllText(path, text, (UnixFileMode)Convert.ToInt32("644", 8));
+                WriteVerbose(changed ? $"Wrote {path}" : $"{path} already holds these settings");
+            }
+
+            return new ArpSuppressionSaveResult { Path = path, RuleCount = settings.Count, Changed = changed };
+        });
+    }
 }

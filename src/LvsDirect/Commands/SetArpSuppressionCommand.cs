@@ -1,10 +1,15 @@
 using System.Management.Automation;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
 
-/// <summary>Ensures the two arptables rules for each VIP; an OUT rule to another real IP is replaced.</summary>
+/// <summary>
+/// Ensures the two arptables rules for each VIP (an OUT rule to another real IP is replaced), or with -Method
+/// Sysctl the ARP sysctls that keep VIPs on lo out of ARP.
+/// </summary>
 [Cmdlet(VerbsCommon.Set, "ArpSuppression", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ArpSuppressionRule))]
 public sealed class SetArpSuppressionCommand : LvsCmdlet
@@ -31,6 +36,15 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Arptables (two rules per VIP) or Sysctl (arp_ignore=1, arp_announce=2 on all and on the facing interface).</summary>
+    [Parameter]
+    public ArpMethod Method { get; set; } = ArpMethod.Arptables;
+
+    /// <summary>Where the sysctl method records the values it replaces.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SysctlStatePath { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var v in VirtualIP)
@@ -43,7 +57,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     {
         DemandRoot();
         var parsed = _requests.Select(r => (Request: r, Vip: InputValidation.ParseCidr(r.Vip).Address)).ToList();
-        var rules = WithHostLock(() =>
+        var rules = Method == ArpMethod.Sysctl ? SetSysctls(parsed.Select(p => (p.Vip, p.Request.InterfaceName)).ToList()) : WithHostLock(() =>
         {
             var state = ReadState(includeArpRules: true);
             var desired = new DesiredChange();
@@ -78,4 +92,44 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
             WriteObject(rules, enumerateCollection: true);
         }
     });
+
+    /// <summary>The sysctl method: host-wide settings, so every VIP of the call shares one plan step.</summary>
+    private List<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)
+    {
+        if (!string.IsNullOrEmpty(RealIP))
+        {
+            WriteVerbose("-RealIP is not used by the sysctl method: the kernel picks the source address of outgoing ARP itself (arp_announce=2).");
+        }
+
+        var statePath = SysctlStatePathOrDefault(SysctlStatePath);
+        return WithHostLock(() =>
+        {
+            var state = ReadState(includeArpRules: false, includeSysctls: true);
+            var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
+            foreach (var (vip, interfaceName) in vips)
+            {
+                var facing = Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
+                desired.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(vip, facing.Name));
+            }
+
+            var plan = Planner.Create(state, desired);
+            foreach (var c in plan.Changes)
+            {
+                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+            }
+
+            if (!ExecutePlan(plan, statePath))
+            {
+                return [];
+            }
+
+            return desired.EnsureSysctlSuppression.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
+            {
+                VirtualIP = s.VirtualIP,
+                Method = ArpMethod.Sysctl,
+                State = SuppressionState.Complete,
+                Rules = SysctlKey.For(s.FacingInterface).Select(k => $"{k.Name} = {Math.Max(k.Target, state.Sysctls!.Get(k))}").ToList(),
+            }).ToList();
+        });
+    }
 }

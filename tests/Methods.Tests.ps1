@@ -1,0 +1,226 @@
+#Requires -Version 7.4
+# The ARP methods other than arptables, on a real kernel: the cmdlets run inside real-server namespaces of the
+# lab in common.ps1; every assertion reads the kernel (ip -j addr, sysctl), the wire (arping, a TCP connection
+# through the emulated director) or the file on disk.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:SkipReason = Test-LvsLabPrerequisite
+    if ($SkipReason) { Write-Warning "LvsDirect method tests skipped: $SkipReason." }
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:SkipReason = Test-LvsLabPrerequisite
+    if ($SkipReason) { return }
+
+    $script:Lab = New-LvsLab -RealServerCount 2
+    $script:Vip = $Lab.Vip
+    $script:Rs1 = $Lab.Hosts['rs1']
+    $script:Rs2 = $Lab.Hosts['rs2']
+    $script:Work = Join-Path $Lab.TempPath 'work'
+    $null = New-Item -ItemType Directory -Path $Work -Force
+    $script:ArpKeys = foreach ($conf in 'all', 'eth0') { foreach ($k in 'arp_ignore', 'arp_announce') { "net.ipv4.conf.$conf.$k" } }
+
+    function Reset-RealServer {
+        # Every test starts from real servers with only their own address, no ARP rules and the lab's sysctls.
+        foreach ($h in $Lab.RealServers) {
+            $null = Invoke-LvsNetns $h.Namespace arptables '-F'
+            foreach ($range in '203.0.113.0/24', '198.51.100.0/24') {
+                foreach ($dev in 'eth0', 'lo') { $null = Invoke-LvsNative ip '-n', $h.Namespace, 'addr', 'flush', 'dev', $dev, 'to', $range }
+            }
+            Set-LvsNamespaceArpSysctl -Namespace $h.Namespace
+            Remove-Item -LiteralPath (Get-StatePath $h) -Force -ErrorAction SilentlyContinue
+        }
+        Disable-DrForwarding -Lab $Lab
+        Clear-LvsLabNeighbour -Lab $Lab
+    }
+
+    function Get-StatePath {
+        param($RealServer)
+        Join-Path $Work "$($RealServer.Role)-arp-sysctl.json"
+    }
+
+    function Get-ArpSysctl {
+        # The values the kernel holds in a namespace, read with sysctl directly: name -> value.
+        param([string] $Namespace, [string[]] $Name = $ArpKeys)
+        $values = [ordered]@{}
+        foreach ($line in (Invoke-LvsNetns $Namespace sysctl $Name).StdOut -split "`n") {
+            if ($line -match '^(\S+) = (\d+)$') { $values[$Matches[1]] = [int]$Matches[2] }
+        }
+        $values
+    }
+
+    function Get-VipAddress {
+        param([string] $Namespace, [string] $Address = $Vip)
+        @(Get-LvsLabAddress -Namespace $Namespace | Where-Object Address -EQ $Address)
+    }
+}
+
+AfterAll {
+    if (Get-Variable -Name Lab -Scope Script -ErrorAction SilentlyContinue) { Remove-LvsLab -Lab $script:Lab }
+}
+
+Describe "The sysctl method on LVS-DR real servers$(if ($SkipReason) { " (skipped: $SkipReason)" })" -Skip:([bool]$SkipReason) {
+    BeforeEach {
+        Reset-RealServer
+    }
+
+    It 'New-LvsVip -Method Sysctl on both real servers leaves only the director answering ARP, and the DR data path reaches each' {
+        # Without suppression, a VIP on lo is answered on eth0 too (arp_ignore=0): the sysctls are what stops it.
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', "$Vip/32", 'dev', 'lo'
+        Get-ArpResponders -Lab $Lab | Should -Be @(@($Lab.Director.Mac, $Rs1.Mac) | Sort-Object)
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'del', "$Vip/32", 'dev', 'lo'
+
+        $out = foreach ($h in $Rs1, $Rs2) {
+            Invoke-LvsInNamespace $h.Namespace { param($v, $s) New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s } -ArgumentList $Vip, (Get-StatePath $h)
+        }
+
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+        foreach ($h in $Rs1, $Rs2) {
+            $a = Get-VipAddress $h.Namespace
+            $a.Count | Should -Be 1
+            $a[0].InterfaceName | Should -Be 'lo'
+            $a[0].PrefixLength | Should -Be 32
+            $values = Get-ArpSysctl $h.Namespace
+            @($values.Values) | Should -Be @(1, 2, 1, 2)
+            @(Get-LvsLabArpRule $h.Namespace).Count | Should -Be 0 -Because 'the sysctl method uses no arptables rules'
+        }
+        foreach ($o in $out) {
+            "$($o.Method)" | Should -Be 'Sysctl'
+            "$($o.ArpSuppression)" | Should -Be 'Complete'
+            $o.InterfaceName | Should -Be 'lo'
+        }
+        foreach ($h in $Rs1, $Rs2) {
+            Enable-DrForwarding -Lab $Lab -RealServer $h
+            Test-DrDataPath -Lab $Lab -RealServer $h | Should -Be "served-by-$($h.Role)"
+            Disable-DrForwarding -Lab $Lab
+        }
+    }
+
+    It 'Get-LvsVip and Get-ArpSuppression report the VIP on lo with the sysctl method' {
+        $got = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $s)
+            $null = New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s
+            [pscustomobject]@{ Vip = Get-LvsVip; Rule = Get-ArpSuppression }
+        } -ArgumentList $Vip, (Get-StatePath $Rs1)
+
+        "$($got.Vip.Address)" | Should -Be $Vip
+        "$($got.Vip.Method)" | Should -Be 'Sysctl'
+        $got.Vip.IsVip | Should -BeTrue
+        "$($got.Rule.VirtualIP)" | Should -Be $Vip
+        "$($got.Rule.Method)" | Should -Be 'Sysctl'
+        "$($got.Rule.State)" | Should -Be 'Complete'
+        @($got.Rule.Rules) | Should -Contain 'net.ipv4.conf.all.arp_ignore = 1'
+    }
+
+    It 'New-LvsVip -Method Sysctl is idempotent: the second run changes nothing and records nothing new' {
+        $state = Get-StatePath $Rs1
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) $null = New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s } -ArgumentList $Vip, $state
+        $before = Get-LvsLabKernelState $Rs1.Namespace
+        $record = Get-Content -Raw -LiteralPath $state
+
+        $verbose = Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s -Verbose 4>&1 } -ArgumentList $Vip, $state
+
+        Get-LvsLabKernelState $Rs1.Namespace | Should -Be $before
+        Get-Content -Raw -LiteralPath $state | Should -Be $record
+        @($verbose | Where-Object { "$_" -match '^sysctl -r' }) | Should -Not -BeNullOrEmpty -Because 'the verbose stream lists every command run'
+        @($verbose | Where-Object { "$_" -match '^(sysctl -w|ip -batch)' }) | Should -BeNullOrEmpty
+    }
+
+    It 'Remove-LvsVip of the last VIP on lo restores the values from before, keeps foreign settings and addresses, and forgets the record' {
+        $state = Get-StatePath $Rs1
+        # Values an admin had before: arp_announce=1 on all is lower than the method needs, so it is raised and must come back.
+        $null = Invoke-LvsNetns $Rs1.Namespace sysctl '-q', '-w', 'net.ipv4.conf.all.arp_announce=1', 'net.ipv4.conf.default.arp_ignore=2', 'net.ipv4.conf.eth0.rp_filter=2'
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', '198.51.100.77/24', 'dev', 'eth0'
+        $foreign = Get-ArpSysctl $Rs1.Namespace -Name 'net.ipv4.conf.default.arp_ignore', 'net.ipv4.conf.eth0.rp_filter'
+        $before = Get-ArpSysctl $Rs1.Namespace
+
+        Invoke-LvsInNamespace $Rs1.Namespace {
+            param($s)
+            $null = New-LvsVip -Address 203.0.113.100, 203.0.113.101 -Method Sysctl -SysctlStatePath $s
+        } -ArgumentList $state
+        Test-Path -LiteralPath $state | Should -BeTrue
+
+        # One VIP goes: the other still relies on the sysctls.
+        Invoke-LvsInNamespace $Rs1.Namespace { param($s) Remove-LvsVip -Address 203.0.113.101 -SysctlStatePath $s } -ArgumentList $state
+        @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @(1, 2, 1, 2)
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+
+        Invoke-LvsInNamespace $Rs1.Namespace { param($s) Remove-LvsVip -Address 203.0.113.100 -SysctlStatePath $s } -ArgumentList $state
+
+        Get-VipAddress $Rs1.Namespace | Should -BeNullOrEmpty
+        $after = Get-ArpSysctl $Rs1.Namespace
+        $after['net.ipv4.conf.all.arp_announce'] | Should -Be 1
+        @($after.Values) | Should -Be @($before.Values)
+        (Get-ArpSysctl $Rs1.Namespace -Name 'net.ipv4.conf.default.arp_ignore', 'net.ipv4.conf.eth0.rp_filter').Values | Should -Be @($foreign.Values)
+        @(Get-LvsLabAddress -Namespace $Rs1.Namespace | Where-Object Address -EQ '198.51.100.77').Count | Should -Be 1
+        Test-Path -LiteralPath $state | Should -BeFalse
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+    }
+
+    It 'Remove-LvsVip leaves a value an admin changed after LvsDirect raised it' {
+        $state = Get-StatePath $Rs1
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) $null = New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s } -ArgumentList $Vip, $state
+        $null = Invoke-LvsNetns $Rs1.Namespace sysctl '-q', '-w', 'net.ipv4.conf.all.arp_ignore=2'
+
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) Remove-LvsVip -Address $v -SysctlStatePath $s -WarningAction SilentlyContinue } -ArgumentList $Vip, $state
+
+        $after = Get-ArpSysctl $Rs1.Namespace
+        $after['net.ipv4.conf.all.arp_ignore'] | Should -Be 2
+        $after['net.ipv4.conf.all.arp_announce'] | Should -Be 0
+        $after['net.ipv4.conf.eth0.arp_ignore'] | Should -Be 0
+    }
+
+    It 'Set-ArpSuppression -Method Sysctl -WhatIf changes nothing and writes no record' {
+        $state = Get-StatePath $Rs1
+        $before = Get-ArpSysctl $Rs1.Namespace
+
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) Set-ArpSuppression -VirtualIP $v -Method Sysctl -SysctlStatePath $s -WhatIf } -ArgumentList $Vip, $state
+
+        @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($before.Values)
+        Test-Path -LiteralPath $state | Should -BeFalse
+    }
+
+    It 'Save-ArpSuppression -Method Sysctl and Export-RcLocal persist the sysctls before the VIP; the rc.local block recreates both on a fresh host' {
+        $conf = Join-Path $Work '90-lvsdirect-arp.conf'
+        $rc = Join-Path $Work 'rc.local.sysctl'
+        $out = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $s, $c, $r)
+            $null = New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s
+            [pscustomobject]@{ Save = Save-ArpSuppression -Method Sysctl -Path $c; Export = Export-RcLocal -Path $r }
+        } -ArgumentList $Vip, (Get-StatePath $Rs1), $conf, $rc
+
+        $out.Save.RuleCount | Should -Be 4
+        @(Get-Content -LiteralPath $conf | Where-Object { $_ -notmatch '^#' }) |
+            Should -Be @('net.ipv4.conf.all.arp_ignore = 1', 'net.ipv4.conf.all.arp_announce = 2', 'net.ipv4.conf.eth0.arp_ignore = 1', 'net.ipv4.conf.eth0.arp_announce = 2')
+        $block = @($out.Export.Block)
+        $sysctlLine = [array]::FindIndex([string[]]$block, [Predicate[string]] { $args[0] -like 'sysctl *' })
+        $addressLine = [array]::FindIndex([string[]]$block, [Predicate[string]] { $args[0] -like "ip addr replace $Vip/32 dev lo*" })
+        $sysctlLine | Should -BeGreaterThan 0
+        $addressLine | Should -BeGreaterThan $sysctlLine
+
+        $fresh = Add-LvsLabHost -Lab $Lab -Role "boot$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
+        $r = Invoke-LvsNetns $fresh.Namespace sh $rc -AllowFailure
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        (Get-VipAddress $fresh.Namespace)[0].InterfaceName | Should -Be 'lo'
+        @((Get-ArpSysctl $fresh.Namespace).Values) | Should -Be @(1, 2, 1, 2)
+
+        # No VIP on lo left: saving again removes the file LvsDirect wrote, so a reboot brings nothing back.
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) Remove-LvsVip -Address $v -SysctlStatePath $s } -ArgumentList $Vip, (Get-StatePath $Rs1)
+        $again = Invoke-LvsInNamespace $Rs1.Namespace { param($c) Save-ArpSuppression -Method Sysctl -Path $c } -ArgumentList $conf
+        $again.Changed | Should -BeTrue
+        Test-Path -LiteralPath $conf | Should -BeFalse
+    }
+
+    It 'New-LvsVip -Method Sysctl refuses a prefix wider than /32 with InvalidPrefix and changes nothing' {
+        $before = Get-LvsLabKernelState $Rs1.Namespace
+        $sysctls = Get-ArpSysctl $Rs1.Namespace
+
+        { Invoke-LvsInNamespace $Rs1.Namespace { param($s) New-LvsVip -Address 203.0.113.0/24 -Method Sysctl -SysctlStatePath $s } -ArgumentList (Get-StatePath $Rs1) } |
+            Should -Throw -ErrorId 'InvalidPrefix,*'
+
+        Get-LvsLabKernelState $Rs1.Namespace | Should -Be $before
+        @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($sysctls.Values)
+    }
+}
