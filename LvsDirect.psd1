@@ -19,6 +19,9 @@
         'Save-ArpSuppression'
         'Export-RcLocal'
         'Import-LvsConfig'
+        'New-LvsRedirect'
+        'Get-LvsRedirect'
+        'Remove-LvsRedirect'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

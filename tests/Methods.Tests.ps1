@@ -224,3 +224,79 @@ Describe "The sysctl method on LVS-DR real servers$(if ($SkipReason) { " (skippe
         @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($sysctls.Values)
     }
 }
+
+Describe "The iptables REDIRECT method on LVS-DR real servers$(if ($SkipReason) { " (skipped: $SkipReason)" })" -Skip:([bool]$SkipReason) {
+    BeforeEach {
+        Reset-RealServer
+        foreach ($h in $Lab.RealServers) { $null = Invoke-LvsNetns $h.Namespace iptables '-t', 'nat', '-F', 'PREROUTING' }
+    }
+
+    It 'New-LvsRedirect hands VIP:port to a listener on the real server''s own address, with no VIP on the host and no ARP answer from it' {
+        $out = Invoke-LvsInNamespace $Rs1.Namespace { param($v) New-LvsRedirect -VirtualIP $v -Port 8080 -Protocol tcp } -ArgumentList $Vip
+
+        "$($out.VirtualIP)" | Should -Be $Vip
+        $out.Port | Should -Be 8080
+        "$($out.Protocol)" | Should -Be 'Tcp'
+        Get-VipAddress $Rs1.Namespace | Should -BeNullOrEmpty
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+
+        Enable-DrForwarding -Lab $Lab -RealServer rs1
+        Test-DrDataPath -Lab $Lab -RealServer rs1 -ListenAddress $Rs1.Address | Should -Be 'served-by-rs1'
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+
+        # Without the rule, the same forwarded traffic finds nobody on rs1.
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v) Remove-LvsRedirect -VirtualIP $v } -ArgumentList $Vip
+        Test-DrDataPath -Lab $Lab -RealServer rs1 -ListenAddress $Rs1.Address | Should -BeNullOrEmpty
+    }
+
+    It 'New-, Get- and Remove-LvsRedirect are idempotent, batch many ports, and never touch a foreign rule, even a lookalike' {
+        $foreign = @(
+            @('-t', 'nat', '-A', 'PREROUTING', '-s', '192.0.2.99', '-j', 'ACCEPT'),
+            @('-t', 'nat', '-A', 'PREROUTING', '-d', $Vip, '-p', 'tcp', '--dport', '80', '-j', 'REDIRECT'))
+        foreach ($rule in $foreign) { $null = Invoke-LvsNetns $Rs1.Namespace iptables $rule }
+        $foreignLines = @((Invoke-LvsNetns $Rs1.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' })
+
+        $result = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v)
+            $ports = 9000..9011
+            $first = @(New-LvsRedirect -VirtualIP $v -Port $ports -Protocol udp -Verbose 4>&1)
+            $second = @(New-LvsRedirect -VirtualIP $v -Port $ports -Protocol udp -Verbose 4>&1)
+            $null = New-LvsRedirect -VirtualIP $v -Port 80
+            [pscustomobject]@{
+                FirstRuns  = @($first | Where-Object { "$_" -match '^iptables' } | ForEach-Object { "$_" })
+                SecondRuns = @($second | Where-Object { "$_" -match '^iptables(-restore)? ' -and "$_" -notmatch ' -S ' } | ForEach-Object { "$_" })
+                Listed     = @(Get-LvsRedirect -VirtualIP $v)
+            }
+        } -ArgumentList $Vip
+
+        @($result.FirstRuns | Where-Object { $_ -match '^iptables-restore --noflush' }).Count | Should -Be 1 -Because '12 rules go in one restore'
+        $result.SecondRuns | Should -BeNullOrEmpty
+        $result.Listed.Count | Should -Be 13
+        $lines = @((Invoke-LvsNetns $Rs1.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' })
+        @($lines | Where-Object { $_ -like '*--comment lvsdirect*' }).Count | Should -Be 13
+        foreach ($f in $foreignLines) { $lines | Should -Contain $f }
+
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v) Get-LvsRedirect | Remove-LvsRedirect } -ArgumentList $Vip
+        $left = @((Invoke-LvsNetns $Rs1.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' })
+        $left | Should -Be $foreignLines
+    }
+
+    It 'Export-RcLocal recreates the REDIRECT rules on a fresh host, and running it twice adds no duplicate' {
+        $rc = Join-Path $Work 'rc.local.redirect'
+        $out = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $r)
+            $null = New-LvsRedirect -VirtualIP $v -Port 8080, 8443
+            Export-RcLocal -Path $r
+        } -ArgumentList $Vip, $rc
+        $out.RedirectCount | Should -Be 2
+
+        $fresh = Add-LvsLabHost -Lab $Lab -Role "boot$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
+        foreach ($run in 1, 2) {
+            $r = Invoke-LvsNetns $fresh.Namespace sh $rc -AllowFailure
+            $r.ExitCode | Should -Be 0 -Because "run $run of rc.local: $($r.StdErr)"
+        }
+        $lines = @((Invoke-LvsNetns $fresh.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' })
+        $lines.Count | Should -Be 2
+        $lines[0] | Should -Be "-A PREROUTING -d $Vip/32 -p tcp -m tcp --dport 8080 -m comment --comment lvsdirect -j REDIRECT"
+    }
+}

@@ -105,6 +105,9 @@ public sealed class RcLocalExportResult
 
     public int RuleCount { get; init; }
 
+    /// <summary>The iptables REDIRECT rules the block recreates.</summary>
+    public int RedirectCount { get; init; }
+
     /// <summary>The lines of the block LvsDirect owns, markers included.</summary>
     public IReadOnlyList<string> Block { get; init; } = [];
 }

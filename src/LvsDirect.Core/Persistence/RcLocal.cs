@@ -34,9 +34,13 @@ public static partial class RcLocal
     /// method, then the arptables rules), then the addresses. No VIPs, no block: exporting an empty
     /// configuration removes ours.
     /// </summary>
-    public static IReadOnlyList<string> RenderBlock(ArptablesDialect dialect, IReadOnlyList<RcVip> vips, IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null)
+    public static IReadOnlyList<string> RenderBlock(
+        ArptablesDialect dialect,
+        IReadOnlyList<RcVip> vips,
+        IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null,
+        IReadOnlyList<RedirectRule>? redirects = null)
     {
-        if (vips.Count == 0)
+        if (vips.Count == 0 && redirects is not { Count: > 0 })
         {
             return [];
         }
@@ -59,6 +63,13 @@ public static partial class RcLocal
             lines.Add($"arptables -A {dialect.InputChain} {input}");
             lines.Add($"arptables -D {dialect.OutputChain} {output} 2>/dev/null");
             lines.Add($"arptables -A {dialect.OutputChain} {output}");
+        }
+
+        // -C first: a rule already in place (rc.local run by hand) is neither duplicated nor moved.
+        foreach (var r in redirects ?? [])
+        {
+            var spec = string.Join(' ', RedirectSyntax.Spec(r.VirtualIP, r.Protocol, r.Port));
+            lines.Add($"iptables -t {RedirectSyntax.Table} -C {RedirectSyntax.Chain} {spec} 2>/dev/null || iptables -t {RedirectSyntax.Table} -A {RedirectSyntax.Chain} {spec}");
         }
 
         foreach (var v in vips)

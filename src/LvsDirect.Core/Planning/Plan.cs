@@ -50,6 +50,9 @@ public enum StepKind
 
     /// <summary>Addresses are added last, once suppression is in place.</summary>
     AddAddresses,
+
+    /// <summary>iptables REDIRECT rules (no VIP address is involved, so no ordering against the other steps).</summary>
+    ChangeRedirects,
 }
 
 public enum ChangeKind

@@ -3,7 +3,9 @@ using System.Net;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Commands;
 
@@ -47,8 +49,11 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             ArptablesDialect dialect;
             List<RcVip> vips;
             bool sysctlMethod;
+            List<RedirectRule> redirects;
             if (_input.Count == 0)
             {
+                // A host without iptables has no REDIRECT rules to keep.
+                redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken).ToList();
                 state = ReadState(includeArpRules: true);
                 dialect = state.RequireDialect();
                 var live = GetLvsVipCommand.List(state, all: false).ToList();
@@ -61,14 +66,16 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 sysctlMethod = _input.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
                 state = ReadState(readRules, includeSysctls: sysctlMethod);
                 dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
-                vips = _input.Select(FromObject).ToList();
+                var isRedirect = (PSObject o) => o.Properties["Port"] is not null && o.Properties["Protocol"] is not null;
+                vips = _input.Where(o => !isRedirect(o)).Select(FromObject).ToList();
+                redirects = _input.Where(isRedirect).Select(RedirectFromObject).ToList();
             }
 
             // The sysctl method's settings, on "all" and the interface facing the director (the default route's).
             var sysctls = sysctlMethod
                 ? ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all")
                 : null;
-            var block = RcLocal.RenderBlock(dialect, vips, sysctls);
+            var block = RcLocal.RenderBlock(dialect, vips, sysctls, redirects);
             var existing = AtomicFile.ReadAllTextOrNull(path);
             var content = RcLocal.Merge(existing, block);
             var changed = false;
@@ -85,12 +92,31 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 Changed = changed,
                 VipCount = vips.Count,
                 RuleCount = vips.Count(v => v.RealIP is not null) * 2,
+                RedirectCount = block.Count == 0 ? 0 : redirects.Count,
                 Block = block,
             };
         });
 
         WriteObject(result);
     });
+
+    /// <summary>Reads a REDIRECT rule from an LvsRedirect or any object with VirtualIP, Port and Protocol.</summary>
+    private static RedirectRule RedirectFromObject(PSObject o)
+    {
+        string? Prop(string name) => o.Properties[name]?.Value?.ToString();
+        var vip = InputValidation.ParseIPv4(Prop("VirtualIP") ?? Prop("Address"), "virtual IP");
+        if (!int.TryParse(Prop("Port"), out var port) || port is < 1 or > 65535)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object for {vip} has no valid Port.", vip.ToString());
+        }
+
+        if (!Enum.TryParse<RedirectProtocol>(Prop("Protocol"), ignoreCase: true, out var protocol) || !Enum.IsDefined(protocol))
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object for {vip} has no Protocol tcp or udp.", vip.ToString());
+        }
+
+        return new RedirectRule(vip, protocol, port, RedirectSyntax.RuleLine(vip, protocol, port));
+    }
 
     /// <summary>Reads a VIP from an LvsVip or any object with the same property names (deserialized ones included).</summary>
     private static RcVip FromObject(PSObject o)

@@ -59,5 +59,5 @@ public sealed class FakeRunner : IProcessRunner
     }
 
     private static bool IsRead(ToolCommand c) =>
-        (c.Program == "ip" && c.Arguments.Contains("-j")) || (c.Program == "sysctl" && !c.Arguments.Contains("-w")) || (c.Program == "arptables" && (c.Arguments.Contains("-V") || c.Arguments.Contains("-L")));
+        (c.Program == "ip" && c.Arguments.Contains("-j")) || (c.Program == "sysctl" && !c.Arguments.Contains("-w")) || (c.Program == "iptables" && c.Arguments.Contains("-S")) || (c.Program == "arptables" && (c.Arguments.Contains("-V") || c.Arguments.Contains("-L")));
 }
