@@ -7,6 +7,8 @@ BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:SkipReason = Test-LvsLabPrerequisite
     if ($SkipReason) { Write-Warning "LvsDirect method tests skipped: $SkipReason." }
+    # ndisc6 sends the neighbour solicitations of the IPv6 test (build.ps1 installs it).
+    $script:SkipReason6 = if ($SkipReason) { $SkipReason } else { Test-LvsLabPrerequisite -Program ndisc6 }
 }
 
 BeforeAll {
@@ -298,5 +300,79 @@ Describe "The iptables REDIRECT method on LVS-DR real servers$(if ($SkipReason) 
         $lines = @((Invoke-LvsNetns $fresh.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' })
         $lines.Count | Should -Be 2
         $lines[0] | Should -Be "-A PREROUTING -d $Vip/32 -p tcp -m tcp --dport 8080 -m comment --comment lvsdirect -j REDIRECT"
+    }
+}
+
+Describe "IPv6 VIPs on LVS-DR real servers$(if ($SkipReason6) { " (skipped: $SkipReason6)" })" -Skip:([bool]$SkipReason6) {
+    BeforeAll {
+        $script:Vip6 = '2001:db8::100'
+        # Flood every multicast frame to every port: a solicitation then reaches each real server whatever it has
+        # joined, so what decides who answers is the kernel's neighbour discovery, not the bridge's snooping.
+        $null = Invoke-LvsNative ip '-n', $Lab.Bridge, 'link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0'
+        foreach ($h in @($Lab.Client, $Lab.Director) + $Lab.RealServers) {
+            $null = Invoke-LvsNetns $h.Namespace sysctl '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0'
+        }
+        $null = Invoke-LvsNative ip '-n', $Lab.Director.Namespace, '-6', 'addr', 'add', "$Vip6/128", 'dev', 'eth0', 'nodad'
+
+        function Get-NeighbourResponder {
+            # The distinct MACs (lower case) that answer a neighbour solicitation for Address from the client.
+            param([string] $Address = $Vip6)
+            Clear-LvsLabNeighbour -Lab $Lab
+            $deadline = [DateTime]::UtcNow.AddSeconds(10)
+            # The client's link-local address must have left DAD before ndisc6 can use it as the source.
+            while ((Invoke-LvsNative ip '-n', $Lab.Client.Namespace, '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link', 'tentative').StdOut.Trim()) {
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'The client has no usable link-local address.' }
+                Start-Sleep -Milliseconds 200
+            }
+            $r = Invoke-LvsNetns $Lab.Client.Namespace ndisc6 '-m', '-n', '-r', '2', '-w', '1000', $Address, 'eth0' -AllowFailure
+            if ($r.ExitCode -gt 2) { throw "ndisc6 failed ($($r.ExitCode)): $($r.StdErr.Trim())" }
+            @([regex]::Matches($r.StdOut, '(?m)^Target link-layer address: ([0-9A-Fa-f:]{17})') | ForEach-Object { $_.Groups[1].Value.ToLowerInvariant() } | Sort-Object -Unique)
+        }
+    }
+
+    BeforeEach {
+        foreach ($h in $Lab.RealServers) {
+            foreach ($dev in 'eth0', 'lo') { $null = Invoke-LvsNative ip '-n', $h.Namespace, '-6', 'addr', 'flush', 'dev', $dev, 'scope', 'global' }
+        }
+    }
+
+    It 'a real server with the IPv6 VIP on eth0 answers neighbour solicitations for it; with New-LvsVip only the director does' {
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, '-6', 'addr', 'add', "$Vip6/128", 'dev', 'eth0', 'nodad'
+        Get-NeighbourResponder | Should -Be @(@($Lab.Director.Mac, $Rs1.Mac) | Sort-Object)
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, '-6', 'addr', 'del', "$Vip6/128", 'dev', 'eth0'
+
+        $out = foreach ($h in $Rs1, $Rs2) {
+            Invoke-LvsInNamespace $h.Namespace { param($v) New-LvsVip -Address $v } -ArgumentList $Vip6
+        }
+
+        Get-NeighbourResponder | Should -Be @($Lab.Director.Mac)
+        foreach ($h in $Rs1, $Rs2) {
+            $a = @((Invoke-LvsNative ip '-n', $h.Namespace, '-j', '-6', 'addr', 'show', 'dev', 'lo').StdOut | ConvertFrom-Json |
+                    ForEach-Object { $_.addr_info } | Where-Object local -EQ $Vip6)
+            $a.Count | Should -Be 1
+            $a[0].prefixlen | Should -Be 128
+            $a[0].PSObject.Properties['tentative'] | Should -BeNullOrEmpty -Because 'nodad: usable at once'
+            @(Get-LvsLabArpRule $h.Namespace).Count | Should -Be 0
+        }
+        foreach ($o in $out) {
+            $o.Cidr | Should -Be "$Vip6/128"
+            $o.InterfaceName | Should -Be 'lo'
+        }
+    }
+
+    It 'Get-LvsVip lists the IPv6 VIP, New-LvsVip is idempotent, and Remove-LvsVip takes it off' {
+        $got = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v)
+            $null = New-LvsVip -Address $v
+            $again = @(New-LvsVip -Address $v -Verbose 4>&1 | Where-Object { "$_" -match '^ip -batch' })
+            [pscustomobject]@{ Listed = @(Get-LvsVip -Address $v); Again = $again }
+        } -ArgumentList $Vip6
+        $got.Listed.Count | Should -Be 1
+        $got.Listed[0].IsVip | Should -BeTrue
+        $got.Again | Should -BeNullOrEmpty
+
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v) Remove-LvsVip -Address $v } -ArgumentList $Vip6
+
+        (Invoke-LvsNative ip '-n', $Rs1.Namespace, '-6', 'addr', 'show', 'dev', 'lo', 'scope', 'global').StdOut.Trim() | Should -BeNullOrEmpty
     }
 }

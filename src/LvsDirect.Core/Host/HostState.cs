@@ -60,6 +60,14 @@ public sealed class HostState
         a.InterfaceName == LoopbackInterface && a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
         && a.Address.GetAddressBytes()[0] != 127;
 
+    /// <summary>
+    /// An IPv6 VIP: a global address on lo. Neighbour discovery answers only for addresses on the interface the
+    /// solicitation came in on, so on lo it needs no suppression at all.
+    /// </summary>
+    public static bool IsLoopbackIPv6Vip(InterfaceAddress a) =>
+        a.InterfaceName == LoopbackInterface && a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+        && !a.Address.Equals(IPAddress.IPv6Loopback) && a.Scope == "global";
+
     /// <summary>How the sysctls keep addresses on lo out of ARP on this host (Unknown when they were not read).</summary>
     public SuppressionState SysctlSuppression => Sysctls?.StateOn(ArpInterfaceNames) ?? SuppressionState.Unknown;
 
@@ -105,6 +113,11 @@ public sealed class HostState
     /// </summary>
     public SuppressionState SuppressionFor(IPAddress vip)
     {
+        if (FindAddress(vip).Any(IsLoopbackIPv6Vip))
+        {
+            return SuppressionState.Complete;
+        }
+
         var rules = ArpSuppressionFor(vip);
         return rules == SuppressionState.None && Sysctls is not null && FindAddress(vip).Any(IsLoopbackVip) ? SysctlSuppression : rules;
     }
@@ -138,6 +151,7 @@ public sealed class HostState
             }
         }
 
+        result.AddRange(FindInterface(LoopbackInterface)?.Addresses.Where(IsLoopbackIPv6Vip).Select(a => a.Address).Distinct() ?? []);
         if (SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown))
         {
             result.AddRange(LoopbackVipAddresses.Select(a => a.Address).Where(a => !result.Contains(a)).Distinct());

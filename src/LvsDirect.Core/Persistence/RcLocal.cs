@@ -86,6 +86,11 @@ public static partial class RcLocal
                 line.Append(" broadcast ").Append(v.Broadcast);
             }
 
+            if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                line.Append(" nodad");
+            }
+
             lines.Add(line.ToString());
         }
 

@@ -91,6 +91,13 @@ public static class Planner
                 line.Append(" broadcast ").Append(v.Broadcast);
             }
 
+            // An IPv6 VIP is usable at once: duplicate address detection would hold it back (tentative) and, on
+            // a shared segment, find the director's copy of the same VIP.
+            if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                line.Append(" nodad");
+            }
+
             addLines.Add(line.ToString());
             addTargets.Add($"{v.Cidr} dev {v.InterfaceName}");
             changes.Add(new ItemChange("Address", v.Address, ChangeKind.Added, $"{v.Cidr} added to {v.InterfaceName}"));

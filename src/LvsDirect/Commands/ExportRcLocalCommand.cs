@@ -124,7 +124,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
         string? Prop(string name) => o.Properties[name]?.Value?.ToString();
         var addressText = Prop("Address") ?? Prop("VirtualIP")
             ?? throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object '{o}' has no Address property.", o.ToString());
-        var (address, prefix) = InputValidation.ParseCidr(addressText);
+        var (address, prefix) = InputValidation.ParseVipCidr(addressText);
         if (int.TryParse(Prop("PrefixLength"), out var p))
         {
             prefix = p;

@@ -32,7 +32,7 @@ public sealed class GetLvsVipCommand : LvsCmdlet
 
     protected override void ProcessRecord() => Guard(() =>
     {
-        var filter = Address?.Select(a => InputValidation.ParseCidr(a).Address).ToHashSet();
+        var filter = Address?.Select(a => InputValidation.ParseVipCidr(a).Address).ToHashSet();
         var canReadRules = IsRoot();
         if (!canReadRules)
         {
@@ -74,7 +74,7 @@ public sealed class GetLvsVipCommand : LvsCmdlet
                 InterfaceName = a.InterfaceName,
                 Label = a.AliasLabel,
                 Broadcast = a.Broadcast,
-                ArpSuppression = state.ArpRules is null && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
+                ArpSuppression = state.ArpRules is null && !HostState.IsLoopbackIPv6Vip(a) && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
                     ? SuppressionState.Unknown
                     : state.SuppressionFor(a.Address),
                 RealIP = RealIPOf(state, a.Address),

@@ -71,13 +71,18 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (Request: r, Cidr: InputValidation.ParseCidr(r.Address))).ToList();
+        var parsed = _requests.Select(r => (Request: r, Cidr: InputValidation.ParseVipCidr(r.Address))).ToList();
         foreach (var p in parsed.Where(p => p.Request.Broadcast is not null))
         {
+            if (IsIPv6(p.Cidr.Address))
+            {
+                throw new LvsException(LvsErrorKind.InvalidArgument, $"{p.Cidr.Address} is an IPv6 address, which has no broadcast address; leave out -Broadcast.", p.Request.Broadcast);
+            }
+
             InputValidation.ParseIPv4(p.Request.Broadcast, "broadcast address");
         }
 
-        foreach (var p in parsed.Where(p => p.Request.Method == ArpMethod.Sysctl && p.Cidr.PrefixLength != 32))
+        foreach (var p in parsed.Where(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address) && p.Cidr.PrefixLength != 32))
         {
             // Anything wider on lo makes the whole subnet local to this host (SPEC 5).
             throw new LvsException(LvsErrorKind.InvalidPrefix,
@@ -85,11 +90,11 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                 p.Request.Address);
         }
 
-        var sysctl = parsed.Any(p => p.Request.Method == ArpMethod.Sysctl);
+        var sysctl = parsed.Any(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address));
         var statePath = sysctl ? SysctlStatePathOrDefault(SysctlStatePath) : null;
         var results = WithHostLock(() =>
         {
-            var state = ReadState(ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Arptables), includeSysctls: sysctl && ArpSuppression.IsPresent);
+            var state = ReadState(ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Arptables && !IsIPv6(p.Cidr.Address)), includeSysctls: sysctl && ArpSuppression.IsPresent);
             var desired = new DesiredChange();
             if (statePath is not null)
             {
@@ -99,7 +104,13 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             var output = new List<LvsVip>();
             foreach (var (r, (address, prefix)) in parsed)
             {
-                var onLo = r.Method == ArpMethod.Sysctl;
+                // An IPv6 VIP always goes on lo, where neighbour discovery never answers for it: no rules, no sysctls.
+                var ipv6 = IsIPv6(address);
+                var onLo = r.Method == ArpMethod.Sysctl || ipv6;
+                if (ipv6 && r.InterfaceName is not null && r.InterfaceName != HostState.LoopbackInterface)
+                {
+                    WriteVerbose($"{address} is an IPv6 VIP: it goes on lo, not on {r.InterfaceName}, so that this host never answers neighbour solicitations for it.");
+                }
 
                 // With the sysctl method the VIP always goes on lo; -InterfaceName names the interface facing the
                 // director, whose ARP settings are raised (a piped "lo" from Get-LvsVip means "the default").
@@ -113,12 +124,12 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                     desired.EnsureSuppression.Add(new SuppressionRequest(address, realIp));
                 }
 
-                if (onLo && ArpSuppression.IsPresent)
+                if (onLo && !ipv6 && ArpSuppression.IsPresent)
                 {
                     desired.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(address, iface.Name));
                 }
 
-                var suppressed = realIp is not null || (onLo && ArpSuppression.IsPresent);
+                var suppressed = realIp is not null || (onLo && ArpSuppression.IsPresent) || ipv6;
                 desired.EnsureVips.Add(new VipRequest(address, prefix, vipInterface.Name, label, broadcast));
                 output.Add(new LvsVip
                 {
@@ -130,7 +141,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                     ArpSuppression = suppressed ? SuppressionState.Complete : state.SuppressionFor(address),
                     RealIP = realIp,
                     IsVip = suppressed,
-                    Method = suppressed ? r.Method : state.MethodFor(address),
+                    Method = ipv6 ? null : suppressed ? r.Method : state.MethodFor(address),
                 });
             }
 
@@ -149,4 +160,6 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             WriteObject(vip);
         }
     });
+
+    private static bool IsIPv6(System.Net.IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
 }

@@ -53,7 +53,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: InputValidation.ParseCidr(r.Address, 0))).ToList();
+        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: InputValidation.ParseVipCidr(r.Address, 0))).ToList();
         foreach (var r in parsed.Where(r => r.InterfaceName is not null))
         {
             InputValidation.ValidateInterfaceName(r.InterfaceName!);
