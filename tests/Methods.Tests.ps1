@@ -376,3 +376,59 @@ Describe "IPv6 VIPs on LVS-DR real servers$(if ($SkipReason6) { " (skipped: $Ski
         (Invoke-LvsNative ip '-n', $Rs1.Namespace, '-6', 'addr', 'show', 'dev', 'lo', 'scope', 'global').StdOut.Trim() | Should -BeNullOrEmpty
     }
 }
+
+Describe "Boot persistence with a systemd unit$(if ($SkipReason) { " (skipped: $SkipReason)" })" -Skip:([bool]$SkipReason) {
+    BeforeEach {
+        Reset-RealServer
+        foreach ($h in $Lab.RealServers) { $null = Invoke-LvsNetns $h.Namespace iptables '-t', 'nat', '-F', 'PREROUTING' }
+    }
+
+    It 'Export-RcLocal -Target SystemdUnit writes a unit systemd accepts, whose ExecStart lines recreate the VIP, its rules and a redirect on a fresh host, twice without duplicates' {
+        $unit = Join-Path $Work 'lvsdirect.service'
+        $out = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $u)
+            $null = New-LvsVip -Address $v -Label eth0:1
+            $null = New-LvsRedirect -VirtualIP 203.0.113.101 -Port 8080
+            Export-RcLocal -Target SystemdUnit -Path $u
+        } -ArgumentList $Vip, $unit
+
+        "$($out.Target)" | Should -Be 'SystemdUnit'
+        $out.ServiceEnabled | Should -BeFalse -Because 'a unit written to -Path is not enabled'
+        $out.VipCount | Should -Be 1
+        $out.RedirectCount | Should -Be 1
+        $verify = Invoke-LvsNative systemd-analyze 'verify', $unit -AllowFailure
+        $verify.ExitCode | Should -Be 0 -Because "systemd-analyze verify: $($verify.StdErr)"
+        $content = Get-Content -LiteralPath $unit
+        $content | Should -Contain 'Before=network-online.target'
+        $content | Should -Contain 'Type=oneshot'
+
+        # What systemd does with the unit at boot (and on a restart): each ExecStart in order, argv as written,
+        # a failure ignored only where the line starts with '-'.
+        $fresh = Add-LvsLabHost -Lab $Lab -Role "unit$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
+        foreach ($run in 1, 2) {
+            foreach ($line in $content | Where-Object { $_ -like 'ExecStart=*' }) {
+                $command = $line.Substring('ExecStart='.Length)
+                $mayFail = $command.StartsWith('-')
+                $argv = @($command.TrimStart('-') -split ' ')
+                $r = Invoke-LvsNetns $fresh.Namespace $argv[0] @($argv | Select-Object -Skip 1) -AllowFailure
+                if (-not $mayFail) { $r.ExitCode | Should -Be 0 -Because "run ${run}: $command failed: $($r.StdErr)" }
+            }
+        }
+        $a = Get-VipAddress $fresh.Namespace
+        $a.Count | Should -Be 1
+        $a[0].Label | Should -Be 'eth0:1'
+        @(Get-LvsLabArpRule $fresh.Namespace).Count | Should -Be 2
+        (Get-LvsLabSuppressionRule $fresh.Namespace $Vip | Where-Object Chain -EQ 'OUTPUT').MangleIpSource | Should -Be $Rs1.Address
+        @((Invoke-LvsNetns $fresh.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' }).Count | Should -Be 1
+
+        # Nothing left to recreate: exporting again removes the unit LvsDirect wrote.
+        $gone = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $u)
+            Remove-LvsVip -Address $v
+            Remove-LvsRedirect -VirtualIP 203.0.113.101
+            Export-RcLocal -Target SystemdUnit -Path $u
+        } -ArgumentList $Vip, $unit
+        $gone.Changed | Should -BeTrue
+        Test-Path -LiteralPath $unit | Should -BeFalse
+    }
+}

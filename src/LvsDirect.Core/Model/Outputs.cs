@@ -92,10 +92,25 @@ public sealed class ArpSuppressionSaveResult
     public bool Changed { get; init; }
 }
 
+/// <summary>How Export-RcLocal makes the configuration survive a reboot.</summary>
+public enum BootPersistence
+{
+    /// <summary>A marked block in rc.local, run by rc-local.service (or init) late in boot.</summary>
+    RcLocal,
+
+    /// <summary>A oneshot unit of LvsDirect's own, run before network-online.target.</summary>
+    SystemdUnit,
+}
+
 /// <summary>Output of Export-RcLocal.</summary>
 public sealed class RcLocalExportResult
 {
     public required string Path { get; init; }
+
+    public BootPersistence Target { get; init; }
+
+    /// <summary>True when the systemd unit was enabled (only for the default path).</summary>
+    public bool ServiceEnabled { get; init; }
 
     public bool Created { get; init; }
 
@@ -108,6 +123,6 @@ public sealed class RcLocalExportResult
     /// <summary>The iptables REDIRECT rules the block recreates.</summary>
     public int RedirectCount { get; init; }
 
-    /// <summary>The lines of the block LvsDirect owns, markers included.</summary>
+    /// <summary>The lines of the block LvsDirect owns, markers included (for SystemdUnit: the unit's lines).</summary>
     public IReadOnlyList<string> Block { get; init; } = [];
 }

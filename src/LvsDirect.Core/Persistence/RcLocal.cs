@@ -74,28 +74,35 @@ public static partial class RcLocal
 
         foreach (var v in vips)
         {
-            var iface = InputValidation.ValidateInterfaceName(v.InterfaceName);
-            var line = new StringBuilder($"ip addr replace {v.Address}/{v.PrefixLength} dev {iface}");
-            if (v.Label is not null)
-            {
-                line.Append(" label ").Append(InputValidation.ValidateLabel(v.Label, iface));
-            }
-
-            if (v.Broadcast is not null)
-            {
-                line.Append(" broadcast ").Append(v.Broadcast);
-            }
-
-            if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
-            {
-                line.Append(" nodad");
-            }
-
-            lines.Add(line.ToString());
+            lines.Add("ip " + string.Join(' ', AddressArguments(v)));
         }
 
         lines.Add(EndMarker);
         return lines;
+    }
+
+    /// <summary>`addr replace VIP/PREFIX dev IFACE [label L] [broadcast B] [nodad]`: idempotent, for every boot script.</summary>
+    public static IReadOnlyList<string> AddressArguments(RcVip v)
+    {
+        var iface = InputValidation.ValidateInterfaceName(v.InterfaceName);
+        var args = new List<string> { "addr", "replace", $"{v.Address}/{v.PrefixLength}", "dev", iface };
+        if (v.Label is not null)
+        {
+            args.AddRange(["label", InputValidation.ValidateLabel(v.Label, iface)]);
+        }
+
+        if (v.Broadcast is not null)
+        {
+            args.AddRange(["broadcast", v.Broadcast.ToString()]);
+        }
+
+        // An IPv6 VIP must be usable at once: DAD would hold it tentative and could find the director's copy.
+        if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            args.Add("nodad");
+        }
+
+        return args;
     }
 
     public static bool HasShebang(string content) => content.StartsWith("#!", StringComparison.Ordinal);

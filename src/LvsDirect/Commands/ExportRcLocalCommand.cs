@@ -23,6 +23,10 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
+    /// <summary>RcLocal (the seed's way) or SystemdUnit (a oneshot unit before network-online.target).</summary>
+    [Parameter]
+    public BootPersistence Target { get; set; } = BootPersistence.RcLocal;
+
     /// <summary>LvsVip objects (from Get-LvsVip, or deserialized from a remote host); live state when none.</summary>
     [Parameter(ValueFromPipeline = true)]
     public PSObject[]? InputObject { get; set; }
@@ -37,7 +41,8 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
-        var path = Path is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(Path);
+        var unit = Target == BootPersistence.SystemdUnit;
+        var path = Path is not null ? GetUnresolvedProviderPathFromPSPath(Path) : unit ? SystemdUnit.DefaultPath : RcLocal.DefaultPath();
         if (_input.Count == 0)
         {
             DemandRoot();
@@ -75,6 +80,11 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             var sysctls = sysctlMethod
                 ? ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all")
                 : null;
+            if (unit)
+            {
+                return WriteUnit(path, SystemdUnit.Render(dialect, vips, sysctls, redirects), vips, redirects);
+            }
+
             var block = RcLocal.RenderBlock(dialect, vips, sysctls, redirects);
             var existing = AtomicFile.ReadAllTextOrNull(path);
             var content = RcLocal.Merge(existing, block);
@@ -88,6 +98,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             return new RcLocalExportResult
             {
                 Path = path,
+                Target = BootPersistence.RcLocal,
                 Created = existing is null && changed,
                 Changed = changed,
                 VipCount = vips.Count,
@@ -99,6 +110,86 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
 
         WriteObject(result);
     });
+
+    /// <summary>
+    /// Writes (or, with nothing to recreate, removes) LvsDirect's unit. A file of that name LvsDirect did not
+    /// write is never touched. At the default path the unit is also enabled, after a daemon-reload.
+    /// </summary>
+    private RcLocalExportResult WriteUnit(string path, IReadOnlyList<string> lines, List<RcVip> vips, List<RedirectRule> redirects)
+    {
+        var existing = AtomicFile.ReadAllTextOrNull(path);
+        if (existing is not null && !SystemdUnit.IsOurs(existing))
+        {
+            throw new LvsException(LvsErrorKind.FileError, $"{path} exists and was not written by LvsDirect; give another -Path.", path);
+        }
+
+        var changed = false;
+        if (lines.Count == 0)
+        {
+            if (existing is not null && ShouldProcess($"Remove {path}: there is nothing to recreate at boot", $"Remove {path}?", "Export systemd unit"))
+            {
+                if (Path is null)
+                {
+                    RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "disable", SystemdUnit.Name));
+                }
+
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
+                }
+
+                changed = true;
+            }
+        }
+        else if (ShouldProcess($"Write the LvsDirect unit ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', lines)}", $"Write the LvsDirect unit to {path}?", "Export systemd unit"))
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            changed = AtomicFile.WriteAllText(path, SystemdUnit.Content(lines), (UnixFileMode)Convert.ToInt32("644", 8));
+            WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
+        }
+
+        var enabled = false;
+        if (Path is null && lines.Count > 0)
+        {
+            enabled = RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "daemon-reload"))
+                      && RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "enable", SystemdUnit.Name));
+        }
+
+        return new RcLocalExportResult
+        {
+            Path = path,
+            Target = BootPersistence.SystemdUnit,
+            ServiceEnabled = enabled,
+            Created = existing is null && changed,
+            Changed = changed,
+            VipCount = vips.Count,
+            RuleCount = vips.Count(v => v.RealIP is not null) * 2,
+            RedirectCount = lines.Count == 0 ? 0 : redirects.Count,
+            Block = lines,
+        };
+    }
+
+    /// <summary>Runs a systemctl command after ShouldProcess; warns and returns false where there is no systemctl.</summary>
+    private bool RunIfPresent(Core.Tools.ToolCommand command)
+    {
+        if (ToolLocator.TryResolve(command.Program) is null)
+        {
+            WriteWarning($"This host has no {command.Program}: the unit is written, but nothing runs it at boot. Use Export-RcLocal without -Target instead.");
+            return false;
+        }
+
+        if (!ShouldProcess($"{command.ToDisplayString()}", $"Run {command.ToDisplayString()}?", "Export systemd unit"))
+        {
+            return false;
+        }
+
+        Runner.RunChecked(command, CancellationToken.None);
+        return true;
+    }
 
     /// <summary>Reads a REDIRECT rule from an LvsRedirect or any object with VirtualIP, Port and Protocol.</summary>
     private static RedirectRule RedirectFromObject(PSObject o)
