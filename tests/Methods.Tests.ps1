@@ -432,3 +432,77 @@ Describe "Boot persistence with a systemd unit$(if ($SkipReason) { " (skipped: $
         Test-Path -LiteralPath $unit | Should -BeFalse
     }
 }
+
+Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (skipped: $SkipReason)" })" -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        function Get-NftTable {
+            # The table as nft prints it, or $null when it does not exist.
+            param([string] $Namespace, [string] $Family = 'arp', [string] $Name = 'lvsdirect')
+            $r = Invoke-LvsNetns $Namespace nft 'list', 'table', $Family, $Name -AllowFailure
+            if ($r.ExitCode -eq 0) { $r.StdOut } else { $null }
+        }
+    }
+
+    BeforeEach {
+        Reset-RealServer
+        foreach ($h in $Lab.RealServers) { $null = Invoke-LvsNetns $h.Namespace nft 'delete', 'table', 'arp', 'lvsdirect' -AllowFailure }
+    }
+
+    It 'New-LvsVip -Method Nftables on both real servers leaves only the director answering ARP, and the DR data path reaches each' {
+        $out = foreach ($h in $Rs1, $Rs2) {
+            Invoke-LvsInNamespace $h.Namespace { param($v) New-LvsVip -Address $v -Method Nftables } -ArgumentList $Vip
+        }
+
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+        foreach ($h in $Rs1, $Rs2) {
+            $table = Get-NftTable $h.Namespace
+            $table | Should -Match "arp daddr ip $([regex]::Escape($Vip)) drop"
+            $table | Should -Match "arp saddr ip $([regex]::Escape($Vip)) arp saddr ip set $([regex]::Escape($h.Address))"
+            @(Get-LvsLabArpRule $h.Namespace).Count | Should -Be 0 -Because 'the nftables method uses no arptables rules'
+            (Get-VipAddress $h.Namespace)[0].InterfaceName | Should -Be 'eth0'
+        }
+        foreach ($o in $out) { "$($o.Method)" | Should -Be 'Nftables' }
+        # Neighbour caches are flushed first: without the rewrite in outgoing ARP, the real server would ask
+        # "who has the client, tell VIP", drop the answer itself, and never reply.
+        foreach ($h in $Rs1, $Rs2) {
+            Enable-DrForwarding -Lab $Lab -RealServer $h
+            Test-DrDataPath -Lab $Lab -RealServer $h | Should -Be "served-by-$($h.Role)"
+            Disable-DrForwarding -Lab $Lab
+        }
+    }
+
+    It 'works on a host without arptables, keeps foreign tables and rules, and Remove-LvsVip removes the table with its last VIP' {
+        $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'table', 'inet', 'lvtforeign'
+        $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'chain', 'inet', 'lvtforeign', 'c'
+        $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'rule', 'inet', 'lvtforeign', 'c', 'ip', 'saddr', '192.0.2.99', 'accept'
+        $null = Invoke-LvsNetns $Rs1.Namespace arptables '-A', 'INPUT', '-s', '192.0.2.98', '-j', 'ACCEPT'
+        $foreign = Get-NftTable $Rs1.Namespace -Family inet -Name lvtforeign
+        try {
+            $got = Invoke-LvsInNamespace $Rs1.Namespace {
+                param($v)
+                $added = New-LvsVip -Address $v, 203.0.113.101 -Method Nftables
+                $again = @(New-LvsVip -Address $v -Method Nftables -Verbose 4>&1 | Where-Object { "$_" -match '^nft -f' })
+                # Enum values are turned into names here: nested in a result object, they would cross the process boundary as numbers.
+                $listed = @(Get-LvsVip)
+                [pscustomobject]@{ Added = $added; Again = $again; Listed = $listed; Methods = @($listed | ForEach-Object { "$($_.Method)" }); Rules = @(Get-ArpSuppression) }
+            } -ArgumentList $Vip -HideProgram arptables, arptables-save, arptables-restore
+            $got.Added.Count | Should -Be 2
+            $got.Again | Should -BeNullOrEmpty -Because 'a second run changes nothing'
+            $got.Listed.Count | Should -Be 2
+            @($got.Methods | Sort-Object -Unique) | Should -Be @('Nftables')
+            "$(@($got.Rules)[0].RealIP)" | Should -Be $Rs1.Address
+
+            Invoke-LvsInNamespace $Rs1.Namespace { param($v) Remove-LvsVip -Address $v } -ArgumentList $Vip -HideProgram arptables, arptables-save, arptables-restore
+            Get-NftTable $Rs1.Namespace | Should -Not -Match ([regex]::Escape($Vip) + ' ')
+            Get-NftTable $Rs1.Namespace | Should -Match '203\.0\.113\.101'
+            Invoke-LvsInNamespace $Rs1.Namespace { Remove-LvsVip -Address 203.0.113.101 } -HideProgram arptables, arptables-save, arptables-restore
+            Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty
+            Get-VipAddress $Rs1.Namespace | Should -BeNullOrEmpty
+            Get-NftTable $Rs1.Namespace -Family inet -Name lvtforeign | Should -Be $foreign
+            @(Get-LvsLabArpRule $Rs1.Namespace | Where-Object Source -EQ '192.0.2.98').Count | Should -Be 1
+        }
+        finally {
+            $null = Invoke-LvsNetns $Rs1.Namespace nft 'delete', 'table', 'inet', 'lvtforeign' -AllowFailure
+        }
+    }
+}

@@ -50,6 +50,18 @@ public abstract class LvsCmdlet : PSCmdlet
     protected HostState ReadState(bool includeArpRules, bool includeSysctls = false) =>
         new HostInspector(Runner).Read(includeArpRules, CancellationToken, includeSysctls);
 
+    /// <summary>
+    /// Reads everything that may suppress ARP on this host: the arptables rules and LvsDirect's nftables table,
+    /// each where its program is installed (a host may have either alone); with neither, arptables is asked
+    /// so that the error names the package to install.
+    /// </summary>
+    protected HostState ReadSuppressionState(bool includeSysctls = false)
+    {
+        var arptables = ToolLocator.TryResolve("arptables") is not null;
+        var nft = ToolLocator.TryResolve("nft") is not null;
+        return new HostInspector(Runner).Read(arptables || !nft, CancellationToken, includeSysctls, nft);
+    }
+
     /// <summary>The sysctl method's record of replaced values: the given path, or the default for this network namespace.</summary>
     protected string SysctlStatePathOrDefault(string? path) =>
         path is null ? SysctlStateFile.DefaultPath() : GetUnresolvedProviderPathFromPSPath(path);

@@ -32,8 +32,9 @@ public sealed class HostInspector
     /// when <paramref name="includeSysctls"/> or when lo holds an address that may be a sysctl-method VIP (so a
     /// host without such addresses pays no extra process).
     /// </summary>
-    public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default, bool includeSysctls = false)
+    public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default, bool includeSysctls = false, bool includeNft = false)
     {
+        var nft = includeNft ? Task.Run(() => ReadNft(cancellationToken), cancellationToken) : null;
         // The reads are independent: running them side by side makes a read cost the slowest one, not all.
         var arp = includeArpRules ? Task.Run(() => _runner.RunChecked(ListArpCommand, cancellationToken), cancellationToken) : null;
         var sysctl = includeSysctls ? Task.Run(() => _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken), cancellationToken) : null;
@@ -47,10 +48,11 @@ public sealed class HostInspector
         }
 
         var sysctls = sysctl is null ? null : ArpSysctls.Parse(sysctl.GetAwaiter().GetResult().StandardOutput);
+        var nftEntries = nft?.GetAwaiter().GetResult();
         if (arp is null)
         {
             (_runner as LoggingProcessRunner)?.Flush();
-            return new HostState(interfaces, routes, null, null, sysctls);
+            return new HostState(interfaces, routes, null, null, sysctls, nftEntries);
         }
 
         var list = arp.GetAwaiter().GetResult();
@@ -58,7 +60,24 @@ public sealed class HostInspector
         // Only arptables_jf names its chains IN/OUT; otherwise the listing looks the same for every flavor.
         var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : DetectFlavor(cancellationToken);
         (_runner as LoggingProcessRunner)?.Flush();
-        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor), sysctls);
+        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor), sysctls, nftEntries);
+    }
+
+    /// <summary>LvsDirect's nftables ARP table; empty when it does not exist.</summary>
+    private IReadOnlyList<NftArpEntry> ReadNft(CancellationToken cancellationToken)
+    {
+        var result = _runner.Run(NftArpTable.ListCommand, cancellationToken);
+        if (NftArpTable.IsMissingTable(result))
+        {
+            return [];
+        }
+
+        if (!result.Succeeded)
+        {
+            throw ProcessRunnerExtensions.CommandFailed(result);
+        }
+
+        return NftArpTable.Parse(result.StandardOutput);
     }
 
     /// <summary>Which arptables this is, asked of the program once per process and binary.</summary>

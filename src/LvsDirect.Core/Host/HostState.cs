@@ -13,9 +13,18 @@ public sealed class HostState
     private readonly ILookup<IPAddress, InterfaceAddress> _addresses;
     private readonly ILookup<IPAddress, ArpRule> _inputRules;
     private readonly ILookup<IPAddress, ArpRule> _outputRules;
+    private readonly Dictionary<IPAddress, NftArpEntry> _nftArp;
 
-    public HostState(IReadOnlyList<NetInterface> interfaces, IReadOnlyList<DefaultRoute> defaultRoutes, ArptablesRuleSet? arpRules, ArptablesDialect? dialect, ArpSysctls? sysctls = null)
+    public HostState(
+        IReadOnlyList<NetInterface> interfaces,
+        IReadOnlyList<DefaultRoute> defaultRoutes,
+        ArptablesRuleSet? arpRules,
+        ArptablesDialect? dialect,
+        ArpSysctls? sysctls = null,
+        IReadOnlyList<NftArpEntry>? nftArp = null)
     {
+        NftArp = nftArp;
+        _nftArp = (nftArp ?? []).ToDictionary(e => e.VirtualIP);
         Interfaces = interfaces;
         DefaultRoutes = defaultRoutes;
         ArpRules = arpRules;
@@ -39,6 +48,11 @@ public sealed class HostState
     public ArptablesRuleSet? ArpRules { get; }
 
     public ArptablesDialect? Dialect { get; }
+
+    /// <summary>The VIPs of LvsDirect's nftables ARP table; null when it was not read.</summary>
+    public IReadOnlyList<NftArpEntry>? NftArp { get; }
+
+    public NftArpEntry? NftEntryFor(IPAddress vip) => _nftArp.GetValueOrDefault(vip);
 
     /// <summary>The arp_ignore/arp_announce values; null when they were not read.</summary>
     public ArpSysctls? Sysctls { get; }
@@ -77,6 +91,11 @@ public sealed class HostState
         if (ArpSuppressionFor(vip) != SuppressionState.None)
         {
             return ArpMethod.Arptables;
+        }
+
+        if (NftSuppressionFor(vip) != SuppressionState.None)
+        {
+            return ArpMethod.Nftables;
         }
 
         return FindAddress(vip).Any(IsLoopbackVip) && SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown)
@@ -119,8 +138,22 @@ public sealed class HostState
         }
 
         var rules = ArpSuppressionFor(vip);
+        if (rules == SuppressionState.None)
+        {
+            rules = NftSuppressionFor(vip);
+        }
+
         return rules == SuppressionState.None && Sysctls is not null && FindAddress(vip).Any(IsLoopbackVip) ? SysctlSuppression : rules;
     }
+
+    private SuppressionState NftSuppressionFor(IPAddress vip) =>
+        NftEntryFor(vip) switch
+        {
+            { Drop: true, MangleTo: not null } => SuppressionState.Complete,
+            { Drop: true } => SuppressionState.InputOnly,
+            { MangleTo: not null } => SuppressionState.OutputOnly,
+            _ => SuppressionState.None,
+        };
 
     private SuppressionState ArpSuppressionFor(IPAddress vip) =>
         (InputRulesFor(vip).Any(), OutputRulesFor(vip).Any()) switch
@@ -151,6 +184,7 @@ public sealed class HostState
             }
         }
 
+        result.AddRange((NftArp ?? []).Select(e => e.VirtualIP).Where(a => !result.Contains(a)));
         result.AddRange(FindInterface(LoopbackInterface)?.Addresses.Where(IsLoopbackIPv6Vip).Select(a => a.Address).Distinct() ?? []);
         if (SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown))
         {

@@ -7,6 +7,9 @@ public enum ArpMethod
 {
     Arptables,
     Sysctl,
+
+    /// <summary>The same two rules as Arptables, in the nftables table `arp lvsdirect`, for hosts without arptables.</summary>
+    Nftables,
 }
 
 /// <summary>Whether both suppression rules for a VIP are in place.</summary>

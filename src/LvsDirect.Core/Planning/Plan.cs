@@ -23,6 +23,9 @@ public sealed class DesiredChange
 
     public List<SysctlSuppressionRequest> EnsureSysctlSuppression { get; } = [];
 
+    /// <summary>Suppression by LvsDirect's nftables ARP table (the nftables method); removal goes through RemoveSuppression.</summary>
+    public List<SuppressionRequest> EnsureNftSuppression { get; } = [];
+
     /// <summary>
     /// The values the sysctl method replaced earlier (its state file). With <see cref="RestoreSysctls"/>, they
     /// are put back once no VIP is left on lo; they also keep a raise from recording a value twice.

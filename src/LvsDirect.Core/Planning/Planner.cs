@@ -52,7 +52,10 @@ public static class Planner
 
         var (sysctlSteps, recorded, forgotten) = PlanSysctls(state, desired, changes);
         steps.AddRange(sysctlSteps);
-        if (desired.EnsureSuppression.Count > 0 || desired.RemoveSuppression.Count > 0)
+        steps.AddRange(PlanNftTable(state, desired, changes));
+
+        // Removal looks at arptables only where its rules were read (a host with nftables alone has none).
+        if (desired.EnsureSuppression.Count > 0 || (desired.RemoveSuppression.Count > 0 && state.ArpRules is not null))
         {
             steps.AddRange(PlanArpRules(state, desired, changes));
         }
@@ -109,6 +112,60 @@ public static class Planner
         }
 
         return new Plan(steps, changes, rejected) { SysctlRecorded = recorded, SysctlForgotten = forgotten };
+    }
+
+    /// <summary>
+    /// The nftables method: the table `arp lvsdirect` as it must be afterwards, replaced whole in one `nft -f`
+    /// transaction when it differs (so no moment has half of it, and no other table is touched).
+    /// </summary>
+    private static IEnumerable<PlanStep> PlanNftTable(HostState state, DesiredChange desired, List<ItemChange> changes)
+    {
+        if (state.NftArp is null)
+        {
+            if (desired.EnsureNftSuppression.Count > 0)
+            {
+                throw new InvalidOperationException("The nftables ARP table was not read.");
+            }
+
+            yield break;
+        }
+
+        var next = state.NftArp.ToList();
+        foreach (var vip in desired.RemoveSuppression.Distinct())
+        {
+            if (next.RemoveAll(e => e.VirtualIP.Equals(vip)) > 0)
+            {
+                changes.Add(new ItemChange("ArpSuppression", vip, ChangeKind.Removed, $"removed from nftables table {NftArpTable.Family} {NftArpTable.Name}"));
+            }
+        }
+
+        foreach (var req in desired.EnsureNftSuppression.DistinctBy(r => r.VirtualIP))
+        {
+            var i = next.FindIndex(e => e.VirtualIP.Equals(req.VirtualIP));
+            var wanted = new NftArpEntry(req.VirtualIP, true, req.RealIP);
+            if (i >= 0 && next[i] == wanted)
+            {
+                changes.Add(new ItemChange("ArpSuppression", req.VirtualIP, ChangeKind.Unchanged, $"suppressed by nftables, real IP {req.RealIP}"));
+                continue;
+            }
+
+            changes.Add(new ItemChange("ArpSuppression", req.VirtualIP, i >= 0 ? ChangeKind.Replaced : ChangeKind.Added, $"nftables, real IP {req.RealIP}"));
+            if (i >= 0)
+            {
+                next[i] = wanted;
+            }
+            else
+            {
+                next.Add(wanted);
+            }
+        }
+
+        if (!next.SequenceEqual(state.NftArp))
+        {
+            var target = string.Join(", ", next.Select(e => e.VirtualIP).Union(state.NftArp.Select(e => e.VirtualIP)).Distinct());
+            yield return new PlanStep(StepKind.ChangeArpRules, $"Replace nftables table {NftArpTable.Family} {NftArpTable.Name}", target,
+                new ToolCommand("nft", ["-f", "-"], NftArpTable.Render(next)));
+        }
     }
 
     /// <summary>

@@ -59,10 +59,18 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             {
                 // A host without iptables has no REDIRECT rules to keep.
                 redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken).ToList();
-                state = ReadState(includeArpRules: true);
-                dialect = state.RequireDialect();
+                state = ReadSuppressionState();
+                dialect = state.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
                 var live = GetLvsVipCommand.List(state, all: false).ToList();
-                vips = live.Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP)).ToList();
+
+                // The nftables method's table is persisted by Save-ArpSuppression -Method Nftables, which
+                // nftables.service loads before the network comes up; the boot script only adds the addresses.
+                vips = live.Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.Method == ArpMethod.Nftables ? null : v.RealIP)).ToList();
+                if (live.Any(v => v.Method == ArpMethod.Nftables))
+                {
+                    WriteWarning("VIPs of the nftables method: only their addresses are recreated here. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network.");
+                }
+
                 sysctlMethod = live.Any(v => v.Method == ArpMethod.Sysctl);
             }
             else

@@ -39,7 +39,7 @@ public sealed class GetLvsVipCommand : LvsCmdlet
             WriteWarning("Not running as root: the ARP rules cannot be read, so every address is listed and ArpSuppression is Unknown.");
         }
 
-        var state = ReadState(canReadRules);
+        var state = canReadRules ? ReadSuppressionState() : ReadState(false);
         var interfaceName = Optional(InterfaceName);
         if (interfaceName is not null)
         {
@@ -74,7 +74,7 @@ public sealed class GetLvsVipCommand : LvsCmdlet
                 InterfaceName = a.InterfaceName,
                 Label = a.AliasLabel,
                 Broadcast = a.Broadcast,
-                ArpSuppression = state.ArpRules is null && !HostState.IsLoopbackIPv6Vip(a) && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
+                ArpSuppression = state.ArpRules is null && state.NftArp is null && !HostState.IsLoopbackIPv6Vip(a) && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
                     ? SuppressionState.Unknown
                     : state.SuppressionFor(a.Address),
                 RealIP = RealIPOf(state, a.Address),
@@ -85,5 +85,5 @@ public sealed class GetLvsVipCommand : LvsCmdlet
     }
 
     internal static IPAddress? RealIPOf(HostState state, IPAddress vip) =>
-        state.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault();
+        state.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault() ?? state.NftEntryFor(vip)?.MangleTo;
 }

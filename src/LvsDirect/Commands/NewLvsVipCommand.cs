@@ -94,7 +94,11 @@ public sealed class NewLvsVipCommand : LvsCmdlet
         var statePath = sysctl ? SysctlStatePathOrDefault(SysctlStatePath) : null;
         var results = WithHostLock(() =>
         {
-            var state = ReadState(ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Arptables && !IsIPv6(p.Cidr.Address)), includeSysctls: sysctl && ArpSuppression.IsPresent);
+            var state = new Core.Host.HostInspector(Runner).Read(
+                ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Arptables && !IsIPv6(p.Cidr.Address)),
+                CancellationToken,
+                includeSysctls: sysctl && ArpSuppression.IsPresent,
+                includeNft: ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Nftables && !IsIPv6(p.Cidr.Address)));
             var desired = new DesiredChange();
             if (statePath is not null)
             {
@@ -121,7 +125,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                 var realIp = ArpSuppression.IsPresent && !onLo ? Resolve.RealIP(state, address, iface.Name, r.RealIP) : null;
                 if (realIp is not null)
                 {
-                    desired.EnsureSuppression.Add(new SuppressionRequest(address, realIp));
+                    (r.Method == ArpMethod.Nftables ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(address, realIp));
                 }
 
                 if (onLo && !ipv6 && ArpSuppression.IsPresent)

@@ -43,7 +43,7 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var removed = WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true, includeSysctls: true);
+            var state = ReadSuppressionState(includeSysctls: true);
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             foreach (var vip in vips)
             {
@@ -59,7 +59,7 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
                 desired.RemoveSuppression.Add(vip);
 
                 // A VIP without arptables rules is one of the sysctl method's; the settings go once none is left on lo.
-                desired.RestoreSysctls |= !state.InputRulesFor(vip).Any() && !state.OutputRulesFor(vip).Any();
+                desired.RestoreSysctls |= !state.InputRulesFor(vip).Any() && !state.OutputRulesFor(vip).Any() && state.NftEntryFor(vip) is null;
             }
 
             var before = GetArpSuppressionCommand.List(state).Where(r => desired.RemoveSuppression.Contains(r.VirtualIP)).ToList();

@@ -62,7 +62,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var removed = WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true);
+            var state = ReadSuppressionState();
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             var output = new List<LvsVip>();
             foreach (var (ifaceName, (address, prefix)) in parsed)

@@ -59,11 +59,12 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
         var parsed = _requests.Select(r => (Request: r, Vip: InputValidation.ParseCidr(r.Vip).Address)).ToList();
         var rules = Method == ArpMethod.Sysctl ? SetSysctls(parsed.Select(p => (p.Vip, p.Request.InterfaceName)).ToList()) : WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true);
+            var nft = Method == ArpMethod.Nftables;
+            var state = new Core.Host.HostInspector(Runner).Read(!nft, CancellationToken, includeNft: nft);
             var desired = new DesiredChange();
             foreach (var (r, vip) in parsed)
             {
-                desired.EnsureSuppression.Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, r.InterfaceName, r.RealIP)));
+                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, r.InterfaceName, r.RealIP)));
             }
 
             var plan = Planner.Create(state, desired);
@@ -72,8 +73,21 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
+            var requested = (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).DistinctBy(s => s.VirtualIP);
+            if (nft)
+            {
+                return requested.Select(s => new ArpSuppressionRule
+                {
+                    VirtualIP = s.VirtualIP,
+                    RealIP = s.RealIP,
+                    Method = ArpMethod.Nftables,
+                    State = SuppressionState.Complete,
+                    Rules = GetArpSuppressionCommand.NftRuleLines(new Core.Parsing.NftArpEntry(s.VirtualIP, true, s.RealIP)),
+                }).ToList();
+            }
+
             var dialect = state.RequireDialect();
-            return desired.EnsureSuppression.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
+            return requested.Select(s => new ArpSuppressionRule
             {
                 VirtualIP = s.VirtualIP,
                 RealIP = s.RealIP,
