@@ -471,6 +471,34 @@ Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (
         }
     }
 
+    It 'Save-ArpSuppression -Method Nftables writes the table to its own file and includes it once from the nftables config, which recreates it on a fresh host' {
+        $file = Join-Path $Work 'arp.nft'
+        $config = Join-Path $Work 'nftables.conf'
+        $foreignConfig = "#!/usr/sbin/nft -f`n`nflush ruleset`n`ntable inet lvtforeign {`n`tchain c {`n`t`tip saddr 192.0.2.99 accept`n`t}`n}`n"
+        Set-Content -LiteralPath $config -Value $foreignConfig -NoNewline
+        $out = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $f, $c)
+            $null = New-LvsVip -Address $v -Method Nftables
+            Save-ArpSuppression -Method Nftables -Path $f -ConfigPath $c
+            Save-ArpSuppression -Method Nftables -Path $f -ConfigPath $c
+        } -ArgumentList $Vip, $file, $config
+
+        $out[0].Changed | Should -BeTrue
+        $out[1].Changed | Should -BeFalse -Because 'saving the same table again changes nothing'
+        $out[0].RuleCount | Should -Be 2
+        $lines = Get-Content -LiteralPath $config
+        @($lines | Where-Object { $_ -eq "include `"$file`"" }).Count | Should -Be 1
+        (Get-Content -Raw -LiteralPath $config).StartsWith($foreignConfig) | Should -BeTrue -Because 'the rest of the configuration is kept'
+
+        $fresh = Add-LvsLabHost -Lab $Lab -Role "nft$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
+        $r = Invoke-LvsNetns $fresh.Namespace nft '-f', $config -AllowFailure
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $table = Get-NftTable $fresh.Namespace
+        $table | Should -Match "arp daddr ip $([regex]::Escape($Vip)) drop"
+        $table | Should -Match "arp saddr ip $([regex]::Escape($Vip)) arp saddr ip set $([regex]::Escape($Rs1.Address))"
+        Get-NftTable $fresh.Namespace -Family inet -Name lvtforeign | Should -Not -BeNullOrEmpty
+    }
+
     It 'works on a host without arptables, keeps foreign tables and rules, and Remove-LvsVip removes the table with its last VIP' {
         $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'table', 'inet', 'lvtforeign'
         $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'chain', 'inet', 'lvtforeign', 'c'

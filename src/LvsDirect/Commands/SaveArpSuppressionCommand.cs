@@ -24,9 +24,17 @@ public sealed class SaveArpSuppressionCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
-    /// <summary>Arptables (the rules) or Sysctl (arp_ignore/arp_announce, to /etc/sysctl.d/90-lvsdirect-arp.conf).</summary>
+    /// <summary>
+    /// Arptables (the rules), Sysctl (arp_ignore/arp_announce, to /etc/sysctl.d/90-lvsdirect-arp.conf) or
+    /// Nftables (the table arp lvsdirect, to /etc/lvsdirect/arp.nft, included from the host's nftables config).
+    /// </summary>
     [Parameter]
     public ArpMethod Method { get; set; } = ArpMethod.Arptables;
+
+    /// <summary>For -Method Nftables: the host's nftables configuration that gets the include line.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
 
     protected override void EndProcessing() => Guard(() =>
     {
@@ -34,6 +42,12 @@ public sealed class SaveArpSuppressionCommand : LvsCmdlet
         if (Method == ArpMethod.Sysctl)
         {
             WriteObject(SaveSysctls());
+            return;
+        }
+
+        if (Method == ArpMethod.Nftables)
+        {
+            WriteObject(SaveNftables());
             return;
         }
 
@@ -169,6 +183,59 @@ public sealed class SaveArpSuppressionCommand : LvsCmdlet
             }
 
             return new ArpSuppressionSaveResult { Path = path, RuleCount = settings.Count, Changed = changed };
+        });
+    }
+
+    /// <summary>
+    /// Writes the table to a file of LvsDirect's own and makes the host's nftables configuration include it
+    /// (one line, added once, everything else kept), so nftables.service loads it at boot before the network.
+    /// The file always exists once included, even without VIPs (then it only removes the table), because a
+    /// missing include would make the whole configuration fail to load.
+    /// </summary>
+    private ArpSuppressionSaveResult SaveNftables()
+    {
+        var path = Path is null ? NftConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(Path);
+        var config = ConfigPath is not null ? GetUnresolvedProviderPathFromPSPath(ConfigPath) : NftConf.FindHostConfig()
+            ?? throw new LvsException(LvsErrorKind.FileError,
+                $"This host has no nftables configuration ({string.Join(" or ", NftConf.HostConfigs)}) to include {path} from; install nftables or give -ConfigPath.", path);
+        return WithHostLock(() =>
+        {
+            var state = new Core.Host.HostInspector(Runner).Read(includeArpRules: false, CancellationToken, includeNft: true);
+            var text = NftConf.Render(state.NftArp!);
+            var changed = false;
+            if (ShouldProcess($"Write the nftables table arp lvsdirect ({state.NftArp!.Count} VIP(s)) to {path}:\n{text}", $"Write the nftables ARP table to {path}?", "Save ARP table"))
+            {
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+                changed = AtomicFile.WriteAllText(path, text, (UnixFileMode)Convert.ToInt32("644", 8));
+            }
+
+            var existing = AtomicFile.ReadAllTextOrNull(config);
+            var merged = NftConf.WithInclude(existing, path);
+            if (merged != existing && ShouldProcess($"Add {NftConf.IncludeLine(path)} to {config}", $"Include {path} from {config}?", "Save ARP table"))
+            {
+                AtomicFile.WriteAllText(config, merged, (UnixFileMode)Convert.ToInt32("755", 8));
+                changed = true;
+            }
+
+            var enabled = false;
+            if (Path is null && ConfigPath is null && UnitFolders.Any(f => File.Exists(System.IO.Path.Combine(f, "nftables.service"))) && ToolLocator.TryResolve("systemctl") is not null)
+            {
+                var command = ToolCommand.Create("systemctl", "enable", "nftables.service");
+                if (ShouldProcess($"Enable the nftables service at boot: {command.ToDisplayString()}", "Enable nftables?", "Enable service"))
+                {
+                    Runner.RunChecked(command, CancellationToken.None);
+                    enabled = true;
+                }
+            }
+
+            return new ArpSuppressionSaveResult
+            {
+                Path = path,
+                RuleCount = state.NftArp.Sum(e => (e.Drop ? 1 : 0) + (e.MangleTo is null ? 0 : 1)),
+                Service = enabled ? "nftables" : null,
+                ServiceEnabled = enabled,
+                Changed = changed,
+            };
         });
     }
 }
