@@ -499,6 +499,34 @@ Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (
         Get-NftTable $fresh.Namespace -Family inet -Name lvtforeign | Should -Not -BeNullOrEmpty
     }
 
+    It 'Set-ArpSuppression -Method converts a VIP between arptables and nftables, the new rules in place before the old go' {
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v) $null = New-LvsVip -Address $v } -ArgumentList $Vip
+        @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
+
+        $toNft = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v)
+            @(Set-ArpSuppression -VirtualIP $v -Method Nftables -Verbose 4>&1 | ForEach-Object { "$_" } | Where-Object { $_ -match '^(nft -f|arptables -D)' })
+        } -ArgumentList $Vip
+        $toNft[0] | Should -Match '^nft -f' -Because 'the nftables rules come first'
+        $toNft[1..($toNft.Count - 1)] | Should -Match '^arptables -D'
+        @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 0
+        Get-NftTable $Rs1.Namespace | Should -Match "arp saddr ip $([regex]::Escape($Vip)) arp saddr ip set $([regex]::Escape($Rs1.Address))"
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+        Enable-DrForwarding -Lab $Lab -RealServer rs1
+        Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+        Disable-DrForwarding -Lab $Lab
+
+        $toArptables = Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v)
+            @(Set-ArpSuppression -VirtualIP $v -Method Arptables -Verbose 4>&1 | ForEach-Object { "$_" } | Where-Object { $_ -match '^(nft -f|arptables -A)' })
+        } -ArgumentList $Vip
+        $toArptables[-1] | Should -Match '^nft -f' -Because 'the nftables table goes last'
+        $toArptables[0] | Should -Match '^arptables -A'
+        @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
+        Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+    }
+
     It 'works on a host without arptables, keeps foreign tables and rules, and Remove-LvsVip removes the table with its last VIP' {
         $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'table', 'inet', 'lvtforeign'
         $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'chain', 'inet', 'lvtforeign', 'c'

@@ -54,6 +54,12 @@ public sealed class HostState
 
     public NftArpEntry? NftEntryFor(IPAddress vip) => _nftArp.GetValueOrDefault(vip);
 
+    /// <summary>This snapshot without the arptables rules: a plan made from it leaves arptables alone.</summary>
+    public HostState WithoutArptables() => new(Interfaces, DefaultRoutes, null, null, Sysctls, NftArp);
+
+    /// <summary>This snapshot without LvsDirect's nftables table: a plan made from it leaves nftables alone.</summary>
+    public HostState WithoutNftables() => new(Interfaces, DefaultRoutes, ArpRules, Dialect, Sysctls, null);
+
     /// <summary>The arp_ignore/arp_announce values; null when they were not read.</summary>
     public ArpSysctls? Sysctls { get; }
 

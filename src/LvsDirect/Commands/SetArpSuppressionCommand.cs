@@ -2,6 +2,7 @@ using System.Management.Automation;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Tools;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
@@ -60,15 +61,25 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
         var rules = Method == ArpMethod.Sysctl ? SetSysctls(parsed.Select(p => (p.Vip, p.Request.InterfaceName)).ToList()) : WithHostLock(() =>
         {
             var nft = Method == ArpMethod.Nftables;
-            var state = new Core.Host.HostInspector(Runner).Read(!nft, CancellationToken, includeNft: nft);
+
+            // With an explicit -Method, VIPs suppressed the other rule-based way are converted: read that too.
+            var convert = MyInvocation.BoundParameters.ContainsKey(nameof(Method))
+                          && ToolLocator.TryResolve(nft ? "arptables" : "nft") is not null;
+            var state = new Core.Host.HostInspector(Runner).Read(!nft || convert, CancellationToken, includeNft: nft || convert);
             var desired = new DesiredChange();
             foreach (var (r, vip) in parsed)
             {
                 (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, r.InterfaceName, r.RealIP)));
             }
 
-            var plan = Planner.Create(state, desired);
+            // Only the chosen method's half of the state: the old method's rules are no business of this plan.
+            var plan = Planner.Create(nft ? state.WithoutArptables() : state.WithoutNftables(), desired);
             if (!ExecutePlan(plan))
+            {
+                return [];
+            }
+
+            if (convert && !ConvertFrom(state, parsed.Select(p => p.Vip).ToList(), nft))
             {
                 return [];
             }
@@ -106,6 +117,27 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
             WriteObject(rules, enumerateCollection: true);
         }
     });
+
+    /// <summary>
+    /// Removes the other rule-based method's suppression of the VIPs, once the chosen method's is in place (the
+    /// plan above has run), so at no moment is a VIP without suppression. The two methods live in different
+    /// kernel tables, so this plan, made from the same reading, is still exact.
+    /// </summary>
+    private bool ConvertFrom(HostState state, List<System.Net.IPAddress> vips, bool toNftables)
+    {
+        var old = toNftables ? state.WithoutNftables() : state.WithoutArptables();
+        var desired = new DesiredChange();
+        desired.RemoveSuppression.AddRange(vips.Where(v => toNftables
+            ? state.InputRulesFor(v).Any() || state.OutputRulesFor(v).Any()
+            : state.NftEntryFor(v) is not null));
+        if (desired.RemoveSuppression.Count == 0)
+        {
+            return true;
+        }
+
+        WriteVerbose($"Converting {string.Join(", ", desired.RemoveSuppression)} from {(toNftables ? "arptables" : "nftables")}.");
+        return ExecutePlan(Planner.Create(old, desired));
+    }
 
     /// <summary>The sysctl method: host-wide settings, so every VIP of the call shares one plan step.</summary>
     private List<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)

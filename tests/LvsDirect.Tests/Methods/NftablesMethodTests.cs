@@ -85,4 +85,32 @@ public class NftablesMethodTests
         Assert.DoesNotContain("203.0.113.100", script, StringComparison.Ordinal);
         Assert.Contains("arp daddr ip 203.0.113.101 drop", script, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void SetArpSuppression_MethodNftables_AddsTheTableBeforeDeletingTheArptablesRules()
+    {
+        var save = "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n-A INPUT -j DROP -d 203.0.113.100\n-A INPUT -j ACCEPT -s 192.0.2.99\n-A OUTPUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n";
+        var runner = FakeRunner.Host(Listing.FromSave(save));
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke("Set-ArpSuppression -VirtualIP 203.0.113.100 -Method Nftables");
+
+        Assert.Empty(errors);
+        Assert.Equal(
+            ["nft -f -", "arptables -D INPUT -d 203.0.113.100 -j DROP", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
+            runner.Changes.Select(c => c.Program + " " + string.Join(' ', c.Arguments)));
+    }
+
+    [Fact]
+    public void SetArpSuppression_WithoutAnExplicitMethod_ConvertsNothing()
+    {
+        var runner = FakeRunner.Host().On("nft -j list table arp lvsdirect", Json);
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke("Set-ArpSuppression -VirtualIP 203.0.113.100");
+
+        Assert.Empty(errors);
+        Assert.DoesNotContain(runner.Changes, c => c.Program == "nft");
+        Assert.DoesNotContain(runner.Commands, c => c.Program == "nft");
+    }
 }
