@@ -5,7 +5,7 @@ using LvsDirect.Core.Parsing;
 
 namespace LvsDirect.Core.Host;
 
-/// <summary>A snapshot of what the planner needs to know about a host: interfaces, default routes, ARP rules.</summary>
+/// <summary>A snapshot of what the planner needs to know about a host: interfaces, default routes, ARP rules, ARP sysctls, LvsDirect's nftables table.</summary>
 public sealed class HostState
 {
     // Indexes built once per snapshot: without them a batch of N VIPs against N existing ones is quadratic,
@@ -14,6 +14,9 @@ public sealed class HostState
     private readonly ILookup<IPAddress, ArpRule> _inputRules;
     private readonly ILookup<IPAddress, ArpRule> _outputRules;
     private readonly Dictionary<IPAddress, NftArpEntry> _nftArp;
+
+    /// <summary>The interface the sysctl method and IPv6 VIPs live on.</summary>
+    public const string LoopbackInterface = "lo";
 
     public HostState(
         IReadOnlyList<NetInterface> interfaces,
@@ -63,9 +66,6 @@ public sealed class HostState
     /// <summary>The arp_ignore/arp_announce values; null when they were not read.</summary>
     public ArpSysctls? Sysctls { get; }
 
-    /// <summary>The interface the sysctl method puts VIPs on.</summary>
-    public const string LoopbackInterface = "lo";
-
     /// <summary>Interfaces that speak ARP: all but lo. Each must ignore requests for the VIPs on lo.</summary>
     public IEnumerable<string> ArpInterfaceNames => Interfaces.Where(i => i.Name != LoopbackInterface).Select(i => i.Name);
 
@@ -91,7 +91,10 @@ public sealed class HostState
     /// <summary>How the sysctls keep addresses on lo out of ARP on this host (Unknown when they were not read).</summary>
     public SuppressionState SysctlSuppression => Sysctls?.StateOn(ArpInterfaceNames) ?? SuppressionState.Unknown;
 
-    /// <summary>Arptables when arptables rules name the VIP; else Sysctl for a VIP on lo; else null (not suppressed).</summary>
+    /// <summary>
+    /// Arptables when arptables rules name the VIP; else Nftables when LvsDirect's nftables table does; else
+    /// Sysctl for a VIP on lo kept out of ARP by the sysctls; else null (not suppressed, or an IPv6 VIP).
+    /// </summary>
     public ArpMethod? MethodFor(IPAddress vip)
     {
         if (ArpSuppressionFor(vip) != SuppressionState.None)
@@ -108,6 +111,7 @@ public sealed class HostState
             ? ArpMethod.Sysctl
             : null;
     }
+
     public IEnumerable<InterfaceAddress> AllAddresses => Interfaces.SelectMany(i => i.Addresses);
 
     public NetInterface? FindInterface(string name) => Interfaces.FirstOrDefault(i => i.Name == name);
@@ -133,8 +137,8 @@ public sealed class HostState
     public IEnumerable<ArpRule> OutputRulesFor(IPAddress vip) => _outputRules[vip];
 
     /// <summary>
-    /// The VIP's suppression by whichever method holds it: its arptables rules, or for a VIP on lo without
-    /// rules, the sysctls.
+    /// The VIP's suppression by whichever method holds it: its arptables rules, else its entry in the nftables
+    /// table, else for a VIP on lo the sysctls. An IPv6 VIP on lo needs none and is Complete.
     /// </summary>
     public SuppressionState SuppressionFor(IPAddress vip)
     {
@@ -171,8 +175,8 @@ public sealed class HostState
         };
 
     /// <summary>
-    /// The VIPs of this host: every address the ARP rules protect, in rule order, then the addresses on lo the
-    /// sysctls keep out of ARP.
+    /// The VIPs of this host: every address the arptables rules protect, in rule order, then those of the
+    /// nftables table, the IPv6 addresses on lo, and the IPv4 addresses on lo the sysctls keep out of ARP.
     /// </summary>
     public IReadOnlyList<IPAddress> SuppressedAddresses()
     {

@@ -162,7 +162,7 @@ public static class Planner
 
         if (!next.SequenceEqual(state.NftArp))
         {
-            var target = string.Join(", ", next.Select(e => e.VirtualIP).Union(state.NftArp.Select(e => e.VirtualIP)).Distinct());
+            var target = string.Join(", ", next.Except(state.NftArp).Concat(state.NftArp.Except(next)).Select(e => e.VirtualIP).Distinct());
             yield return new PlanStep(StepKind.ChangeArpRules, $"Replace nftables table {NftArpTable.Family} {NftArpTable.Name}", target,
                 new ToolCommand("nft", ["-f", "-"], NftArpTable.Render(next)));
         }
