@@ -23,6 +23,9 @@
         'Test-LvsArp'
         'Set-LvsRealServer'
         'Install-LvsDirect'
+        'New-LvsRedirect'
+        'Get-LvsRedirect'
+        'Remove-LvsRedirect'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

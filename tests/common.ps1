@@ -829,6 +829,7 @@ function Test-DrDataPath {
     .SYNOPSIS
     Listens on Vip:Port in the real server (socat bound to the VIP, replying "served-by-<role>"), connects from
     the client and returns what came back ($null when nothing did). The listener is stopped by PID.
+    -ListenAddress binds the listener elsewhere (the real server's own address, for the REDIRECT method).
     #>
     [OutputType([string])]
     param(
@@ -836,13 +837,14 @@ function Test-DrDataPath {
         [string] $Vip = $Lab.Vip,
         [Parameter(Mandatory)] $RealServer,
         [int] $Port = 8080,
-        [int] $TimeoutSeconds = 3
+        [int] $TimeoutSeconds = 3,
+        [string] $ListenAddress = $Vip
     )
 
     $rs = Resolve-LvsLabHost $Lab $RealServer
     $log = Join-Path ([IO.Path]::GetTempPath()) "lvs-socat-$([guid]::NewGuid().ToString('n').Substring(0, 8)).log"
     $psi = [System.Diagnostics.ProcessStartInfo]::new((Find-LvsProgram ip))
-    foreach ($a in 'netns', 'exec', $rs.Namespace, 'socat', '-lf', $log, "TCP4-LISTEN:$Port,bind=$Vip,reuseaddr,fork", "EXEC:/bin/echo served-by-$($rs.Role)") {
+    foreach ($a in 'netns', 'exec', $rs.Namespace, 'socat', '-lf', $log, "TCP4-LISTEN:$Port,bind=$ListenAddress,reuseaddr,fork", "EXEC:/bin/echo served-by-$($rs.Role)") {
         $psi.ArgumentList.Add($a)
     }
     $psi.RedirectStandardInput = $true
@@ -850,9 +852,9 @@ function Test-DrDataPath {
     $listener = [System.Diagnostics.Process]::Start($psi)
     try {
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while ((Invoke-LvsNetns $rs.Namespace ss '-H', '-l', '-t', '-n', "sport = :$Port").StdOut -notmatch [regex]::Escape("${Vip}:$Port")) {
+        while ((Invoke-LvsNetns $rs.Namespace ss '-H', '-l', '-t', '-n', "sport = :$Port").StdOut -notmatch [regex]::Escape("${ListenAddress}:$Port")) {
             if ($listener.HasExited) { throw "socat in $($rs.Namespace) exited $($listener.ExitCode): $(Get-Content -Raw -LiteralPath $log -ErrorAction SilentlyContinue)" }
-            if ([DateTime]::UtcNow -gt $deadline) { throw "socat in $($rs.Namespace) is not listening on ${Vip}:$Port." }
+            if ([DateTime]::UtcNow -gt $deadline) { throw "socat in $($rs.Namespace) is not listening on ${ListenAddress}:$Port." }
             Start-Sleep -Milliseconds 20
         }
         Clear-LvsLabNeighbour -Lab $Lab

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 using LvsDirect.Core.Tools;
 
@@ -49,7 +50,24 @@ public abstract class LvsCmdlet : PSCmdlet
         }
     }
 
-    protected HostState ReadState(bool includeArpRules) => new HostInspector(Runner).Read(includeArpRules, CancellationToken);
+    protected HostState ReadState(bool includeArpRules, bool includeSysctls = false) =>
+        new HostInspector(Runner).Read(includeArpRules, CancellationToken, includeSysctls);
+
+    /// <summary>
+    /// Reads everything that may suppress ARP on this host: the arptables rules and LvsDirect's nftables table,
+    /// each where its program is installed (a host may have either alone); with neither, arptables is asked
+    /// so that the error names the package to install.
+    /// </summary>
+    protected HostState ReadSuppressionState(bool includeSysctls = false)
+    {
+        var arptables = ToolLocator.TryResolve("arptables") is not null;
+        var nft = ToolLocator.TryResolve("nft") is not null;
+        return new HostInspector(Runner).Read(arptables || !nft, CancellationToken, includeSysctls, nft);
+    }
+
+    /// <summary>The sysctl method's record of replaced values: the given path, or the default for this network namespace.</summary>
+    protected string SysctlStatePathOrDefault(string? path) =>
+        path is null ? SysctlStateFile.DefaultPath() : GetUnresolvedProviderPathFromPSPath(path);
 
     /// <summary>Runs <paramref name="body"/> under the per-host lock so overlapping runs cannot lose each other's changes.</summary>
     protected T WithHostLock<T>(Func<T> body)
@@ -59,12 +77,31 @@ public abstract class LvsCmdlet : PSCmdlet
         return body();
     }
 
-    /// <summary>Runs a plan step by step, asking ShouldProcess for each with the exact command it will run.</summary>
-    protected bool ExecutePlan(Plan plan)
+    /// <summary>
+    /// Runs a plan step by step, asking ShouldProcess for each with the exact command it will run. Sysctl values
+    /// the plan raises are recorded in <paramref name="sysctlStatePath"/> before anything runs (so a crash
+    /// half-way still knows what to restore), and restored ones are forgotten only once every step has run.
+    /// </summary>
+    protected bool ExecutePlan(Plan plan, string? sysctlStatePath = null)
     {
         foreach (var rejected in plan.Rejected)
         {
             WriteLvsError(rejected);
+        }
+
+        if (plan.SysctlRecorded.Count > 0)
+        {
+            var path = sysctlStatePath ?? SysctlStateFile.DefaultPath();
+            var list = string.Join(", ", plan.SysctlRecorded.Select(r => $"{r.Key.Name}={r.Previous}"));
+            if (ShouldProcess($"Record the ARP sysctl values before the change in {path}: {list}", $"Record {list} in {path}?", "Record ARP sysctls", out var why))
+            {
+                var known = SysctlStateFile.Load(path);
+                SysctlStateFile.Save(path, [.. known, .. plan.SysctlRecorded.Where(r => known.All(k => k.Key != r.Key))]);
+            }
+            else if (why != ShouldProcessReason.WhatIf)
+            {
+                return false;
+            }
         }
 
         // Large batches and rule-by-rule changes take a while: show which step of how many is running.
@@ -101,7 +138,20 @@ public abstract class LvsCmdlet : PSCmdlet
             WriteProgress(progress);
         }
 
-        return executed == plan.Steps.Count;
+        if (executed != plan.Steps.Count)
+        {
+            return false;
+        }
+
+        if (plan.SysctlForgotten.Count > 0)
+        {
+            var path = sysctlStatePath ?? SysctlStateFile.DefaultPath();
+            var forget = plan.SysctlForgotten.Select(r => r.Key).ToHashSet();
+            SysctlStateFile.Save(path, SysctlStateFile.Load(path).Where(r => !forget.Contains(r.Key)).ToList());
+            WriteVerbose($"Forgot the restored ARP sysctls in {path}");
+        }
+
+        return true;
     }
 
     /// <summary>A path on a remote host: absolute, taken as given (not resolved against this machine's current folder).</summary>

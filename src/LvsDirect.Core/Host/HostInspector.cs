@@ -27,18 +27,32 @@ public sealed class HostInspector
 
     public static ToolCommand ArptablesVersionCommand { get; } = ToolCommand.Create("arptables", "-V");
 
-    public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads addresses and routes, the ARP rules when <paramref name="includeArpRules"/>, and the ARP sysctls
+    /// when <paramref name="includeSysctls"/> or when lo holds an address that may be a sysctl-method VIP (so a
+    /// host without such addresses pays no extra process).
+    /// </summary>
+    public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default, bool includeSysctls = false, bool includeNft = false)
     {
-        // The two reads are independent: running them side by side makes a read cost the slower one, not both.
+        var nft = includeNft ? Task.Run(() => ReadNft(cancellationToken), cancellationToken) : null;
+        // The reads are independent: running them side by side makes a read cost the slowest one, not all.
         var arp = includeArpRules ? Task.Run(() => _runner.RunChecked(ListArpCommand, cancellationToken), cancellationToken) : null;
+        var sysctl = includeSysctls ? Task.Run(() => _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken), cancellationToken) : null;
         var ip = _runner.RunChecked(ReadAddressesCommand, cancellationToken);
         var docs = IpJsonParser.SplitDocuments(ip.StandardOutput);
         var interfaces = docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [];
         var routes = docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [];
+        if (sysctl is null && interfaces.SelectMany(i => i.Addresses).Any(HostState.IsLoopbackVip))
+        {
+            sysctl = Task.FromResult(_runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken));
+        }
 
+        var sysctls = sysctl is null ? null : ArpSysctls.Parse(sysctl.GetAwaiter().GetResult().StandardOutput);
+        var nftEntries = nft?.GetAwaiter().GetResult();
         if (arp is null)
         {
-            return new HostState(interfaces, routes, null, null);
+            (_runner as LoggingProcessRunner)?.Flush();
+            return new HostState(interfaces, routes, null, null, sysctls, nftEntries);
         }
 
         var list = arp.GetAwaiter().GetResult();
@@ -46,7 +60,24 @@ public sealed class HostInspector
         // Only arptables_jf names its chains IN/OUT; otherwise the listing looks the same for every flavor.
         var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : DetectFlavor(cancellationToken);
         (_runner as LoggingProcessRunner)?.Flush();
-        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
+        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor), sysctls, nftEntries);
+    }
+
+    /// <summary>LvsDirect's nftables ARP table; empty when it does not exist.</summary>
+    private IReadOnlyList<NftArpEntry> ReadNft(CancellationToken cancellationToken)
+    {
+        var result = _runner.Run(NftArpTable.ListCommand, cancellationToken);
+        if (NftArpTable.IsMissingTable(result))
+        {
+            return [];
+        }
+
+        if (!result.Succeeded)
+        {
+            throw ProcessRunnerExtensions.CommandFailed(result);
+        }
+
+        return NftArpTable.Parse(result.StandardOutput);
     }
 
     /// <summary>

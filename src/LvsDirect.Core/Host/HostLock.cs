@@ -39,14 +39,23 @@ public sealed partial class HostLock : IDisposable
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
 
+    /// <summary>The inode of the host's own network namespace (init_net), the same on every boot since Linux 3.8.</summary>
+    public const string InitialNetnsId = "4026531840";
+
     /// <summary>The lock file for the current network namespace.</summary>
     public static string DefaultPath()
     {
         var folder = Directory.Exists("/run/lock") ? "/run/lock" : System.IO.Path.GetTempPath();
+        return System.IO.Path.Combine(folder, $"lvsdirect-{NetnsId()}.lock");
+    }
+
+    /// <summary>The current network namespace's inode ("default" if it cannot be read): the host whose state we change.</summary>
+    public static string NetnsId()
+    {
         string netns;
         try
         {
-            // "net:[4026531840]": the inode identifies the namespace, i.e. the host whose state we change.
+            // "net:[4026531840]": the inode identifies the namespace.
             var link = new FileInfo("/proc/self/ns/net").LinkTarget ?? "net";
             netns = new string(link.Where(char.IsAsciiDigit).ToArray());
         }
@@ -55,7 +64,7 @@ public sealed partial class HostLock : IDisposable
             netns = "default";
         }
 
-        return System.IO.Path.Combine(folder, $"lvsdirect-{(netns.Length > 0 ? netns : "default")}.lock");
+        return netns.Length > 0 ? netns : "default";
     }
 
     public static HostLock Acquire(TimeSpan timeout, CancellationToken cancellationToken, string? path = null)

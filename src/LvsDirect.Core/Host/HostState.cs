@@ -5,7 +5,7 @@ using LvsDirect.Core.Parsing;
 
 namespace LvsDirect.Core.Host;
 
-/// <summary>A snapshot of what the planner needs to know about a host: interfaces, default routes, ARP rules.</summary>
+/// <summary>A snapshot of what the planner needs to know about a host: interfaces, default routes, ARP rules, ARP sysctls, LvsDirect's nftables table.</summary>
 public sealed class HostState
 {
     // Indexes built once per snapshot: without them a batch of N VIPs against N existing ones is quadratic,
@@ -13,13 +13,26 @@ public sealed class HostState
     private readonly ILookup<IPAddress, InterfaceAddress> _addresses;
     private readonly ILookup<IPAddress, ArpRule> _inputRules;
     private readonly ILookup<IPAddress, ArpRule> _outputRules;
+    private readonly Dictionary<IPAddress, NftArpEntry> _nftArp;
 
-    public HostState(IReadOnlyList<NetInterface> interfaces, IReadOnlyList<DefaultRoute> defaultRoutes, ArptablesRuleSet? arpRules, ArptablesDialect? dialect)
+    /// <summary>The interface the sysctl method and IPv6 VIPs live on.</summary>
+    public const string LoopbackInterface = "lo";
+
+    public HostState(
+        IReadOnlyList<NetInterface> interfaces,
+        IReadOnlyList<DefaultRoute> defaultRoutes,
+        ArptablesRuleSet? arpRules,
+        ArptablesDialect? dialect,
+        ArpSysctls? sysctls = null,
+        IReadOnlyList<NftArpEntry>? nftArp = null)
     {
+        NftArp = nftArp;
+        _nftArp = (nftArp ?? []).ToDictionary(e => e.VirtualIP);
         Interfaces = interfaces;
         DefaultRoutes = defaultRoutes;
         ArpRules = arpRules;
         Dialect = dialect;
+        Sysctls = sysctls;
         _addresses = interfaces.SelectMany(i => i.Addresses).ToLookup(a => a.Address);
         var rules = arpRules?.Rules ?? [];
         _inputRules = dialect is null
@@ -38,6 +51,66 @@ public sealed class HostState
     public ArptablesRuleSet? ArpRules { get; }
 
     public ArptablesDialect? Dialect { get; }
+
+    /// <summary>The VIPs of LvsDirect's nftables ARP table; null when it was not read.</summary>
+    public IReadOnlyList<NftArpEntry>? NftArp { get; }
+
+    public NftArpEntry? NftEntryFor(IPAddress vip) => _nftArp.GetValueOrDefault(vip);
+
+    /// <summary>This snapshot without the arptables rules: a plan made from it leaves arptables alone.</summary>
+    public HostState WithoutArptables() => new(Interfaces, DefaultRoutes, null, null, Sysctls, NftArp);
+
+    /// <summary>This snapshot without LvsDirect's nftables table: a plan made from it leaves nftables alone.</summary>
+    public HostState WithoutNftables() => new(Interfaces, DefaultRoutes, ArpRules, Dialect, Sysctls, null);
+
+    /// <summary>The arp_ignore/arp_announce values; null when they were not read.</summary>
+    public ArpSysctls? Sysctls { get; }
+
+    /// <summary>Interfaces that speak ARP: all but lo. Each must ignore requests for the VIPs on lo.</summary>
+    public IEnumerable<string> ArpInterfaceNames => Interfaces.Where(i => i.Name != LoopbackInterface).Select(i => i.Name);
+
+    /// <summary>
+    /// Addresses on lo that can be VIPs of the sysctl method: IPv4 outside 127.0.0.0/8 (lo's own). Each needs
+    /// arp_ignore/arp_announce, because with the defaults the host answers ARP on eth0 for addresses on lo too.
+    /// </summary>
+    public IEnumerable<InterfaceAddress> LoopbackVipAddresses =>
+        FindInterface(LoopbackInterface)?.Addresses.Where(IsLoopbackVip) ?? [];
+
+    public static bool IsLoopbackVip(InterfaceAddress a) =>
+        a.InterfaceName == LoopbackInterface && a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+        && a.Address.GetAddressBytes()[0] != 127;
+
+    /// <summary>
+    /// An IPv6 VIP: a global address on lo. Neighbour discovery answers only for addresses on the interface the
+    /// solicitation came in on, so on lo it needs no suppression at all.
+    /// </summary>
+    public static bool IsLoopbackIPv6Vip(InterfaceAddress a) =>
+        a.InterfaceName == LoopbackInterface && a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+        && !a.Address.Equals(IPAddress.IPv6Loopback) && a.Scope == "global";
+
+    /// <summary>How the sysctls keep addresses on lo out of ARP on this host (Unknown when they were not read).</summary>
+    public SuppressionState SysctlSuppression => Sysctls?.StateOn(ArpInterfaceNames) ?? SuppressionState.Unknown;
+
+    /// <summary>
+    /// Arptables when arptables rules name the VIP; else Nftables when LvsDirect's nftables table does; else
+    /// Sysctl for a VIP on lo kept out of ARP by the sysctls; else null (not suppressed, or an IPv6 VIP).
+    /// </summary>
+    public ArpMethod? MethodFor(IPAddress vip)
+    {
+        if (ArpSuppressionFor(vip) != SuppressionState.None)
+        {
+            return ArpMethod.Arptables;
+        }
+
+        if (NftSuppressionFor(vip) != SuppressionState.None)
+        {
+            return ArpMethod.Nftables;
+        }
+
+        return FindAddress(vip).Any(IsLoopbackVip) && SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown)
+            ? ArpMethod.Sysctl
+            : null;
+    }
 
     public IEnumerable<InterfaceAddress> AllAddresses => Interfaces.SelectMany(i => i.Addresses);
 
@@ -63,7 +136,36 @@ public sealed class HostState
 
     public IEnumerable<ArpRule> OutputRulesFor(IPAddress vip) => _outputRules[vip];
 
-    public SuppressionState SuppressionFor(IPAddress vip) =>
+    /// <summary>
+    /// The VIP's suppression by whichever method holds it: its arptables rules, else its entry in the nftables
+    /// table, else for a VIP on lo the sysctls. An IPv6 VIP on lo needs none and is Complete.
+    /// </summary>
+    public SuppressionState SuppressionFor(IPAddress vip)
+    {
+        if (FindAddress(vip).Any(IsLoopbackIPv6Vip))
+        {
+            return SuppressionState.Complete;
+        }
+
+        var rules = ArpSuppressionFor(vip);
+        if (rules == SuppressionState.None)
+        {
+            rules = NftSuppressionFor(vip);
+        }
+
+        return rules == SuppressionState.None && Sysctls is not null && FindAddress(vip).Any(IsLoopbackVip) ? SysctlSuppression : rules;
+    }
+
+    private SuppressionState NftSuppressionFor(IPAddress vip) =>
+        NftEntryFor(vip) switch
+        {
+            { Drop: true, MangleTo: not null } => SuppressionState.Complete,
+            { Drop: true } => SuppressionState.InputOnly,
+            { MangleTo: not null } => SuppressionState.OutputOnly,
+            _ => SuppressionState.None,
+        };
+
+    private SuppressionState ArpSuppressionFor(IPAddress vip) =>
         (InputRulesFor(vip).Any(), OutputRulesFor(vip).Any()) switch
         {
             (true, true) => SuppressionState.Complete,
@@ -72,23 +174,31 @@ public sealed class HostState
             _ => SuppressionState.None,
         };
 
-    /// <summary>Every address the ARP rules protect, in rule order: the VIPs of this host.</summary>
+    /// <summary>
+    /// The VIPs of this host: every address the arptables rules protect, in rule order, then those of the
+    /// nftables table, the IPv6 addresses on lo, and the IPv4 addresses on lo the sysctls keep out of ARP.
+    /// </summary>
     public IReadOnlyList<IPAddress> SuppressedAddresses()
     {
-        if (ArpRules is null)
+        var result = new List<IPAddress>();
+        if (ArpRules is not null)
         {
-            return [];
+            var dialect = RequireDialect();
+            foreach (var r in ArpRules.Rules)
+            {
+                var vip = r.Destination ?? r.Source;
+                if (vip is not null && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)) && !result.Contains(vip))
+                {
+                    result.Add(vip);
+                }
+            }
         }
 
-        var dialect = RequireDialect();
-        var result = new List<IPAddress>();
-        foreach (var r in ArpRules.Rules)
+        result.AddRange((NftArp ?? []).Select(e => e.VirtualIP).Where(a => !result.Contains(a)));
+        result.AddRange(FindInterface(LoopbackInterface)?.Addresses.Where(IsLoopbackIPv6Vip).Select(a => a.Address).Distinct() ?? []);
+        if (SysctlSuppression is not (SuppressionState.None or SuppressionState.Unknown))
         {
-            var vip = r.Destination ?? r.Source;
-            if (vip is not null && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)) && !result.Contains(vip))
-            {
-                result.Add(vip);
-            }
+            result.AddRange(LoopbackVipAddresses.Select(a => a.Address).Where(a => !result.Contains(a)).Distinct());
         }
 
         return result;

@@ -7,6 +7,9 @@ public enum ArpMethod
 {
     Arptables,
     Sysctl,
+
+    /// <summary>The same two rules as Arptables, in the nftables table `arp lvsdirect`, for hosts without arptables.</summary>
+    Nftables,
 }
 
 /// <summary>Whether both suppression rules for a VIP are in place.</summary>
@@ -50,6 +53,9 @@ public sealed class LvsVip
     /// <summary>True when LvsDirect treats it as a VIP (its ARP is suppressed); false for other addresses listed by -All.</summary>
     public bool IsVip { get; init; }
 
+    /// <summary>How its ARP is suppressed: arptables rules, or (a VIP on lo) the ARP sysctls; null when it is not.</summary>
+    public ArpMethod? Method { get; init; }
+
     public string Cidr => $"{Address}/{PrefixLength}";
 
     public override string ToString() => Cidr;
@@ -64,11 +70,12 @@ public sealed class ArpSuppressionRule
 
     public ArpMethod Method { get; init; } = ArpMethod.Arptables;
 
-    public ArptablesFlavor Flavor { get; init; }
+    /// <summary>The arptables flavor; null for the sysctl method, which uses no rules.</summary>
+    public ArptablesFlavor? Flavor { get; init; }
 
     public SuppressionState State { get; init; }
 
-    /// <summary>The rules as the host's arptables prints them.</summary>
+    /// <summary>The rules as the host's arptables prints them; for the sysctl method, the settings as sysctl prints them.</summary>
     public IReadOnlyList<string> Rules { get; init; } = [];
 
     public override string ToString() => $"{VirtualIP} -> {RealIP}";
@@ -88,10 +95,25 @@ public sealed class ArpSuppressionSaveResult
     public bool Changed { get; init; }
 }
 
+/// <summary>How Export-RcLocal makes the configuration survive a reboot.</summary>
+public enum BootPersistence
+{
+    /// <summary>A marked block in rc.local, run by rc-local.service (or init) late in boot.</summary>
+    RcLocal,
+
+    /// <summary>A oneshot unit of LvsDirect's own, run before network-online.target.</summary>
+    SystemdUnit,
+}
+
 /// <summary>Output of Export-RcLocal.</summary>
 public sealed class RcLocalExportResult
 {
     public required string Path { get; init; }
+
+    public BootPersistence Target { get; init; }
+
+    /// <summary>True when the systemd unit was enabled (only for the default path).</summary>
+    public bool ServiceEnabled { get; init; }
 
     public bool Created { get; init; }
 
@@ -101,6 +123,9 @@ public sealed class RcLocalExportResult
 
     public int RuleCount { get; init; }
 
-    /// <summary>The lines of the block LvsDirect owns, markers included.</summary>
+    /// <summary>The iptables REDIRECT rules the block recreates.</summary>
+    public int RedirectCount { get; init; }
+
+    /// <summary>The lines of the block LvsDirect owns, markers included (for SystemdUnit: the unit's lines).</summary>
     public IReadOnlyList<string> Block { get; init; } = [];
 }

@@ -29,7 +29,7 @@ public static partial class InputValidation
         var m = DottedQuad().Match(s);
         if (!m.Success || m.Groups.Values.Skip(1).Any(g => int.Parse(g.Value, CultureInfo.InvariantCulture) > 255))
         {
-            var hint = s.Contains(':') ? " IPv6 VIPs are not supported yet." : string.Empty;
+            var hint = s.Contains(':') ? " IPv6 addresses are accepted only as VIPs (New-LvsVip, Get-LvsVip, Remove-LvsVip)." : string.Empty;
             throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not a valid IPv4 {what}.{hint}", text);
         }
 
@@ -57,6 +57,46 @@ public static partial class InputValidation
         if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix < 1 || prefix > 32)
         {
             throw new LvsException(LvsErrorKind.InvalidPrefix, $"'{p}' in '{text}' is not a valid IPv4 prefix length (1 to 32).", text);
+        }
+
+        return (address, prefix);
+    }
+
+    /// <summary>
+    /// Parses a VIP: IPv4 under the strict rules of <see cref="ParseCidr"/>, or IPv6 ("IP" or "IP/prefix", default
+    /// /128). An IPv6 zone (%eth0) is refused: a VIP is a global address. A <paramref name="defaultPrefix"/> of 0
+    /// means "any prefix" and is kept for both families.
+    /// </summary>
+    public static (IPAddress Address, int PrefixLength) ParseVipCidr(string? text, int defaultPrefix = 32)
+    {
+        var s = text?.Trim() ?? string.Empty;
+        if (!s.Contains(':'))
+        {
+            return ParseCidr(text, defaultPrefix);
+        }
+
+        var slash = s.IndexOf('/');
+        var a = slash < 0 ? s : s[..slash];
+        if (a.Contains('%') || !a.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.')
+            || !IPAddress.TryParse(a, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not a valid IPv6 address.", text);
+        }
+
+        if (address.IsIPv6LinkLocal || address.IsIPv6Multicast || address.Equals(IPAddress.IPv6Loopback) || address.Equals(IPAddress.IPv6Any) || address.IsIPv4MappedToIPv6)
+        {
+            throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' cannot be a VIP: use a global unicast IPv6 address.", text);
+        }
+
+        if (slash < 0)
+        {
+            return (address, defaultPrefix == 0 ? 0 : 128);
+        }
+
+        var p = s[(slash + 1)..];
+        if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix < 1 || prefix > 128)
+        {
+            throw new LvsException(LvsErrorKind.InvalidPrefix, $"'{p}' in '{text}' is not a valid IPv6 prefix length (1 to 128).", text);
         }
 
         return (address, prefix);

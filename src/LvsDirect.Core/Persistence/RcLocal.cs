@@ -30,12 +30,17 @@ public static partial class RcLocal
             : Path.Combine(root, "etc", "rc.local");
 
     /// <summary>
-    /// The block's lines, markers included: suppression for every VIP first, then the addresses. No VIPs, no
-    /// block: exporting an empty configuration removes ours.
+    /// The block's lines, markers included: suppression for every VIP first (the ARP sysctls of the sysctl
+    /// method, then the arptables rules), then the addresses. No VIPs, no block: exporting an empty
+    /// configuration removes ours.
     /// </summary>
-    public static IReadOnlyList<string> RenderBlock(ArptablesDialect dialect, IReadOnlyList<RcVip> vips)
+    public static IReadOnlyList<string> RenderBlock(
+        ArptablesDialect dialect,
+        IReadOnlyList<RcVip> vips,
+        IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null,
+        IReadOnlyList<RedirectRule>? redirects = null)
     {
-        if (vips.Count == 0)
+        if (vips.Count == 0 && redirects is not { Count: > 0 })
         {
             return [];
         }
@@ -46,6 +51,10 @@ public static partial class RcLocal
             "# LVS-DR real server: ARP suppression first, then the VIPs (see Get-Help about_LvsDirect).",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
         };
+        if (sysctls is { Count: > 0 })
+        {
+            lines.Add("sysctl -q -w " + string.Join(' ', sysctls.Select(s => $"{s.Key.Name}={s.Value}")));
+        }
         foreach (var v in vips.Where(v => v.RealIP is not null))
         {
             var input = string.Join(' ', ArptablesSyntax.InputDropSpec(v.Address));
@@ -56,25 +65,44 @@ public static partial class RcLocal
             lines.Add($"arptables -A {dialect.OutputChain} {output}");
         }
 
+        // -C first: a rule already in place (rc.local run by hand) is neither duplicated nor moved.
+        foreach (var r in redirects ?? [])
+        {
+            var spec = string.Join(' ', RedirectSyntax.Spec(r.VirtualIP, r.Protocol, r.Port));
+            lines.Add($"iptables -t {RedirectSyntax.Table} -C {RedirectSyntax.Chain} {spec} 2>/dev/null || iptables -t {RedirectSyntax.Table} -A {RedirectSyntax.Chain} {spec}");
+        }
+
         foreach (var v in vips)
         {
-            var iface = InputValidation.ValidateInterfaceName(v.InterfaceName);
-            var line = new StringBuilder($"ip addr replace {v.Address}/{v.PrefixLength} dev {iface}");
-            if (v.Label is not null)
-            {
-                line.Append(" label ").Append(InputValidation.ValidateLabel(v.Label, iface));
-            }
-
-            if (v.Broadcast is not null)
-            {
-                line.Append(" broadcast ").Append(v.Broadcast);
-            }
-
-            lines.Add(line.ToString());
+            lines.Add("ip " + string.Join(' ', AddressArguments(v)));
         }
 
         lines.Add(EndMarker);
         return lines;
+    }
+
+    /// <summary>`addr replace VIP/PREFIX dev IFACE [label L] [broadcast B] [nodad]`: idempotent, for every boot script.</summary>
+    public static IReadOnlyList<string> AddressArguments(RcVip v)
+    {
+        var iface = InputValidation.ValidateInterfaceName(v.InterfaceName);
+        var args = new List<string> { "addr", "replace", $"{v.Address}/{v.PrefixLength}", "dev", iface };
+        if (v.Label is not null)
+        {
+            args.AddRange(["label", InputValidation.ValidateLabel(v.Label, iface)]);
+        }
+
+        if (v.Broadcast is not null)
+        {
+            args.AddRange(["broadcast", v.Broadcast.ToString()]);
+        }
+
+        // An IPv6 VIP must be usable at once: DAD would hold it tentative and could find the director's copy.
+        if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            args.Add("nodad");
+        }
+
+        return args;
     }
 
     public static bool HasShebang(string content) => content.StartsWith("#!", StringComparison.Ordinal);

@@ -13,10 +13,27 @@ public sealed record VipRequest(IPAddress Address, int PrefixLength, string Inte
 /// <summary>ARP suppression the caller wants for a VIP.</summary>
 public sealed record SuppressionRequest(IPAddress VirtualIP, IPAddress RealIP);
 
+/// <summary>Sysctl-method suppression the caller wants for a VIP on lo: arp_ignore/arp_announce on "all" and the facing interface.</summary>
+public sealed record SysctlSuppressionRequest(IPAddress VirtualIP, string FacingInterface);
+
 /// <summary>Everything one cmdlet call wants changed; the planner turns it into ordered steps.</summary>
 public sealed class DesiredChange
 {
     public List<SuppressionRequest> EnsureSuppression { get; } = [];
+
+    public List<SysctlSuppressionRequest> EnsureSysctlSuppression { get; } = [];
+
+    /// <summary>Suppression by LvsDirect's nftables ARP table (the nftables method); removal goes through RemoveSuppression.</summary>
+    public List<SuppressionRequest> EnsureNftSuppression { get; } = [];
+
+    /// <summary>
+    /// The values the sysctl method replaced earlier (its state file). With <see cref="RestoreSysctls"/>, they
+    /// are put back once no VIP is left on lo; they also keep a raise from recording a value twice.
+    /// </summary>
+    public IReadOnlyList<Persistence.SysctlRecord> SysctlRecords { get; set; } = [];
+
+    /// <summary>A sysctl-method VIP is being removed: restore <see cref="SysctlRecords"/> if it was the last one.</summary>
+    public bool RestoreSysctls { get; set; }
 
     public List<VipRequest> EnsureVips { get; } = [];
 
@@ -31,11 +48,14 @@ public enum StepKind
     /// <summary>Addresses go first on removal, while their suppression still holds.</summary>
     RemoveAddresses,
 
-    /// <summary>Rules are added (and removed) between the two address steps.</summary>
+    /// <summary>Rules and ARP sysctls are changed between the two address steps.</summary>
     ChangeArpRules,
 
     /// <summary>Addresses are added last, once suppression is in place.</summary>
     AddAddresses,
+
+    /// <summary>iptables REDIRECT rules (no VIP address is involved, so no ordering against the other steps).</summary>
+    ChangeRedirects,
 }
 
 public enum ChangeKind
@@ -69,4 +89,10 @@ public sealed class Plan
     public IReadOnlyList<ItemChange> Changes { get; }
 
     public bool IsEmpty => Steps.Count == 0;
+
+    /// <summary>Sysctl values the plan raises for the first time: to be recorded before any step runs.</summary>
+    public IReadOnlyList<Persistence.SysctlRecord> SysctlRecorded { get; init; } = [];
+
+    /// <summary>Records the plan restores (or finds changed by someone else): to be forgotten once it has run.</summary>
+    public IReadOnlyList<Persistence.SysctlRecord> SysctlForgotten { get; init; } = [];
 }

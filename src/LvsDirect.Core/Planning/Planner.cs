@@ -4,6 +4,7 @@ using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Parsing;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Core.Planning;
@@ -49,7 +50,12 @@ public static class Planner
             steps.Add(new PlanStep(StepKind.RemoveAddresses, "Remove VIP address", string.Join(", ", removeTargets), IpBatch(removeLines)));
         }
 
-        if (desired.EnsureSuppression.Count > 0 || desired.RemoveSuppression.Count > 0)
+        var (sysctlSteps, recorded, forgotten) = PlanSysctls(state, desired, changes);
+        steps.AddRange(sysctlSteps);
+        steps.AddRange(PlanNftTable(state, desired, changes));
+
+        // Removal looks at arptables only where its rules were read (a host with nftables alone has none).
+        if (desired.EnsureSuppression.Count > 0 || (desired.RemoveSuppression.Count > 0 && state.ArpRules is not null))
         {
             steps.AddRange(PlanArpRules(state, desired, changes));
         }
@@ -88,6 +94,13 @@ public static class Planner
                 line.Append(" broadcast ").Append(v.Broadcast);
             }
 
+            // An IPv6 VIP is usable at once: duplicate address detection would hold it back (tentative) and, on
+            // a shared segment, find the director's copy of the same VIP.
+            if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                line.Append(" nodad");
+            }
+
             addLines.Add(line.ToString());
             addTargets.Add($"{v.Cidr} dev {v.InterfaceName}");
             changes.Add(new ItemChange("Address", v.Address, ChangeKind.Added, $"{v.Cidr} added to {v.InterfaceName}"));
@@ -98,7 +111,127 @@ public static class Planner
             steps.Add(new PlanStep(StepKind.AddAddresses, "Add VIP address", string.Join(", ", addTargets), IpBatch(addLines)));
         }
 
-        return new Plan(steps, changes, rejected);
+        return new Plan(steps, changes, rejected) { SysctlRecorded = recorded, SysctlForgotten = forgotten };
+    }
+
+    /// <summary>
+    /// The nftables method: the table `arp lvsdirect` as it must be afterwards, replaced whole in one `nft -f`
+    /// transaction when it differs (so no moment has half of it, and no other table is touched).
+    /// </summary>
+    private static IEnumerable<PlanStep> PlanNftTable(HostState state, DesiredChange desired, List<ItemChange> changes)
+    {
+        if (state.NftArp is null)
+        {
+            if (desired.EnsureNftSuppression.Count > 0)
+            {
+                throw new InvalidOperationException("The nftables ARP table was not read.");
+            }
+
+            yield break;
+        }
+
+        var next = state.NftArp.ToList();
+        foreach (var vip in desired.RemoveSuppression.Distinct())
+        {
+            if (next.RemoveAll(e => e.VirtualIP.Equals(vip)) > 0)
+            {
+                changes.Add(new ItemChange("ArpSuppression", vip, ChangeKind.Removed, $"removed from nftables table {NftArpTable.Family} {NftArpTable.Name}"));
+            }
+        }
+
+        foreach (var req in desired.EnsureNftSuppression.DistinctBy(r => r.VirtualIP))
+        {
+            var i = next.FindIndex(e => e.VirtualIP.Equals(req.VirtualIP));
+            var wanted = new NftArpEntry(req.VirtualIP, true, req.RealIP);
+            if (i >= 0 && next[i] == wanted)
+            {
+                changes.Add(new ItemChange("ArpSuppression", req.VirtualIP, ChangeKind.Unchanged, $"suppressed by nftables, real IP {req.RealIP}"));
+                continue;
+            }
+
+            changes.Add(new ItemChange("ArpSuppression", req.VirtualIP, i >= 0 ? ChangeKind.Replaced : ChangeKind.Added, $"nftables, real IP {req.RealIP}"));
+            if (i >= 0)
+            {
+                next[i] = wanted;
+            }
+            else
+            {
+                next.Add(wanted);
+            }
+        }
+
+        if (!next.SequenceEqual(state.NftArp))
+        {
+            var target = string.Join(", ", next.Except(state.NftArp).Concat(state.NftArp.Except(next)).Select(e => e.VirtualIP).Distinct());
+            yield return new PlanStep(StepKind.ChangeArpRules, $"Replace nftables table {NftArpTable.Family} {NftArpTable.Name}", target,
+                new ToolCommand("nft", ["-f", "-"], NftArpTable.Render(next)));
+        }
+    }
+
+    /// <summary>
+    /// The sysctl method: raise arp_ignore/arp_announce where they are lower than it needs (never lower a
+    /// stricter value), recording what they were; or, once the last VIP leaves lo, put back what was recorded,
+    /// but only where the value is still the one LvsDirect wrote (an admin's later change wins).
+    /// </summary>
+    private static (List<PlanStep> Steps, List<SysctlRecord> Recorded, List<SysctlRecord> Forgotten) PlanSysctls(
+        HostState state, DesiredChange desired, List<ItemChange> changes)
+    {
+        var steps = new List<PlanStep>();
+        var recorded = new List<SysctlRecord>();
+        var forgotten = new List<SysctlRecord>();
+        if (desired.EnsureSysctlSuppression.Count > 0)
+        {
+            var sysctls = state.Sysctls ?? throw new InvalidOperationException("The ARP sysctls were not read.");
+            var keys = desired.EnsureSysctlSuppression.SelectMany(r => SysctlKey.For(r.FacingInterface)).Distinct().ToList();
+            var raise = keys.Where(k => sysctls.Get(k) < k.Target).ToList();
+            var known = desired.SysctlRecords.Select(r => r.Key).ToHashSet();
+            recorded.AddRange(raise.Where(k => !known.Contains(k)).Select(k => new SysctlRecord(k, sysctls.Get(k), k.Target)));
+            foreach (var r in desired.EnsureSysctlSuppression.DistinctBy(r => r.VirtualIP))
+            {
+                changes.Add(raise.Count == 0
+                    ? new ItemChange("ArpSuppression", r.VirtualIP, ChangeKind.Unchanged, $"arp_ignore/arp_announce already set on all and {r.FacingInterface}")
+                    : new ItemChange("ArpSuppression", r.VirtualIP, ChangeKind.Added, $"sysctl {string.Join(", ", raise.Select(k => $"{k.Name}={k.Target}"))}"));
+            }
+
+            if (raise.Count > 0)
+            {
+                steps.Add(new PlanStep(StepKind.ChangeArpRules, "Set ARP sysctls", string.Join(", ", raise.Select(k => k.Name)),
+                    new ToolCommand("sysctl", ["-w", .. raise.Select(k => $"{k.Name}={k.Target}")])));
+            }
+
+            return (steps, recorded, forgotten);
+        }
+
+        if (!desired.RestoreSysctls || desired.SysctlRecords.Count == 0)
+        {
+            return (steps, recorded, forgotten);
+        }
+
+        var removed = desired.RemoveAddresses.Where(HostState.IsLoopbackVip).ToHashSet();
+        var remaining = state.LoopbackVipAddresses.Where(a => !removed.Any(r => r.Address.Equals(a.Address) && r.PrefixLength == a.PrefixLength)).ToList();
+        var subject = removed.Select(r => r.Address).FirstOrDefault() ?? desired.RemoveSuppression.FirstOrDefault() ?? System.Net.IPAddress.None;
+        if (remaining.Count > 0)
+        {
+            changes.Add(new ItemChange("ArpSysctl", subject, ChangeKind.Unchanged, $"kept: {remaining[0].Cidr} is still on lo and relies on them"));
+            return (steps, recorded, forgotten);
+        }
+
+        var current = state.Sysctls ?? throw new InvalidOperationException("The ARP sysctls were not read.");
+        var restore = desired.SysctlRecords.Where(r => current.Get(r.Key) == r.Set).ToList();
+        forgotten.AddRange(desired.SysctlRecords);
+        foreach (var r in desired.SysctlRecords.Except(restore))
+        {
+            changes.Add(new ItemChange("ArpSysctl", subject, ChangeKind.Unchanged, $"{r.Key.Name} is {current.Get(r.Key)}, not the {r.Set} LvsDirect set: left as it is"));
+        }
+
+        if (restore.Count > 0)
+        {
+            changes.Add(new ItemChange("ArpSysctl", subject, ChangeKind.Removed, $"restored {string.Join(", ", restore.Select(r => $"{r.Key.Name}={r.Previous}"))}"));
+            steps.Add(new PlanStep(StepKind.ChangeArpRules, "Restore ARP sysctls", string.Join(", ", restore.Select(r => r.Key.Name)),
+                new ToolCommand("sysctl", ["-w", .. restore.Select(r => $"{r.Key.Name}={r.Previous}")])));
+        }
+
+        return (steps, recorded, forgotten);
     }
 
     private static ToolCommand IpBatch(IEnumerable<string> lines) =>

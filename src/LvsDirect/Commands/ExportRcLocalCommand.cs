@@ -3,7 +3,9 @@ using System.Net;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Commands;
 
@@ -21,6 +23,10 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
 
+    /// <summary>RcLocal (the seed's way) or SystemdUnit (a oneshot unit before network-online.target).</summary>
+    [Parameter]
+    public BootPersistence Target { get; set; } = BootPersistence.RcLocal;
+
     /// <summary>LvsVip objects (from Get-LvsVip, or deserialized from a remote host); live state when none.</summary>
     [Parameter(ValueFromPipeline = true)]
     public PSObject[]? InputObject { get; set; }
@@ -35,7 +41,8 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
-        var path = Path is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(Path);
+        var unit = Target == BootPersistence.SystemdUnit;
+        var path = Path is not null ? GetUnresolvedProviderPathFromPSPath(Path) : unit ? SystemdUnit.DefaultPath : RcLocal.DefaultPath();
         if (_input.Count == 0)
         {
             DemandRoot();
@@ -46,21 +53,47 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             HostState state;
             ArptablesDialect dialect;
             List<RcVip> vips;
+            bool sysctlMethod;
+            List<RedirectRule> redirects;
             if (_input.Count == 0)
             {
-                state = ReadState(includeArpRules: true);
-                dialect = state.RequireDialect();
-                vips = GetLvsVipCommand.List(state, all: false).Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP)).ToList();
+                // A host without iptables has no REDIRECT rules to keep.
+                redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken).ToList();
+                state = ReadSuppressionState();
+                dialect = state.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
+                var live = GetLvsVipCommand.List(state, all: false).ToList();
+
+                // The nftables method's table is persisted by Save-ArpSuppression -Method Nftables, which
+                // nftables.service loads before the network comes up; the boot script only adds the addresses.
+                vips = live.Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.Method == ArpMethod.Nftables ? null : v.RealIP)).ToList();
+                if (live.Any(v => v.Method == ArpMethod.Nftables))
+                {
+                    WriteWarning("VIPs of the nftables method: only their addresses are recreated here. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network.");
+                }
+
+                sysctlMethod = live.Any(v => v.Method == ArpMethod.Sysctl);
             }
             else
             {
                 var readRules = IsRoot();
-                state = ReadState(readRules);
+                sysctlMethod = _input.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
+                state = ReadState(readRules, includeSysctls: sysctlMethod);
                 dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
-                vips = _input.Select(FromObject).ToList();
+                var isRedirect = (PSObject o) => o.Properties["Port"] is not null && o.Properties["Protocol"] is not null;
+                vips = _input.Where(o => !isRedirect(o)).Select(FromObject).ToList();
+                redirects = _input.Where(isRedirect).Select(RedirectFromObject).ToList();
             }
 
-            var block = RcLocal.RenderBlock(dialect, vips);
+            // The sysctl method's settings, on "all" and the interface facing the director (the default route's).
+            var sysctls = sysctlMethod
+                ? ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all")
+                : null;
+            if (unit)
+            {
+                return WriteUnit(path, SystemdUnit.Render(dialect, vips, sysctls, redirects), vips, redirects);
+            }
+
+            var block = RcLocal.RenderBlock(dialect, vips, sysctls, redirects);
             var existing = AtomicFile.ReadAllTextOrNull(path);
             var content = RcLocal.Merge(existing, block);
             var changed = false;
@@ -73,10 +106,12 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             return new RcLocalExportResult
             {
                 Path = path,
+                Target = BootPersistence.RcLocal,
                 Created = existing is null && changed,
                 Changed = changed,
                 VipCount = vips.Count,
                 RuleCount = vips.Count(v => v.RealIP is not null) * 2,
+                RedirectCount = block.Count == 0 ? 0 : redirects.Count,
                 Block = block,
             };
         });
@@ -84,13 +119,111 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
         WriteObject(result);
     });
 
+    /// <summary>
+    /// Writes (or, with nothing to recreate, removes) LvsDirect's unit. A file of that name LvsDirect did not
+    /// write is never touched. At the default path the unit is also enabled, after a daemon-reload.
+    /// </summary>
+    private RcLocalExportResult WriteUnit(string path, IReadOnlyList<string> lines, List<RcVip> vips, List<RedirectRule> redirects)
+    {
+        var existing = AtomicFile.ReadAllTextOrNull(path);
+        if (existing is not null && !SystemdUnit.IsOurs(existing))
+        {
+            throw new LvsException(LvsErrorKind.FileError, $"{path} exists and was not written by LvsDirect; give another -Path.", path);
+        }
+
+        var changed = false;
+        if (lines.Count == 0)
+        {
+            if (existing is not null && ShouldProcess($"Remove {path}: there is nothing to recreate at boot", $"Remove {path}?", "Export systemd unit"))
+            {
+                if (Path is null)
+                {
+                    RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "disable", SystemdUnit.Name));
+                }
+
+                try
+                {
+                    File.Delete(path);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
+                }
+
+                changed = true;
+            }
+        }
+        else if (ShouldProcess($"Write the LvsDirect unit ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', lines)}", $"Write the LvsDirect unit to {path}?", "Export systemd unit"))
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            changed = AtomicFile.WriteAllText(path, SystemdUnit.Content(lines), (UnixFileMode)Convert.ToInt32("644", 8));
+            WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
+        }
+
+        var enabled = false;
+        if (Path is null && lines.Count > 0)
+        {
+            enabled = RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "daemon-reload"))
+                      && RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "enable", SystemdUnit.Name));
+        }
+
+        return new RcLocalExportResult
+        {
+            Path = path,
+            Target = BootPersistence.SystemdUnit,
+            ServiceEnabled = enabled,
+            Created = existing is null && changed,
+            Changed = changed,
+            VipCount = vips.Count,
+            RuleCount = vips.Count(v => v.RealIP is not null) * 2,
+            RedirectCount = lines.Count == 0 ? 0 : redirects.Count,
+            Block = lines,
+        };
+    }
+
+    /// <summary>Runs a systemctl command after ShouldProcess; warns and returns false where there is no systemctl.</summary>
+    private bool RunIfPresent(Core.Tools.ToolCommand command)
+    {
+        if (ToolLocator.TryResolve(command.Program) is null)
+        {
+            WriteWarning($"This host has no {command.Program}: the unit is written, but nothing runs it at boot. Use Export-RcLocal without -Target instead.");
+            return false;
+        }
+
+        if (!ShouldProcess($"{command.ToDisplayString()}", $"Run {command.ToDisplayString()}?", "Export systemd unit"))
+        {
+            return false;
+        }
+
+        Runner.RunChecked(command, CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>Reads a REDIRECT rule from an LvsRedirect or any object with VirtualIP, Port and Protocol.</summary>
+    private static RedirectRule RedirectFromObject(PSObject o)
+    {
+        string? Prop(string name) => o.Properties[name]?.Value?.ToString();
+        var vip = InputValidation.ParseIPv4(Prop("VirtualIP") ?? Prop("Address"), "virtual IP");
+        if (!int.TryParse(Prop("Port"), out var port) || port is < 1 or > 65535)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object for {vip} has no valid Port.", vip.ToString());
+        }
+
+        if (!Enum.TryParse<RedirectProtocol>(Prop("Protocol"), ignoreCase: true, out var protocol) || !Enum.IsDefined(protocol))
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object for {vip} has no Protocol tcp or udp.", vip.ToString());
+        }
+
+        return new RedirectRule(vip, protocol, port, RedirectSyntax.RuleLine(vip, protocol, port));
+    }
+
     /// <summary>Reads a VIP from an LvsVip or any object with the same property names (deserialized ones included).</summary>
     private static RcVip FromObject(PSObject o)
     {
         string? Prop(string name) => o.Properties[name]?.Value?.ToString();
         var addressText = Prop("Address") ?? Prop("VirtualIP")
             ?? throw new LvsException(LvsErrorKind.InvalidArgument, $"The input object '{o}' has no Address property.", o.ToString());
-        var (address, prefix) = InputValidation.ParseCidr(addressText);
+        var (address, prefix) = InputValidation.ParseVipCidr(addressText);
         if (int.TryParse(Prop("PrefixLength"), out var p))
         {
             prefix = p;

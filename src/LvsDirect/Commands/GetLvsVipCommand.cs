@@ -6,8 +6,9 @@ using LvsDirect.Core.Model;
 namespace LvsDirect.Commands;
 
 /// <summary>
-/// Lists the VIPs of this host: addresses whose ARP is suppressed. That definition needs no state file and
-/// also recognises VIPs configured by hand with the seed's commands.
+/// Lists the VIPs of this host: addresses whose ARP is suppressed, by arptables rules or (addresses on lo) by
+/// the ARP sysctls. That definition needs no state file and also recognises VIPs configured by hand with the
+/// seed's commands.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "LvsVip")]
 [OutputType(typeof(LvsVip))]
@@ -31,14 +32,14 @@ public sealed class GetLvsVipCommand : LvsCmdlet
 
     protected override void ProcessRecord() => Guard(() =>
     {
-        var filter = Address?.Select(a => InputValidation.ParseCidr(a).Address).ToHashSet();
+        var filter = Address?.Select(a => InputValidation.ParseVipCidr(a).Address).ToHashSet();
         var canReadRules = IsRoot();
         if (!canReadRules)
         {
             WriteWarning("Not running as root: the ARP rules cannot be read, so every address is listed and ArpSuppression is Unknown.");
         }
 
-        var state = ReadState(canReadRules);
+        var state = canReadRules ? ReadSuppressionState() : ReadState(false);
         var interfaceName = Optional(InterfaceName);
         if (interfaceName is not null)
         {
@@ -73,13 +74,16 @@ public sealed class GetLvsVipCommand : LvsCmdlet
                 InterfaceName = a.InterfaceName,
                 Label = a.AliasLabel,
                 Broadcast = a.Broadcast,
-                ArpSuppression = state.ArpRules is null ? SuppressionState.Unknown : state.SuppressionFor(a.Address),
+                ArpSuppression = state.ArpRules is null && state.NftArp is null && !HostState.IsLoopbackIPv6Vip(a) && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
+                    ? SuppressionState.Unknown
+                    : state.SuppressionFor(a.Address),
                 RealIP = RealIPOf(state, a.Address),
                 IsVip = isVip,
+                Method = isVip ? state.MethodFor(a.Address) : null,
             };
         }
     }
 
     internal static IPAddress? RealIPOf(HostState state, IPAddress vip) =>
-        state.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault();
+        state.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault() ?? state.NftEntryFor(vip)?.MangleTo;
 }

@@ -1,5 +1,8 @@
 using System.Management.Automation;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
@@ -12,7 +15,7 @@ namespace LvsDirect.Commands;
 [OutputType(typeof(LvsVip))]
 public sealed class NewLvsVipCommand : LvsCmdlet
 {
-    private readonly List<(string Address, string? InterfaceName, string? Label, string? Broadcast, string? RealIP)> _requests = [];
+    private readonly List<(string Address, string? InterfaceName, string? Label, string? Broadcast, string? RealIP, ArpMethod Method)> _requests = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]
@@ -44,50 +47,105 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter ArpSuppression { get; set; } = new(true);
 
+    /// <summary>
+    /// Arptables (the VIP on the interface, two rules per VIP) or Sysctl (the VIP on lo as /32, arp_ignore and
+    /// arp_announce on all and on -InterfaceName, which then names the interface facing the director).
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public ArpMethod? Method { get; set; }
+
+    /// <summary>Where the sysctl method records the values it replaces (default: see about_LvsDirect).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SysctlStatePath { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var a in Address)
         {
-            _requests.Add((a, Optional(InterfaceName), Optional(Label), Optional(Broadcast), Optional(RealIP)));
+            _requests.Add((a, Optional(InterfaceName), Optional(Label), Optional(Broadcast), Optional(RealIP), Method ?? ArpMethod.Arptables));
         }
     }
 
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (Request: r, Cidr: InputValidation.ParseCidr(r.Address))).ToList();
+        var parsed = _requests.Select(r => (Request: r, Cidr: InputValidation.ParseVipCidr(r.Address))).ToList();
         foreach (var p in parsed.Where(p => p.Request.Broadcast is not null))
         {
+            if (IsIPv6(p.Cidr.Address))
+            {
+                throw new LvsException(LvsErrorKind.InvalidArgument, $"{p.Cidr.Address} is an IPv6 address, which has no broadcast address; leave out -Broadcast.", p.Request.Broadcast);
+            }
+
             InputValidation.ParseIPv4(p.Request.Broadcast, "broadcast address");
         }
 
+        foreach (var p in parsed.Where(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address) && p.Cidr.PrefixLength != 32))
+        {
+            // Anything wider on lo makes the whole subnet local to this host (SPEC 5).
+            throw new LvsException(LvsErrorKind.InvalidPrefix,
+                $"'{p.Request.Address}': the sysctl method puts the VIP on lo, where it must be a /32; a wider prefix would make the whole subnet local to this host.",
+                p.Request.Address);
+        }
+
+        var sysctl = parsed.Any(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address));
+        var statePath = sysctl ? SysctlStatePathOrDefault(SysctlStatePath) : null;
         var results = WithHostLock(() =>
         {
-            var state = ReadState(ArpSuppression.IsPresent);
+            var state = new Core.Host.HostInspector(Runner).Read(
+                ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Arptables && !IsIPv6(p.Cidr.Address)),
+                CancellationToken,
+                includeSysctls: sysctl && ArpSuppression.IsPresent,
+                includeNft: ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Nftables && !IsIPv6(p.Cidr.Address)));
             var desired = new DesiredChange();
+            if (statePath is not null)
+            {
+                desired.SysctlRecords = SysctlStateFile.Load(statePath);
+            }
+
             var output = new List<LvsVip>();
             foreach (var (r, (address, prefix)) in parsed)
             {
-                var iface = Resolve.Interface(state, r.InterfaceName);
-                var label = r.Label is null ? null : InputValidation.ValidateLabel(r.Label, iface.Name);
-                var broadcast = r.Broadcast is null ? null : InputValidation.ParseIPv4(r.Broadcast, "broadcast address");
-                var realIp = ArpSuppression.IsPresent ? Resolve.RealIP(state, address, iface.Name, r.RealIP) : null;
-                if (realIp is not null)
+                // An IPv6 VIP always goes on lo, where neighbour discovery never answers for it: no rules, no sysctls.
+                var ipv6 = IsIPv6(address);
+                var onLo = r.Method == ArpMethod.Sysctl || ipv6;
+                if (ipv6 && r.InterfaceName is not null && r.InterfaceName != HostState.LoopbackInterface)
                 {
-                    desired.EnsureSuppression.Add(new SuppressionRequest(address, realIp));
+                    WriteVerbose($"{address} is an IPv6 VIP: it goes on lo, not on {r.InterfaceName}, so that this host never answers neighbour solicitations for it.");
                 }
 
-                desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name, label, broadcast));
+                // With the sysctl method the VIP always goes on lo; -InterfaceName names the interface facing the
+                // director, whose ARP settings are raised (a piped "lo" from Get-LvsVip means "the default").
+                var iface = Resolve.Interface(state, onLo && r.InterfaceName == HostState.LoopbackInterface ? null : r.InterfaceName);
+                var vipInterface = onLo ? state.RequireInterface(HostState.LoopbackInterface) : iface;
+                var label = r.Label is null ? null : InputValidation.ValidateLabel(r.Label, vipInterface.Name);
+                var broadcast = r.Broadcast is null ? null : InputValidation.ParseIPv4(r.Broadcast, "broadcast address");
+                var realIp = ArpSuppression.IsPresent && !onLo ? Resolve.RealIP(state, address, iface.Name, r.RealIP) : null;
+                if (realIp is not null)
+                {
+                    (r.Method == ArpMethod.Nftables ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(address, realIp));
+                }
+
+                if (onLo && !ipv6 && ArpSuppression.IsPresent)
+                {
+                    desired.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(address, iface.Name));
+                }
+
+                var suppressed = realIp is not null || (onLo && ArpSuppression.IsPresent) || ipv6;
+                desired.EnsureVips.Add(new VipRequest(address, prefix, vipInterface.Name, label, broadcast));
                 output.Add(new LvsVip
                 {
                     Address = address,
                     PrefixLength = prefix,
-                    InterfaceName = iface.Name,
-                    Label = label ?? state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == iface.Name)?.AliasLabel,
+                    InterfaceName = vipInterface.Name,
+                    Label = label ?? state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == vipInterface.Name)?.AliasLabel,
                     Broadcast = broadcast,
-                    ArpSuppression = realIp is null ? state.SuppressionFor(address) : SuppressionState.Complete,
+                    ArpSuppression = suppressed ? SuppressionState.Complete : state.SuppressionFor(address),
                     RealIP = realIp,
-                    IsVip = realIp is not null,
+                    IsVip = suppressed,
+                    Method = ipv6 ? null : suppressed ? r.Method : state.MethodFor(address),
                 });
             }
 
@@ -98,7 +156,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             }
 
             var rejected = plan.Rejected.Select(e => e.Target as string).ToHashSet();
-            return ExecutePlan(plan) ? output.Where(o => !rejected.Contains(o.Address.ToString())).ToList() : [];
+            return ExecutePlan(plan, statePath) ? output.Where(o => !rejected.Contains(o.Address.ToString())).ToList() : [];
         });
 
         foreach (var vip in results)
@@ -106,4 +164,6 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             WriteObject(vip);
         }
     });
+
+    private static bool IsIPv6(System.Net.IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
@@ -28,16 +29,22 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Where the sysctl method recorded the values it replaced; they are restored when no VIP is left on lo.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SysctlStatePath { get; set; }
+
     protected override void ProcessRecord() => _requests.AddRange(VirtualIP);
 
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
         var vips = _requests.Select(v => InputValidation.ParseCidr(v).Address).Distinct().ToList();
+        var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var removed = WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true);
-            var desired = new DesiredChange();
+            var state = ReadSuppressionState(includeSysctls: true);
+            var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             foreach (var vip in vips)
             {
                 var holder = state.FindAddress(vip).FirstOrDefault();
@@ -50,10 +57,13 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
                 }
 
                 desired.RemoveSuppression.Add(vip);
+
+                // A VIP without arptables rules is one of the sysctl method's; the settings go once none is left on lo.
+                desired.RestoreSysctls |= !state.InputRulesFor(vip).Any() && !state.OutputRulesFor(vip).Any() && state.NftEntryFor(vip) is null;
             }
 
             var before = GetArpSuppressionCommand.List(state).Where(r => desired.RemoveSuppression.Contains(r.VirtualIP)).ToList();
-            return ExecutePlan(Planner.Create(state, desired)) ? before : [];
+            return ExecutePlan(Planner.Create(state, desired), statePath) ? before : [];
         });
 
         if (PassThru.IsPresent)

@@ -1,7 +1,9 @@
 using System.Management.Automation;
 using System.Net;
 using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
@@ -35,6 +37,11 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Where the sysctl method recorded the values it replaced; they are restored when the last VIP leaves lo.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SysctlStatePath { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var a in Address)
@@ -46,16 +53,17 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: InputValidation.ParseCidr(r.Address, 0))).ToList();
+        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: InputValidation.ParseVipCidr(r.Address, 0))).ToList();
         foreach (var r in parsed.Where(r => r.InterfaceName is not null))
         {
             InputValidation.ValidateInterfaceName(r.InterfaceName!);
         }
 
+        var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var removed = WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true);
-            var desired = new DesiredChange();
+            var state = ReadSuppressionState();
+            var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             var output = new List<LvsVip>();
             foreach (var (ifaceName, (address, prefix)) in parsed)
             {
@@ -91,6 +99,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                 else if (!KeepArpSuppression.IsPresent)
                 {
                     desired.RemoveSuppression.Add(address);
+                    desired.RestoreSysctls |= matches.Any(HostState.IsLoopbackVip);
                 }
 
                 output.AddRange(matches.Select(m => new LvsVip
@@ -103,6 +112,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                     ArpSuppression = KeepArpSuppression.IsPresent ? state.SuppressionFor(m.Address) : SuppressionState.None,
                     RealIP = GetLvsVipCommand.RealIPOf(state, m.Address),
                     IsVip = false,
+                    Method = KeepArpSuppression.IsPresent ? state.MethodFor(m.Address) : null,
                 }));
             }
 
@@ -112,7 +122,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            return ExecutePlan(plan) ? output : [];
+            return ExecutePlan(plan, statePath) ? output : [];
         });
 
         if (PassThru.IsPresent)

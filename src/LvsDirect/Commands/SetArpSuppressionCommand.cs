@@ -1,10 +1,16 @@
 using System.Management.Automation;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Tools;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
 
-/// <summary>Ensures the two arptables rules for each VIP; an OUT rule to another real IP is replaced.</summary>
+/// <summary>
+/// Ensures the two arptables rules for each VIP (an OUT rule to another real IP is replaced), or with -Method
+/// Sysctl the ARP sysctls that keep VIPs on lo out of ARP.
+/// </summary>
 [Cmdlet(VerbsCommon.Set, "ArpSuppression", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ArpSuppressionRule))]
 public sealed class SetArpSuppressionCommand : LvsCmdlet
@@ -31,6 +37,15 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Arptables (two rules per VIP) or Sysctl (arp_ignore=1, arp_announce=2 on all and on the facing interface).</summary>
+    [Parameter]
+    public ArpMethod Method { get; set; } = ArpMethod.Arptables;
+
+    /// <summary>Where the sysctl method records the values it replaces.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SysctlStatePath { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var v in VirtualIP)
@@ -43,23 +58,47 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     {
         DemandRoot();
         var parsed = _requests.Select(r => (Request: r, Vip: InputValidation.ParseCidr(r.Vip).Address)).ToList();
-        var rules = WithHostLock(() =>
+        var rules = Method == ArpMethod.Sysctl ? SetSysctls(parsed.Select(p => (p.Vip, p.Request.InterfaceName)).ToList()) : WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true);
+            var nft = Method == ArpMethod.Nftables;
+
+            // With an explicit -Method, VIPs suppressed the other rule-based way are converted: read that too.
+            var convert = MyInvocation.BoundParameters.ContainsKey(nameof(Method))
+                          && ToolLocator.TryResolve(nft ? "arptables" : "nft") is not null;
+            var state = new Core.Host.HostInspector(Runner).Read(!nft || convert, CancellationToken, includeNft: nft || convert);
             var desired = new DesiredChange();
             foreach (var (r, vip) in parsed)
             {
-                desired.EnsureSuppression.Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, r.InterfaceName, r.RealIP)));
+                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, r.InterfaceName, r.RealIP)));
             }
 
-            var plan = Planner.Create(state, desired);
+            // Only the chosen method's half of the state: the old method's rules are no business of this plan.
+            var plan = Planner.Create(nft ? state.WithoutArptables() : state.WithoutNftables(), desired);
             if (!ExecutePlan(plan))
             {
                 return [];
             }
 
+            if (convert && !ConvertFrom(state, parsed.Select(p => p.Vip).ToList(), nft))
+            {
+                return [];
+            }
+
+            var requested = (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).DistinctBy(s => s.VirtualIP);
+            if (nft)
+            {
+                return requested.Select(s => new ArpSuppressionRule
+                {
+                    VirtualIP = s.VirtualIP,
+                    RealIP = s.RealIP,
+                    Method = ArpMethod.Nftables,
+                    State = SuppressionState.Complete,
+                    Rules = GetArpSuppressionCommand.NftRuleLines(new Core.Parsing.NftArpEntry(s.VirtualIP, true, s.RealIP)),
+                }).ToList();
+            }
+
             var dialect = state.RequireDialect();
-            return desired.EnsureSuppression.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
+            return requested.Select(s => new ArpSuppressionRule
             {
                 VirtualIP = s.VirtualIP,
                 RealIP = s.RealIP,
@@ -78,4 +117,65 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
             WriteObject(rules, enumerateCollection: true);
         }
     });
+
+    /// <summary>
+    /// Removes the other rule-based method's suppression of the VIPs, once the chosen method's is in place (the
+    /// plan above has run), so at no moment is a VIP without suppression. The two methods live in different
+    /// kernel tables, so this plan, made from the same reading, is still exact.
+    /// </summary>
+    private bool ConvertFrom(HostState state, List<System.Net.IPAddress> vips, bool toNftables)
+    {
+        var old = toNftables ? state.WithoutNftables() : state.WithoutArptables();
+        var desired = new DesiredChange();
+        desired.RemoveSuppression.AddRange(vips.Where(v => toNftables
+            ? state.InputRulesFor(v).Any() || state.OutputRulesFor(v).Any()
+            : state.NftEntryFor(v) is not null));
+        if (desired.RemoveSuppression.Count == 0)
+        {
+            return true;
+        }
+
+        WriteVerbose($"Converting {string.Join(", ", desired.RemoveSuppression)} from {(toNftables ? "arptables" : "nftables")}.");
+        return ExecutePlan(Planner.Create(old, desired));
+    }
+
+    /// <summary>The sysctl method: host-wide settings, so every VIP of the call shares one plan step.</summary>
+    private List<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)
+    {
+        if (!string.IsNullOrEmpty(RealIP))
+        {
+            WriteVerbose("-RealIP is not used by the sysctl method: the kernel picks the source address of outgoing ARP itself (arp_announce=2).");
+        }
+
+        var statePath = SysctlStatePathOrDefault(SysctlStatePath);
+        return WithHostLock(() =>
+        {
+            var state = ReadState(includeArpRules: false, includeSysctls: true);
+            var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
+            foreach (var (vip, interfaceName) in vips)
+            {
+                var facing = Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
+                desired.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(vip, facing.Name));
+            }
+
+            var plan = Planner.Create(state, desired);
+            foreach (var c in plan.Changes)
+            {
+                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+            }
+
+            if (!ExecutePlan(plan, statePath))
+            {
+                return [];
+            }
+
+            return desired.EnsureSysctlSuppression.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
+            {
+                VirtualIP = s.VirtualIP,
+                Method = ArpMethod.Sysctl,
+                State = SuppressionState.Complete,
+                Rules = SysctlKey.For(s.FacingInterface).Select(k => $"{k.Name} = {Math.Max(k.Target, state.Sysctls!.Get(k))}").ToList(),
+            }).ToList();
+        });
+    }
 }

@@ -38,6 +38,7 @@ public sealed class FakeRunner : IProcessRunner
             .On("arptables -L -n", arptablesList)
             .On("arptables -V", version + "\n")
             .On("arptables-restore", string.Empty)
+            .On("nft -j list table arp lvsdirect", string.Empty, 1, "Error: No such file or directory\nlist table arp lvsdirect\n")
             .On("ip -batch -", string.Empty);
     }
 
@@ -59,5 +60,5 @@ public sealed class FakeRunner : IProcessRunner
     }
 
     private static bool IsRead(ToolCommand c) =>
-        (c.Program == "ip" && c.Arguments.Contains("-j")) || (c.Program == "arptables" && (c.Arguments.Contains("-V") || c.Arguments.Contains("-L")));
+        (c.Program == "ip" && c.Arguments.Contains("-j")) || (c.Program == "sysctl" && !c.Arguments.Contains("-w")) || (c.Program == "iptables" && c.Arguments.Contains("-S")) || (c.Program == "nft" && c.Arguments.Contains("list")) || (c.Program == "arptables" && (c.Arguments.Contains("-V") || c.Arguments.Contains("-L")));
 }

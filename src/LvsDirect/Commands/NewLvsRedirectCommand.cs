@@ -1,0 +1,73 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
+using LvsDirect.Core.Planning;
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// The iptables REDIRECT method: packets for VIP:port are handed to a local listener, so the VIP need not be on
+/// the host at all and there is nothing to hide from ARP. All rules of one call (and pipeline) form one plan.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "LvsRedirect", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(LvsRedirect))]
+public sealed class NewLvsRedirectCommand : LvsCmdlet
+{
+    private readonly List<(string Vip, int Port, RedirectProtocol Protocol)> _requests = [];
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    public string[] VirtualIP { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    public int[] Port { get; set; } = [];
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public RedirectProtocol Protocol { get; set; } = RedirectProtocol.Tcp;
+
+    protected override void ProcessRecord()
+    {
+        foreach (var v in VirtualIP)
+        {
+            _requests.AddRange(Port.Select(p => (v, p, Protocol)));
+        }
+    }
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        DemandRoot();
+        var wanted = _requests.Select(r => (VirtualIP: InputValidation.ParseIPv4(r.Vip, "virtual IP"), r.Protocol, r.Port)).Distinct().ToList();
+        var done = WithHostLock(() =>
+        {
+            var current = ReadRedirects(Runner, CancellationToken);
+            var plan = RedirectPlanner.Create(current, wanted, []);
+            foreach (var c in plan.Changes)
+            {
+                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+            }
+
+            return ExecutePlan(plan);
+        });
+
+        if (done)
+        {
+            foreach (var (vip, protocol, port) in wanted)
+            {
+                WriteObject(new LvsRedirect { VirtualIP = vip, Port = port, Protocol = protocol, Rule = RedirectSyntax.RuleLine(vip, protocol, port) });
+            }
+        }
+    });
+
+    internal static IReadOnlyList<RedirectRule> ReadRedirects(IProcessRunner runner, CancellationToken cancellationToken) =>
+        RedirectSyntax.Parse(runner.RunChecked(RedirectSyntax.ListCommand, cancellationToken).StandardOutput);
+
+    internal static LvsRedirect ToOutput(RedirectRule r) =>
+        new() { VirtualIP = r.VirtualIP, Port = r.Port, Protocol = r.Protocol, Rule = r.RawLine };
+
+    internal static HashSet<IPAddress>? ParseFilter(string[]? vips) =>
+        vips?.Select(v => InputValidation.ParseIPv4(v, "virtual IP")).ToHashSet();
+}

@@ -1,0 +1,70 @@
+using System.Management.Automation;
+using System.Net;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Planning;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Removes LvsDirect's REDIRECT rules for the given VIPs (all their ports and protocols unless -Port or
+/// -Protocol narrow it). Rules without LvsDirect's comment are never touched, even if they look the same.
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "LvsRedirect", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(LvsRedirect))]
+public sealed class RemoveLvsRedirectCommand : LvsCmdlet
+{
+    private readonly List<(string Vip, int[]? Ports, RedirectProtocol? Protocol)> _requests = [];
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Address")]
+    [ValidateNotNullOrEmpty]
+    public string[] VirtualIP { get; set; } = [];
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 65535)]
+    public int[]? Port { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public RedirectProtocol? Protocol { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var v in VirtualIP)
+        {
+            _requests.Add((v, Port, Protocol));
+        }
+    }
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        DemandRoot();
+        var parsed = _requests.Select(r => (VirtualIP: InputValidation.ParseIPv4(r.Vip, "virtual IP"), r.Ports, r.Protocol)).ToList();
+        var removed = WithHostLock(() =>
+        {
+            var current = NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken);
+            bool Wanted(Core.Parsing.RedirectRule rule) => parsed.Any(p =>
+                p.VirtualIP.Equals(rule.VirtualIP) && (p.Ports is null || p.Ports.Contains(rule.Port)) && (p.Protocol is null || p.Protocol == rule.Protocol));
+            var matches = current.Where(Wanted).ToList();
+            foreach (var p in parsed.Where(p => !current.Any(r => r.VirtualIP.Equals(p.VirtualIP))))
+            {
+                WriteVerbose($"{p.VirtualIP} has no REDIRECT rule of LvsDirect.");
+            }
+
+            var plan = RedirectPlanner.Create(current, [], matches.Select(m => m.Key));
+            foreach (var c in plan.Changes)
+            {
+                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+            }
+
+            return ExecutePlan(plan) ? matches.Select(NewLvsRedirectCommand.ToOutput).ToList() : [];
+        });
+
+        if (PassThru.IsPresent)
+        {
+            WriteObject(removed, enumerateCollection: true);
+        }
+    });
+}
