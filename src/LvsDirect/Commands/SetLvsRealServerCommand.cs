@@ -77,6 +77,7 @@ public sealed class SetLvsRealServerCommand : LvsCmdlet
     /// <summary>Where the VIPs go; the interface of the default route when not given.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
     /// <summary>Also make it survive a reboot: Save-ArpSuppression and Export-RcLocal after the change.</summary>
@@ -156,11 +157,16 @@ public sealed class SetLvsRealServerCommand : LvsCmdlet
         var (changes, commands, rejected) = WithHostLock(() =>
         {
             var state = ReadState(includeArpRules: true);
-            var iface = Resolve.Interface(state, InterfaceName);
             var desired = new DesiredChange();
             foreach (var (address, prefix) in vips)
             {
-                desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                // Without -InterfaceName a VIP already on some interface (lo, say) stays there: that is not a change.
+                var iface = InterfaceName is null && state.FindAddress(address).FirstOrDefault() is { } existing
+                    ? state.RequireInterface(existing.InterfaceName)
+                    : Resolve.Interface(state, InterfaceName);
+                // ARP leaves by the interface facing the network: for a VIP on lo that is the default route's.
+                var arpInterface = iface.Name == "lo" ? state.DefaultInterfaceName : iface.Name;
+                desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, arpInterface, null)));
                 desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name));
             }
 

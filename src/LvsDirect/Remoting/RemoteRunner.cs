@@ -207,6 +207,8 @@ internal sealed class RemoteRunner
         {
             try
             {
+                // Closed explicitly, on this thread, so a transport error while closing surfaces here.
+                owned.Close();
                 owned.Dispose();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

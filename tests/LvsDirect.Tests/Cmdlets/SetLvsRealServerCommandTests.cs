@@ -92,6 +92,23 @@ public class SetLvsRealServerCommandTests
         Assert.Empty(runner.Changes);
     }
 
+    [Fact]
+    public void SetLvsRealServer_VipAlreadyOnLo_StaysThere_SuppressedWithTheEth0Address()
+    {
+        var onLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.7\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
+        var runner = FakeRunner.Host(extraLoAddrInfo: onLo);
+        using var host = new CmdletHost(runner);
+
+        var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.7");
+
+        Assert.Empty(errors);
+        var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
+        Assert.Equal(RealServerStatus.Changed, result.Status);
+        Assert.Equal(
+            ["arptables -A INPUT -d 203.0.113.7 -j DROP", "arptables -A OUTPUT -s 203.0.113.7 -j mangle --mangle-ip-s 192.0.2.11"],
+            runner.Changes.Select(c => c.ToDisplayString()));
+    }
+
     [Theory]
     [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -Method Sysctl", "InvalidArgument")]
     [InlineData("Set-LvsRealServer -VirtualIP '203.0.113.100;reboot'", "InvalidAddress")]
