@@ -18,7 +18,6 @@ BeforeAll {
 
     $script:Lab = New-LvsLab -RealServerCount 4 -NoSession
     $script:Ssh = New-LvsSshLab -Lab $Lab
-    Start-LvsNamespaceSession -Namespace $Lab.Client.Namespace
     $script:Roles = 'rs1', 'rs2', 'rs3', 'rs4'
     # The director holds every DR VIP; the real servers must never answer ARP for one.
     foreach ($vip in '203.0.113.10', '203.0.113.11', '203.0.113.12') {
@@ -73,8 +72,7 @@ BeforeAll {
 
     function Invoke-FromClient {
         # Runs in the client namespace (the admin's workstation) with the module imported. Non-terminating errors
-        # come back as Errors (Id, Category, Message), not thrown; each output object crosses on its own, so its
-        # properties keep the depth remoting gives them.
+        # come back as Errors (Id, Category, Message), not thrown.
         param([scriptblock] $ScriptBlock, [object[]] $ArgumentList = @())
         $wrapped = [scriptblock]::Create(@"
 param(`$Key, `$Arguments)
@@ -87,7 +85,8 @@ param(`$Key, `$Arguments)
     else { `$_ }
 }
 "@)
-        $all = @(Invoke-LvsInNamespace $Lab.Client.Namespace $wrapped -ArgumentList $Ssh.KeyFilePath, $ArgumentList -TimeoutSeconds 300)
+        # A fresh pwsh per call: its exit code and stderr reach the test if it ever dies, and a timeout ends it.
+        $all = @(Invoke-LvsInNamespace $Lab.Client.Namespace $wrapped -ArgumentList $Ssh.KeyFilePath, $ArgumentList -Fresh -TimeoutSeconds 300)
         $isError = { $_.PSObject.Properties['LvsTestErrorId'] }
         [pscustomobject]@{
             Output = @($all | Where-Object { -not (& $isError) })
