@@ -10,7 +10,7 @@ public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, 
 
 /// <summary>
 /// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with its ARP suppression, on the interface
-/// given (else the default route's); VIPs LvsDirect manages there but not listed are removed, address first,
+/// given (else where it already is, else the default route's); VIPs LvsDirect manages there but not listed are removed, address first,
 /// then suppression. Nothing else is touched. The same plan whether it runs here, in a PowerShell session on
 /// the host, or over the agentless transport.
 /// </summary>
@@ -18,11 +18,16 @@ public static class RealServerPlanner
 {
     public static RealServerPlan Create(HostState state, IReadOnlyList<(IPAddress Address, int PrefixLength)> vips, string? interfaceName)
     {
-        var iface = Resolve.Interface(state, interfaceName);
         var desired = new DesiredChange();
         foreach (var (address, prefix) in vips)
         {
-            desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+            // Without an interface, a VIP already on some interface (lo, say) stays there: that is not a change.
+            var iface = interfaceName is null && state.FindAddress(address).FirstOrDefault() is { } existing
+                ? state.RequireInterface(existing.InterfaceName)
+                : Resolve.Interface(state, interfaceName);
+            // ARP leaves by the interface facing the network: for a VIP on lo that is the default route's.
+            var arpInterface = iface.Name == HostState.LoopbackInterface ? state.DefaultInterfaceName : iface.Name;
+            desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, arpInterface, null)));
             desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name));
         }
 
