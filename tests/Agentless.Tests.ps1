@@ -253,7 +253,7 @@ virtual_server $VipB 80 {
                                 Unchanged = @($_.Unchanged | ForEach-Object { "$_" }); Persisted = $_.PersistenceChanged; ErrorId = $_.ErrorId; Commands = @($_.Commands)
                             }
                         })
-                    Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)" })
+                    Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
                 }
             } -ArgumentList $Script, $Arguments
         }
@@ -313,7 +313,7 @@ virtual_server $VipB 80 {
         ($second.Results | Where-Object Host -ne $rs4).Status | Sort-Object -Unique | Should -Be 'Unchanged'
         ($second.Results | Where-Object Host -eq $rs4).Status | Should -Be 'Failed'
         ($second.Results | Where-Object Host -eq $rs4).ErrorId | Should -Be 'HostUnreachable'
-        $second.Errors | Should -Match "^HostUnreachable,.*\|$([regex]::Escape($rs4))$"
+        $second.Errors | Should -Match "^HostUnreachable,.*\|$([regex]::Escape($rs4))\|"
     }
 
     It 'persists the rc.local block and the saved rules as Export-RcLocal and Save-ArpSuppression would, once' {
@@ -363,5 +363,17 @@ virtual_server $VipB 80 {
         }
         Get-LvsLabAddress -Namespace $Lab.Hosts['rs1'].Namespace | ForEach-Object Address | Should -Contain '198.51.100.7'
         (Get-LvsLabArpRule -Namespace $Lab.Hosts['rs2'].Namespace | Where-Object Source -eq '192.0.2.99').Target | Should -Be 'ACCEPT'
+    }
+
+    It 'fails a host without arptables with ProgramNotFound naming the package, and changes nothing there' {
+        Hide-LvsSshLabProgram -SshLab $Ssh -Role rs4 -Program arptables
+        $before = Get-LvsLabKernelState -Namespace $Lab.Hosts['rs4'].Namespace
+
+        $r = Invoke-Pool 'param($k, $vip) Set-LvsRealServer -HostName rs4 -VirtualIP $vip -Transport Ssh -UserName root -KeyFilePath $k' $Key, '203.0.113.12'
+
+        $r.Results[0].Status | Should -Be 'Failed'
+        $r.Results[0].ErrorId | Should -Be 'ProgramNotFound'
+        $r.Errors | Should -Match '^ProgramNotFound,.*arptables'
+        Get-LvsLabKernelState -Namespace $Lab.Hosts['rs4'].Namespace | Should -Be $before
     }
 }
