@@ -304,6 +304,16 @@ virtual_server $VipB 80 {
         foreach ($vip in $VipA, $VipB) { Get-ArpResponders -Lab $Lab -Vip $vip | Should -Be @($Lab.Director.Mac) }
     }
 
+    It 'lists the VIPs of the pool with Get-LvsVip over the same transport, each with its host' {
+        $listed = Invoke-LvsInNamespace $Lab.Client.Namespace {
+            param($k)
+            Get-LvsVip -HostName rs1, rs2 -Transport Ssh -UserName root -KeyFilePath $k |
+                ForEach-Object { "$($_.PSComputerName) $($_.Address) $($_.ArpSuppression)" }
+        } -ArgumentList $Key
+
+        @($listed | Sort-Object) | Should -Be @("rs1 $VipA Complete", "rs2 $VipA Complete", "rs2 $VipB Complete")
+    }
+
     It 'reports everything unchanged on a second run, and one host with its sshd stopped fails alone' {
         Stop-LvsSshServer -SshLab $Ssh -Role rs4
         try { $second = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k' $Config, $Key }

@@ -10,9 +10,9 @@ namespace LvsDirect.Commands;
 /// the ARP sysctls. That definition needs no state file and also recognises VIPs configured by hand with the
 /// seed's commands.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "LvsVip")]
+[Cmdlet(VerbsCommon.Get, "LvsVip", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(LvsVip))]
-public sealed class GetLvsVipCommand : LvsCmdlet
+public sealed partial class GetLvsVipCommand : LvsCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]
@@ -33,6 +33,12 @@ public sealed class GetLvsVipCommand : LvsCmdlet
     protected override void ProcessRecord() => Guard(() =>
     {
         var filter = Address?.Select(a => InputValidation.ParseVipCidr(a).Address).ToHashSet();
+        if (ParameterSetName == HostSet)
+        {
+            ListRemote(filter);
+            return;
+        }
+
         var canReadRules = IsRoot();
         if (!canReadRules)
         {
