@@ -75,7 +75,7 @@ public static class Planner
                 continue;
             }
 
-            if (existing.Count > 0)
+            if (existing.Count > 0 && !desired.MovingVips.Contains(v.Address))
             {
                 rejected.Add(new LvsException(LvsErrorKind.InvalidArgument,
                     $"{v.Address} is already configured on {existing[0].InterfaceName}; remove it there first (Remove-LvsVip -Address {v.Address} -InterfaceName {existing[0].InterfaceName}).",
