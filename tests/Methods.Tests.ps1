@@ -615,6 +615,60 @@ Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (
         Disable-DrForwarding -Lab $Lab
     }
 
+    It 'Set-LvsRealServer -Method Sysctl, Nftables, Arptables leaves exactly the listed VIPs with that method, converting and removing the others, with only the director answering ARP throughout' {
+        $state = Get-StatePath $Rs1
+        $vip2 = '203.0.113.101'
+        $labValues = Get-ArpSysctl $Rs1.Namespace
+        Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $v2) $null = New-LvsVip -Address $v; $null = New-LvsVip -Address $v2 -Method Nftables
+        } -ArgumentList $Vip, $vip2
+        $set = {
+            param($v, $m, $s) Set-LvsRealServer -VirtualIP ($v -split ',') -Method $m -SysctlStatePath $s
+        }
+        $watch = Start-ArpWatch
+        try {
+            $r = Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList $Vip, 'Sysctl', $state
+            "$($r.Status)" | Should -Be 'Changed'
+            "$($r.Method)" | Should -Be 'Sysctl'
+            (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('lo')
+            @(Get-VipAddress $Rs1.Namespace $vip2).Count | Should -Be 0
+            @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 0
+            Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty -Because 'the unlisted nftables VIP was the last in the table'
+            @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @(1, 2, 1, 2)
+            Enable-DrForwarding -Lab $Lab -RealServer rs1
+            Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+            Disable-DrForwarding -Lab $Lab
+            "$((Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList $Vip, 'Sysctl', $state).Status)" | Should -Be 'Unchanged'
+
+            $r = Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList "$Vip,$vip2", 'Nftables', $state
+            "$($r.Status)" | Should -Be 'Changed'
+            foreach ($a in $Vip, $vip2) {
+                (Get-VipAddress $Rs1.Namespace $a).InterfaceName | Should -Be @('eth0')
+                Get-NftTable $Rs1.Namespace | Should -Match "arp daddr ip $([regex]::Escape($a)) drop"
+            }
+            @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($labValues.Values) -Because 'the sysctls are restored once no VIP is left on lo'
+            Test-Path -LiteralPath $state | Should -BeFalse
+
+            $r = Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList $Vip, 'Arptables', $state
+            "$($r.Status)" | Should -Be 'Changed'
+            "$($r.Method)" | Should -Be 'Arptables'
+        }
+        finally {
+            $seen = Stop-ArpWatch $watch
+        }
+
+        $seen.Probes | Should -BeGreaterThan 1
+        $seen.Responders | Should -Be @($Lab.Director.Mac)
+        (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('eth0')
+        @(Get-VipAddress $Rs1.Namespace $vip2).Count | Should -Be 0
+        @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
+        Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+        Enable-DrForwarding -Lab $Lab -RealServer rs1
+        Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+        Disable-DrForwarding -Lab $Lab
+    }
+
     It 'works on a host without arptables, keeps foreign tables and rules, and Remove-LvsVip removes the table with its last VIP' {
         $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'table', 'inet', 'lvtforeign'
         $null = Invoke-LvsNetns $Rs1.Namespace nft 'add', 'chain', 'inet', 'lvtforeign', 'c'

@@ -45,6 +45,12 @@ public sealed class DesiredChange
 
     public List<IPAddress> RemoveSuppression { get; } = [];
 
+    /// <summary>VIPs whose arptables rules alone are removed (their nftables entry, if any, stays): a conversion to nftables.</summary>
+    public List<IPAddress> RemoveArptablesOnly { get; } = [];
+
+    /// <summary>VIPs whose nftables entry alone is removed (their arptables rules, if any, stay): a conversion to arptables.</summary>
+    public List<IPAddress> RemoveNftOnly { get; } = [];
+
     public List<InterfaceAddress> RemoveAddresses { get; } = [];
 }
 

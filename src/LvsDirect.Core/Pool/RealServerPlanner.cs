@@ -1,6 +1,8 @@
 using System.Net;
+using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Core.Pool;
@@ -9,33 +11,102 @@ namespace LvsDirect.Core.Pool;
 public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, IReadOnlyList<IPAddress> Removed, IReadOnlyList<VipChange> Changes);
 
 /// <summary>
-/// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with its ARP suppression, on the interface
-/// given (else the default route's); VIPs LvsDirect manages there but not listed are removed, address first,
-/// then suppression. Nothing else is touched. The same plan whether it runs here, in a PowerShell session on
-/// the host, or over the agentless transport.
+/// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with the ARP method given: on the interface given
+/// (else the default route's) with arptables rules or LvsDirect's nftables table, or on lo as /32 with the ARP
+/// sysctls. VIPs LvsDirect manages there but not listed are removed, whatever method they use. Nothing else is
+/// touched. The same plan whether it runs here, in a PowerShell session on the host, or over the agentless
+/// transport.
 /// </summary>
+/// <remarks>
+/// Two plans from one reading, run one after the other (as <see cref="MethodSwitch"/> does): first every wanted
+/// VIP gets the chosen method's suppression and then its address where that method needs it; only then are
+/// addresses taken off where they no longer belong (a VIP changing method, a VIP no longer listed), and after
+/// them the suppression that kept those addresses out of ARP (the other method's rules, the unlisted VIPs'
+/// rules, the recorded sysctls once no VIP is left on lo). So no prefix of the whole leaves a VIP answering ARP.
+/// </remarks>
 public static class RealServerPlanner
 {
-    public static RealServerPlan Create(HostState state, IReadOnlyList<(IPAddress Address, int PrefixLength)> vips, string? interfaceName)
+    public static RealServerPlan Create(
+        HostState state,
+        IReadOnlyList<(IPAddress Address, int PrefixLength)> vips,
+        string? interfaceName,
+        ArpMethod method = ArpMethod.Arptables,
+        IReadOnlyList<SysctlRecord>? sysctlRecords = null)
     {
-        var iface = Resolve.Interface(state, interfaceName);
-        var desired = new DesiredChange();
+        var records = sysctlRecords ?? [];
+        var iface = Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
+        var target = method == ArpMethod.Sysctl ? HostState.LoopbackInterface : iface.Name;
+        var ensure = new DesiredChange { SysctlRecords = records };
+        var moves = new List<InterfaceAddress>();
         foreach (var (address, prefix) in vips)
         {
-            desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
-            desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name));
+            switch (method)
+            {
+                case ArpMethod.Sysctl when prefix != 32:
+                    throw new LvsException(LvsErrorKind.InvalidPrefix,
+                        $"The sysctl method puts {address} on lo, where it must be a /32 (a wider prefix makes the whole subnet local to this host), not /{prefix}.", $"{address}/{prefix}");
+                case ArpMethod.Sysctl:
+                    ensure.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(address, iface.Name));
+                    break;
+                case ArpMethod.Nftables:
+                    ensure.EnsureNftSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                    break;
+                default:
+                    ensure.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                    break;
+            }
+
+            var elsewhere = MethodSwitch.AddressesToMove(state, address, method);
+            if (elsewhere.Count > 0)
+            {
+                ensure.MovingVips.Add(address);
+                moves.AddRange(elsewhere);
+            }
+
+            ensure.EnsureVips.Add(new VipRequest(address, prefix, target));
         }
+
+        // The first plan sees only the chosen method's half of the rules: the other half is the second plan's.
+        var ruleState = method switch
+        {
+            ArpMethod.Arptables => state.WithoutNftables(),
+            ArpMethod.Nftables => state.WithoutArptables(),
+            _ => state,
+        };
+        var first = Planner.Create(ruleState, ensure);
+        var refused = first.Rejected.Select(e => e.Target?.ToString()).ToHashSet();
 
         var wanted = vips.Select(v => v.Address).Distinct().ToList();
         var wantedSet = wanted.ToHashSet();
         var removed = state.SuppressedAddresses().Where(a => !wantedSet.Contains(a)).ToList();
+        var then = new DesiredChange { SysctlRecords = records, RestoreSysctls = method != ArpMethod.Sysctl };
+        then.RemoveAddresses.AddRange(moves.Where(m => !refused.Contains(m.Address.ToString())));
         foreach (var vip in removed)
         {
-            desired.RemoveAddresses.AddRange(state.FindAddress(vip));
-            desired.RemoveSuppression.Add(vip);
+            then.RemoveAddresses.AddRange(state.FindAddress(vip));
+            then.RemoveSuppression.Add(vip);
         }
 
-        var plan = Planner.Create(state, desired);
+        // A wanted VIP the other way suppressed loses that suppression once the chosen method holds it.
+        foreach (var vip in wanted.Where(v => !refused.Contains(v.ToString())))
+        {
+            var arptables = state.InputRulesFor(vip).Any() || state.OutputRulesFor(vip).Any();
+            var nft = state.NftEntryFor(vip) is not null;
+            switch (method)
+            {
+                case ArpMethod.Sysctl when arptables || nft:
+                    then.RemoveSuppression.Add(vip);
+                    break;
+                case ArpMethod.Arptables when nft:
+                    then.RemoveNftOnly.Add(vip);
+                    break;
+                case ArpMethod.Nftables when arptables:
+                    then.RemoveArptablesOnly.Add(vip);
+                    break;
+            }
+        }
+
+        var plan = first.Then(Planner.Create(state, then));
         return new RealServerPlan(plan, wanted, removed, RealServerPool.Summarize(wanted, removed, plan.Changes));
     }
 }

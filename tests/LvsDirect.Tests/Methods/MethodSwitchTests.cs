@@ -154,6 +154,100 @@ public sealed class MethodSwitchTests : IDisposable
         Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => AssertEveryPrefixSafe(runner, new Replay()));
     }
 
+    [Fact]
+    public void SetLvsRealServer_Sysctl_MovesAnArptablesVipToLo_AndRemovesAnUnlistedOne_SafelyAtEveryStep()
+    {
+        var second = OnEth0.Replace("203.0.113.100", "203.0.113.101", StringComparison.Ordinal);
+        var rules = Rules.Replace("\n\nChain OUTPUT (policy ACCEPT)\n", "\n-j DROP -d 203.0.113.101 \n\nChain OUTPUT (policy ACCEPT)\n", StringComparison.Ordinal)
+            + "-j mangle -s 203.0.113.101 --mangle-ip-s 192.0.2.11 \n";
+        var runner = FakeRunner.Host(rules, extraAddrInfo: OnEth0 + second).On(SysctlRead, Sysctl(0));
+        using var host = new CmdletHost(runner);
+
+        var (output, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Sysctl -SysctlStatePath '{StatePath}'");
+
+        Assert.Empty(errors);
+        Assert.Equal(
+            [
+                "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2",
+                "ip -batch - <<address add 203.0.113.100/32 dev lo",
+                "ip -batch - <<address del 203.0.113.100/32 dev eth0\naddress del 203.0.113.101/32 dev eth0",
+                "arptables -D INPUT -d 203.0.113.101 -j DROP",
+                "arptables -D OUTPUT -s 203.0.113.101 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -d 203.0.113.100 -j DROP",
+                "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+            ],
+            Changes(runner));
+        AssertEveryPrefixSafe(runner, new Replay { OnEth0 = true, ArptablesDrop = true });
+        var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
+        Assert.Equal((ArpMethod.Sysctl, RealServerStatus.Changed), (result.Method, result.Status));
+        Assert.Equal([VipAction.Added, VipAction.Removed], result.Changes.Select(c => c.Action));
+        Assert.Equal(4, SysctlStateFile.Load(StatePath).Count);
+    }
+
+    [Fact]
+    public void SetLvsRealServer_Arptables_MovesASysctlVipToEth0_ThenRestoresTheSysctls()
+    {
+        SysctlStateFile.Save(StatePath, SysctlKey.For("eth0").Select(k => new SysctlRecord(k, 0, k.Target)).ToList());
+        var runner = FakeRunner.Host(extraLoAddrInfo: OnLo).On(SysctlRead, Sysctl(1));
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -SysctlStatePath '{StatePath}'");
+
+        Assert.Empty(errors);
+        Assert.Equal(["arptables", "arptables", "ip", "ip", "sysctl"], runner.Changes.Select(c => c.Program));
+        Assert.Contains("address add 203.0.113.100/32 dev eth0", runner.Changes.ElementAt(2).StandardInput, StringComparison.Ordinal);
+        AssertEveryPrefixSafe(runner, new Replay { OnLo = true, SysctlsUp = true });
+        Assert.Empty(SysctlStateFile.Load(StatePath));
+    }
+
+    [Fact]
+    public void SetLvsRealServer_Nftables_ConvertsAnArptablesVip_AndASecondRunChangesNothing()
+    {
+        var runner = FakeRunner.Host(Rules, extraAddrInfo: OnEth0).On(SysctlRead, Sysctl(0));
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Nftables -SysctlStatePath '{StatePath}'");
+
+        Assert.Empty(errors);
+        Assert.Equal(["nft", "arptables", "arptables"], runner.Changes.Select(c => c.Program));
+        Assert.Contains($"arp daddr ip {Vip} drop", runner.Changes.First().StandardInput, StringComparison.Ordinal);
+        Assert.All(runner.Changes.Skip(1), c => Assert.Equal("-D", c.Arguments[0]));
+        AssertEveryPrefixSafe(runner, new Replay { OnEth0 = true, ArptablesDrop = true });
+
+        var after = FakeRunner.Host(extraAddrInfo: OnEth0).On(SysctlRead, Sysctl(0)).On("nft -j list table arp lvsdirect", NftTable);
+        using var again = new CmdletHost(after);
+        var (output, errors2, _) = again.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Nftables -SysctlStatePath '{StatePath}'");
+        Assert.Empty(errors2);
+        Assert.Empty(after.Changes);
+        Assert.Equal(RealServerStatus.Unchanged, Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject).Status);
+    }
+
+    [Fact]
+    public void SetLvsRealServer_Sysctl_WiderThan32_IsInvalidPrefix_AndChangesNothing()
+    {
+        var runner = FakeRunner.Host().On(SysctlRead, Sysctl(0));
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP 203.0.113.100/24 -Method Sysctl -SysctlStatePath '{StatePath}'");
+
+        Assert.Equal("InvalidPrefix", Assert.Single(errors).FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Empty(runner.Changes);
+    }
+
+    [Fact]
+    public void SetLvsRealServer_AgentlessTransport_RefusesOtherMethods_BeforeContactingAnyHost()
+    {
+        var runner = FakeRunner.Host();
+        using var host = new CmdletHost(runner);
+
+        var (_, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1.invalid -Transport Ssh -Method Nftables");
+
+        var error = Assert.Single(errors);
+        Assert.Equal("InvalidArgument", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("-Transport PowerShell", error.Exception.Message, StringComparison.Ordinal);
+        Assert.Empty(runner.Commands);
+    }
+
     private static void AssertEveryPrefixSafe(FakeRunner runner, Replay state)
     {
         Assert.True(state.Safe, "the starting state");
