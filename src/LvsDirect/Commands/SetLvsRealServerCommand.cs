@@ -89,6 +89,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     /// <summary>Where the VIPs go; the interface of the default route when not given.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
     /// <summary>Also make it survive a reboot: Save-ArpSuppression and Export-RcLocal after the change.</summary>
