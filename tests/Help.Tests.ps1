@@ -63,6 +63,12 @@ Describe 'Get-Help <_>' -ForEach $CmdletNames {
         ($script:Help.description.Text -join "`n").Trim() | Should -Not -BeNullOrEmpty
     }
 
+    It 'has an example for a pool of real servers' {
+        # The cmdlet's own name does not count: Import-LvsConfig must show where its objects go.
+        $code = (@($script:Help.examples.example | ForEach-Object { $_.code | Out-String }) -join "`n") -replace [regex]::Escape($_), ''
+        $code | Should -Match 'Invoke-Command -HostName|-HostName|Set-LvsRealServer|Import-LvsConfig' -Because "$_ is used on pools of real servers"
+    }
+
     It 'has at least two examples, each with code' {
         $examples = @($script:Help.examples.example)
         $examples.Count | Should -BeGreaterOrEqual 2

@@ -16,6 +16,8 @@ that already runs there with the module imported, measures:
       the stricter floor), and for reference `ip -j addr show` + `arptables-save`.
 and prints the ratios (c)/(b) and (d)/(e), each against its target of 2. Every run is checked to have applied
 all VIPs and rules. The namespace is removed at the end, even on failure.
+Then the pool part (tests/lab/PoolBench.ps1): Set-LvsRealServer on 1 and on 8 hosts without the module against
+bare Invoke-Command -HostName to the same hosts, with the ratio (i)/(h) against its target of 2.
 #>
 [CmdletBinding()]
 param(
@@ -215,6 +217,10 @@ finally {
         $failed = $true
     }
 }
+
+# The pool over SSH remoting, in the same run (tests/lab/PoolBench.ps1).
+. (Join-Path $PSScriptRoot 'PoolBench.ps1')
+if (-not (Invoke-LvsPoolBench)) { $failed = $true }
 
 if ($failed) { exit 1 }
 Write-Host 'Benchmark finished.' -ForegroundColor Green

@@ -12,13 +12,14 @@ public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, 
 
 /// <summary>
 /// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with the ARP method given: on the interface given
-/// (else the default route's) with arptables rules or LvsDirect's nftables table, or on lo as /32 with the ARP
-/// sysctls. VIPs LvsDirect manages there but not listed are removed, whatever method they use. Nothing else is
+/// (else where it already is, else the default route's) with arptables rules or LvsDirect's nftables table, or on
+/// lo as /32 with the ARP sysctls. Only a method given explicitly (<c>convert</c>) moves a VIP between lo and the
+/// facing interface and converts its suppression from another method. VIPs LvsDirect manages there but not listed are removed, whatever method they use. Nothing else is
 /// touched. The same plan whether it runs here, in a PowerShell session on the host, or over the agentless
 /// transport.
 /// </summary>
 /// <remarks>
-/// Two plans from one reading, run one after the other (as <see cref="MethodSwitch"/> does): first every wanted
+/// Without a conversion, one plan (addresses removed, rules changed, addresses added). With one, two plans from one reading, run one after the other (as <see cref="MethodSwitch"/> does): first every wanted
 /// VIP gets the chosen method's suppression and then its address where that method needs it; only then are
 /// addresses taken off where they no longer belong (a VIP changing method, a VIP no longer listed), and after
 /// them the suppression that kept those addresses out of ARP (the other method's rules, the unlisted VIPs'
@@ -31,15 +32,21 @@ public static class RealServerPlanner
         IReadOnlyList<(IPAddress Address, int PrefixLength)> vips,
         string? interfaceName,
         ArpMethod method = ArpMethod.Arptables,
-        IReadOnlyList<SysctlRecord>? sysctlRecords = null)
+        IReadOnlyList<SysctlRecord>? sysctlRecords = null,
+        bool convert = false)
     {
         var records = sysctlRecords ?? [];
-        var iface = Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
-        var target = method == ArpMethod.Sysctl ? HostState.LoopbackInterface : iface.Name;
         var ensure = new DesiredChange { SysctlRecords = records };
         var moves = new List<InterfaceAddress>();
         foreach (var (address, prefix) in vips)
         {
+            // Without an interface, a VIP already on some interface (lo, say) stays there unless the method given
+            // needs it elsewhere; ARP leaves by the interface facing the network, for a VIP on lo the default route's.
+            var elsewhere = convert ? MethodSwitch.AddressesToMove(state, address, method) : [];
+            var existing = interfaceName is null && elsewhere.Count == 0 ? state.FindAddress(address).FirstOrDefault() : null;
+            var holder = existing is not null ? state.RequireInterface(existing.InterfaceName) : Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
+            var iface = holder.Name == HostState.LoopbackInterface ? state.RequireInterface(state.DefaultInterfaceName) : holder;
+            var target = method == ArpMethod.Sysctl ? HostState.LoopbackInterface : holder.Name;
             switch (method)
             {
                 case ArpMethod.Sysctl when prefix != 32:
@@ -56,7 +63,6 @@ public static class RealServerPlanner
                     break;
             }
 
-            var elsewhere = MethodSwitch.AddressesToMove(state, address, method);
             if (elsewhere.Count > 0)
             {
                 ensure.MovingVips.Add(address);
@@ -73,12 +79,24 @@ public static class RealServerPlanner
             ArpMethod.Nftables => state.WithoutArptables(),
             _ => state,
         };
-        var first = Planner.Create(ruleState, ensure);
-        var refused = first.Rejected.Select(e => e.Target?.ToString()).ToHashSet();
-
         var wanted = vips.Select(v => v.Address).Distinct().ToList();
         var wantedSet = wanted.ToHashSet();
         var removed = state.SuppressedAddresses().Where(a => !wantedSet.Contains(a)).ToList();
+        if (!convert)
+        {
+            foreach (var vip in removed)
+            {
+                ensure.RemoveAddresses.AddRange(state.FindAddress(vip));
+                ensure.RemoveSuppression.Add(vip);
+            }
+
+            ensure.RestoreSysctls = method != ArpMethod.Sysctl;
+            var single = Planner.Create(state, ensure);
+            return new RealServerPlan(single, wanted, removed, RealServerPool.Summarize(wanted, removed, single.Changes));
+        }
+
+        var first = Planner.Create(ruleState, ensure);
+        var refused = first.Rejected.Select(e => e.Target?.ToString()).ToHashSet();
         var then = new DesiredChange { SysctlRecords = records, RestoreSysctls = method != ArpMethod.Sysctl };
         then.RemoveAddresses.AddRange(moves.Where(m => !refused.Contains(m.Address.ToString())));
         foreach (var vip in removed)

@@ -76,7 +76,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
 
     /// <summary>
     /// Arptables or Nftables (VIPs on the interface, rules per VIP) or Sysctl (VIPs on lo as /32, arp_ignore and
-    /// arp_announce); VIPs that use another method are converted. The agentless transport supports Arptables only.
+    /// arp_announce); given explicitly, VIPs that use another method are converted. The agentless transport supports Arptables only.
     /// </summary>
     [Parameter]
     public ArpMethod Method { get; set; } = ArpMethod.Arptables;
@@ -185,7 +185,8 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 CancellationToken,
                 includeSysctls: true,
                 includeNft: Method == ArpMethod.Nftables || ToolLocator.TryResolve("nft") is not null);
-            var (plan, _, _, summary) = RealServerPlanner.Create(state, vips, InterfaceName, Method, SysctlStateFile.Load(statePath));
+            var (plan, _, _, summary) = RealServerPlanner.Create(state, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
+                convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)));
             foreach (var c in plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
@@ -296,8 +297,14 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             var parameters = new Hashtable
             {
                 ["VirtualIP"] = vips.ToArray(),
-                ["Method"] = Method.ToString(),
             };
+
+            // Given explicitly, the method also converts VIPs on each host, as it does here.
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Method)))
+            {
+                parameters["Method"] = Method.ToString();
+            }
+
             AddIfGiven(parameters, "InterfaceName", InterfaceName);
             AddIfGiven(parameters, "RcLocalPath", RcLocalPath);
             AddIfGiven(parameters, "ArpRulesPath", ArpRulesPath);

@@ -3,6 +3,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Net.Sockets;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Remoting;
 
@@ -207,6 +210,8 @@ internal sealed class RemoteRunner
         {
             try
             {
+                // Closed explicitly, on this thread, so a transport error while closing surfaces here.
+                owned.Close();
                 owned.Dispose();
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -223,6 +228,8 @@ internal sealed class RemoteRunner
         {
             throw new PlatformNotSupportedException("This PowerShell has no SSH remoting (PowerShell 7 or later is needed).");
         }
+
+        CheckReachable(hostName);
 
         // SSHConnectionInfo is not in the PowerShellStandard reference this assembly compiles against.
         var ctor = SshConnectionInfoType.GetConstructor([typeof(string), typeof(string), typeof(string), typeof(int), typeof(string), typeof(int)]);
@@ -241,6 +248,64 @@ internal sealed class RemoteRunner
         }
 
         return runspace;
+    }
+
+    /// <summary>
+    /// Fails at once, without starting ssh, when the host's SSH port does not accept connections. PowerShell
+    /// 7.6's SSH transport can take the whole process down when ssh exits that early (HandleSSHError closes
+    /// ssh's stdin on its own thread and the broken pipe is unhandled), so a stopped sshd on one host must
+    /// never reach it. The host and port are what ssh itself would use (`ssh -G`); behind a ProxyCommand or
+    /// ProxyJump the check is left to ssh.
+    /// </summary>
+    private void CheckReachable(string hostName)
+    {
+        var args = new List<string> { "-G" };
+        if (!string.IsNullOrEmpty(_ssh.UserName))
+        {
+            args.AddRange(["-l", _ssh.UserName]);
+        }
+
+        if (_ssh.Port > 0)
+        {
+            args.AddRange(["-p", _ssh.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
+        args.AddRange(["--", hostName]);
+        ToolResult config;
+        try
+        {
+            config = ProcessRunner.Default.Run(new ToolCommand("ssh", args));
+        }
+        catch (LvsException)
+        {
+            return;
+        }
+
+        var settings = config.StandardOutput.Split('\n')
+            .Select(l => l.Trim().Split(' ', 2))
+            .Where(p => p.Length == 2)
+            .GroupBy(p => p[0], StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => g.First()[1], StringComparer.OrdinalIgnoreCase);
+        if (!config.Succeeded || !settings.TryGetValue("hostname", out var host) || !settings.TryGetValue("port", out var portText)
+            || !int.TryParse(portText, out var port)
+            || (settings.TryGetValue("proxycommand", out var pc) && pc != "none")
+            || (settings.TryGetValue("proxyjump", out var pj) && pj != "none"))
+        {
+            return;
+        }
+
+        using var tcp = new TcpClient();
+        try
+        {
+            if (!tcp.ConnectAsync(host, port).Wait(_ssh.ConnectingTimeoutMs))
+            {
+                throw new TimeoutException($"Cannot reach {hostName}: no answer from {host} port {port} within {_ssh.ConnectingTimeoutMs / 1000} s.");
+            }
+        }
+        catch (AggregateException ex) when (ex.InnerException is SocketException se)
+        {
+            throw new IOException($"Cannot reach {hostName}: connecting to {host} port {port} failed: {se.Message}.", se);
+        }
     }
 
     private void Execute(Runspace runspace, RemoteInvocation? invocation, HostRunResult result, CancellationToken cancellationToken)

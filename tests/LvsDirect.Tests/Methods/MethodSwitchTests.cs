@@ -191,7 +191,7 @@ public sealed class MethodSwitchTests : IDisposable
         var runner = FakeRunner.Host(extraLoAddrInfo: OnLo).On(SysctlRead, Sysctl(1));
         using var host = new CmdletHost(runner);
 
-        var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -SysctlStatePath '{StatePath}'");
+        var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Arptables -SysctlStatePath '{StatePath}'");
 
         Assert.Empty(errors);
         Assert.Equal(["arptables", "arptables", "ip", "ip", "sysctl"], runner.Changes.Select(c => c.Program));
