@@ -158,9 +158,12 @@ Describe 'Test-LvsRealServer -Transport Ssh on a pool' -Skip:([bool]$SkipReason)
             $checks = Test-LvsRealServer -HostName rs1, rs2, rs3 -Transport Ssh -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc -ErrorVariable failures -ErrorAction SilentlyContinue
             [pscustomobject]@{
                 Checks   = @($checks | ForEach-Object { [pscustomobject]@{ Host = $_.ComputerName; Check = $_.Check; Status = "$($_.Status)"; Remediation = $_.Remediation } })
-                Errors   = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)" })
+                Errors   = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
                 QuietRs1 = Test-LvsRealServer -HostName rs1 -Transport Ssh -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc -Quiet
                 QuietAll = Test-LvsRealServer -HostName rs1, rs2 -Transport Ssh -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc -Quiet
+                # The same diagnosis over PowerShell remoting (the module is copied to each host and runs there).
+                Remoting = @(Test-LvsRealServer -HostName rs1, rs2 -UserName root -KeyFilePath $key -VirtualIP $vip -RcLocalPath $rc |
+                        ForEach-Object { [pscustomobject]@{ Host = $_.ComputerName; Check = $_.Check; Status = "$($_.Status)" } })
             }
         } -ArgumentList $Vip, $Ssh.KeyFilePath, $RcLocal
     }
@@ -188,12 +191,20 @@ Describe 'Test-LvsRealServer -Transport Ssh on a pool' -Skip:([bool]$SkipReason)
         $Run.QuietAll | Should -BeFalse
     }
 
+    It 'gives the same checks and verdicts over PowerShell remoting as over agentless ssh' {
+        $key = { param($c) "$($c.Host) $($c.Check) $($c.Status)" }
+        $ssh = @($Run.Checks | Where-Object Host -in 'rs1', 'rs2' | ForEach-Object { & $key $_ } | Sort-Object)
+        $remoting = @($Run.Remoting | ForEach-Object { & $key $_ } | Sort-Object)
+        $remoting.Count | Should -BeGreaterThan 4
+        $remoting | Should -Be $ssh
+    }
+
     It 'reports the unreachable host as a failed Connection check and an error, and still checks the others' {
         $rs3 = @($Run.Checks | Where-Object Host -eq 'rs3')
         $rs3.Count | Should -Be 1
         $rs3[0].Check | Should -Be 'Connection'
         $rs3[0].Status | Should -Be 'Fail'
-        $Run.Errors | Should -Match '^HostUnreachable,.*\|rs3$'
+        $Run.Errors | Should -Match '^HostUnreachable,.*\|rs3\|'
     }
 }
 
@@ -242,7 +253,7 @@ virtual_server $VipB 80 {
                                 Unchanged = @($_.Unchanged | ForEach-Object { "$_" }); Persisted = $_.PersistenceChanged; ErrorId = $_.ErrorId; Commands = @($_.Commands)
                             }
                         })
-                    Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)" })
+                    Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
                 }
             } -ArgumentList $Script, $Arguments
         }
@@ -302,7 +313,7 @@ virtual_server $VipB 80 {
         ($second.Results | Where-Object Host -ne $rs4).Status | Sort-Object -Unique | Should -Be 'Unchanged'
         ($second.Results | Where-Object Host -eq $rs4).Status | Should -Be 'Failed'
         ($second.Results | Where-Object Host -eq $rs4).ErrorId | Should -Be 'HostUnreachable'
-        $second.Errors | Should -Match "^HostUnreachable,.*\|$([regex]::Escape($rs4))$"
+        $second.Errors | Should -Match "^HostUnreachable,.*\|$([regex]::Escape($rs4))\|"
     }
 
     It 'persists the rc.local block and the saved rules as Export-RcLocal and Save-ArpSuppression would, once' {
@@ -352,5 +363,17 @@ virtual_server $VipB 80 {
         }
         Get-LvsLabAddress -Namespace $Lab.Hosts['rs1'].Namespace | ForEach-Object Address | Should -Contain '198.51.100.7'
         (Get-LvsLabArpRule -Namespace $Lab.Hosts['rs2'].Namespace | Where-Object Source -eq '192.0.2.99').Target | Should -Be 'ACCEPT'
+    }
+
+    It 'fails a host without arptables with ProgramNotFound naming the package, and changes nothing there' {
+        Hide-LvsSshLabProgram -SshLab $Ssh -Role rs4 -Program arptables
+        $before = Get-LvsLabKernelState -Namespace $Lab.Hosts['rs4'].Namespace
+
+        $r = Invoke-Pool 'param($k, $vip) Set-LvsRealServer -HostName rs4 -VirtualIP $vip -Transport Ssh -UserName root -KeyFilePath $k' $Key, '203.0.113.12'
+
+        $r.Results[0].Status | Should -Be 'Failed'
+        $r.Results[0].ErrorId | Should -Be 'ProgramNotFound'
+        $r.Errors | Should -Match '^ProgramNotFound,.*arptables'
+        Get-LvsLabKernelState -Namespace $Lab.Hosts['rs4'].Namespace | Should -Be $before
     }
 }

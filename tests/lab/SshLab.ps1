@@ -9,6 +9,7 @@ Stop-LvsSshServer / Start-LvsSshServer
                          stop (by PID) and start one host's sshd: an unreachable host.
 Install-LvsSshLabModule / Get-LvsSshLabModule
                          put the built module into (or look for it in) a host's private module folder.
+Hide-LvsSshLabProgram    restarts one host's sshd with programs hidden from its sessions (a missing package).
 Remove-LvsSshLab         stops every sshd this lab started, by PID, and removes its files.
 
 Nothing of the host is written: each sshd runs in a mount namespace of its own (a private /run holding
@@ -151,6 +152,26 @@ function Set-LvsSshLabClient {
     Set-Content -LiteralPath $hostsFile -Value (@("127.0.0.1`tlocalhost") + $names) -Encoding ascii
     # A pwsh already running in the client saw the old /etc: start it again to see these files.
     Stop-LvsNamespaceSession -Namespace $SshLab.Lab.Client.Namespace
+}
+
+function Hide-LvsSshLabProgram {
+    # Restarts one host's sshd with programs hidden from its sessions: an empty, non-executable file is bound over
+    # each (in the sshd's own mount namespace only), as on a server where the package is not installed.
+    param([Parameter(Mandatory)] $SshLab, [Parameter(Mandatory)][string] $Role, [Parameter(Mandatory)][string[]] $Program)
+
+    $h = $SshLab.Hosts[$Role]
+    $empty = Join-Path $h.Directory 'hidden-program'
+    Set-Content -LiteralPath $empty -Value '' -NoNewline
+    $binds = foreach ($p in $Program) {
+        $path = Find-LvsProgram $p
+        if (-not $path) { throw "$p is not installed: there is nothing to hide." }
+        "mount --bind '$empty' '$path'"
+    }
+    $lines = @(Get-Content -LiteralPath $h.Script)
+    $exec = @($lines | Where-Object { $_ -like 'exec *' })
+    Set-Content -LiteralPath $h.Script -Encoding ascii -Value (@($lines | Where-Object { $_ -notlike 'exec *' }) + $binds + $exec)
+    Stop-LvsSshServer -SshLab $SshLab -Role $Role
+    Start-LvsSshServer -SshLab $SshLab -Role $Role
 }
 
 function Start-LvsSshServer {

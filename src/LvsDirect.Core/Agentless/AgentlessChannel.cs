@@ -110,7 +110,7 @@ public sealed class AgentlessChannel
             snapshot = reader.ReadSnapshot();
             if (snapshot is null)
             {
-                process.StandardInput.Close();
+                CloseInput(process);
                 throw ConnectionError(target, Finish(process, stderr));
             }
 
@@ -137,13 +137,7 @@ public sealed class AgentlessChannel
         finally
         {
             // Planning failed, or Ctrl+C before sending: the server sees the end of input and changes nothing more.
-            try
-            {
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-            }
+            CloseInput(process);
         }
 
         reader.ReadResults(sent, results, untilState: false);
@@ -282,6 +276,18 @@ public sealed class AgentlessChannel
         catch (IOException)
         {
             // The far end went away; its output and exit status say why.
+        }
+    }
+
+    /// <summary>Ends the session's input; when ssh is already gone, flushing into the closed pipe is no error of ours.</summary>
+    private static void CloseInput(Process process)
+    {
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
         }
     }
 

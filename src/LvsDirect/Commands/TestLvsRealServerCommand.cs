@@ -6,6 +6,7 @@ using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Remoting;
 
 namespace LvsDirect.Commands;
 
@@ -173,13 +174,6 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
     private void RunRemote(IPAddress? director)
     {
-        if (Transport != LvsTransport.Ssh)
-        {
-            throw new LvsException(LvsErrorKind.InvalidArgument,
-                "Test-LvsRealServer -HostName needs -Transport Ssh in this version; with PowerShell remoting, run it in the session: Invoke-Command -HostName … { Test-LvsRealServer }.",
-                Transport.ToString());
-        }
-
         var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
         var saved = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
         var hosts = HostName.Length > 0
@@ -188,6 +182,12 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         if (hosts.Length == 0)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument, "Give -HostName, or pipe virtual services (Import-LvsConfig) whose real servers are the hosts to diagnose.");
+        }
+
+        if (Transport == LvsTransport.PowerShell)
+        {
+            RunOverRemoting(hosts.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), director);
+            return;
         }
 
         var targets = hosts.Distinct(StringComparer.OrdinalIgnoreCase)
@@ -220,20 +220,12 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 WriteLvsError(lvs);
                 results =
                 [
-                    new RealServerCheck
+                    ConnectionFailure(outcome.Item.HostName, lvs.Message, lvs.Kind switch
                     {
-                        ComputerName = outcome.Item.HostName,
-                        Check = CheckNames.Connection,
-                        Target = outcome.Item.ToString(),
-                        Status = CheckStatus.Fail,
-                        Detail = lvs.Message,
-                        Remediation = lvs.Kind switch
-                        {
-                            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
-                            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
-                            _ => null,
-                        },
-                    },
+                        LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
+                        LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
+                        _ => null,
+                    }),
                 ];
             }
             else
@@ -256,6 +248,112 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
         }
     }
+
+    /// <summary>
+    /// PowerShell remoting: this cmdlet runs on each host (the module is copied there when missing) with the VIPs
+    /// and ports of the services that name the host (all of them with -HostName), and its checks come back
+    /// under the host's name here.
+    /// </summary>
+    private void RunOverRemoting(IReadOnlyList<string> hosts, IPAddress? director)
+    {
+        var work = new List<RemoteWork>();
+        foreach (var host in hosts)
+        {
+            var mine = IPAddress.TryParse(host, out var address) && HostName.Length == 0
+                ? _requests.Where(r => r.RealServers is null || r.RealServers.Contains(address)).ToList()
+                : _requests;
+            var parameters = new System.Collections.Hashtable();
+            var vips = mine.SelectMany(r => r.Vips ?? []).Distinct().Select(v => v.ToString()).ToArray();
+            var ports = mine.SelectMany(r => r.Ports).Distinct().ToArray();
+            if (vips.Length > 0)
+            {
+                parameters["VirtualIP"] = vips;
+            }
+
+            if (ports.Length > 0)
+            {
+                parameters["Port"] = ports;
+                parameters["Protocol"] = mine.First(r => r.Ports.Count > 0).Protocol;
+            }
+
+            if (director is not null)
+            {
+                parameters["DirectorAddress"] = director.ToString();
+            }
+
+            if (RcLocalPath is not null)
+            {
+                parameters["RcLocalPath"] = RemotePath(RcLocalPath, nameof(RcLocalPath));
+            }
+
+            if (ArpRulesPath is not null)
+            {
+                parameters["ArpRulesPath"] = RemotePath(ArpRulesPath, nameof(ArpRulesPath));
+            }
+
+            work.Add(new RemoteWork(RemoteTarget.ForHost(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
+        }
+
+        var all = new List<RealServerCheck>();
+        var runner = RemoteCmdlet.CreateRunner(UserName, KeyFilePath, SshPort, ThrottleLimit);
+        RemoteCmdlet.RunWithProgress(this, runner, work, "Test-LvsRealServer", r =>
+        {
+            IReadOnlyList<RealServerCheck> results;
+            var firstError = r.Errors.FirstOrDefault();
+            if (r.Failure is not null || (firstError is not null && r.Output.Count == 0))
+            {
+                var id = RemoteCmdlet.ErrorIdOf(r, firstError);
+                var message = RemoteCmdlet.MessageOf(r, firstError);
+                WriteError(RemoteCmdlet.HostError(r.ComputerName, id, message, r.Failure));
+                results = [ConnectionFailure(r.ComputerName, message, null)];
+            }
+            else
+            {
+                results = r.Output.Select(o => FromRemote(r.ComputerName, o)).OfType<RealServerCheck>().ToList();
+            }
+
+            all.AddRange(results);
+            if (!Quiet)
+            {
+                WriteObject(results, enumerateCollection: true);
+            }
+        }, CancellationToken);
+
+        if (Quiet)
+        {
+            WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
+        }
+    }
+
+    /// <summary>A check that came back over remoting (deserialized), under the name the host was reached by.</summary>
+    private static RealServerCheck? FromRemote(string computerName, PSObject o)
+    {
+        string? Text(string name) => o.Properties[name]?.Value?.ToString();
+        if (Text("Check") is not { } check || !Enum.TryParse<CheckStatus>(Text("Status"), true, out var status))
+        {
+            return null;
+        }
+
+        return new RealServerCheck
+        {
+            ComputerName = computerName,
+            Check = check,
+            Target = Text("Target") ?? string.Empty,
+            Status = status,
+            Detail = Text("Detail") ?? string.Empty,
+            Remediation = Text("Remediation"),
+        };
+    }
+
+    private static RealServerCheck ConnectionFailure(string computerName, string message, string? remediation) => new()
+    {
+        ComputerName = computerName,
+        Check = CheckNames.Connection,
+        Target = computerName,
+        Status = CheckStatus.Fail,
+        Detail = message,
+        Remediation = remediation,
+    };
 
     private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)
     {

@@ -281,6 +281,26 @@ public sealed class AgentlessChannelTests : IDisposable
         Assert.NotNull(run.Result.Snapshot);
     }
 
+    [Fact]
+    public void AnSshThatEndsAtOnce_IsTheConnectionError_NotABrokenPipe()
+    {
+        var refused = new AgentlessChannel(_ =>
+        {
+            var psi = new ProcessStartInfo("/bin/sh");
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("echo 'ssh: connect to host rs1.example port 22: Connection refused' >&2; exit 255");
+            return psi;
+        });
+
+        // Many files make a header larger than a pipe buffer: writing it into the exited process fails.
+        var files = Enumerable.Range(0, 2000).Select(i => $"/nonexistent/{i:D6}/some/long/path/to/a/file").ToList();
+        for (var i = 0; i < 5; i++)
+        {
+            var ex = Assert.Throws<LvsException>(() => refused.Run(_target, files, _ => null));
+            Assert.Equal(LvsErrorKind.HostUnreachable, ex.Kind);
+        }
+    }
+
     [Theory]
     [InlineData("Host key verification failed.", LvsErrorKind.HostKeyUnknown)]
     [InlineData("root@192.0.2.11: Permission denied (publickey).", LvsErrorKind.AuthenticationFailed)]
