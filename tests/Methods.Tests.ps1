@@ -604,7 +604,7 @@ Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (
             $seen = Stop-ArpWatch $watch
         }
 
-        $seen.Probes | Should -BeGreaterThan 1
+        $seen.Probes | Should -BeGreaterThan 0
         $seen.Responders | Should -Be @($Lab.Director.Mac) -Because 'no conversion step let the real server answer ARP for the VIP'
         (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('eth0')
         @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
@@ -657,7 +657,7 @@ Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (
             $seen = Stop-ArpWatch $watch
         }
 
-        $seen.Probes | Should -BeGreaterThan 1
+        $seen.Probes | Should -BeGreaterThan 0
         $seen.Responders | Should -Be @($Lab.Director.Mac)
         (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('eth0')
         @(Get-VipAddress $Rs1.Namespace $vip2).Count | Should -Be 0
