@@ -326,6 +326,74 @@ Describe "Test-LvsRealServer and Test-LvsArp on real servers in network namespac
         }
     }
 
+    Context 'the nftables and REDIRECT methods' {
+        BeforeEach {
+            foreach ($h in $Lab.RealServers) {
+                $null = Invoke-LvsNetns $h.Namespace nft 'delete', 'table', 'arp', 'lvsdirect' -AllowFailure
+                $null = Invoke-LvsNetns $h.Namespace iptables '-t', 'nat', '-F', 'PREROUTING'
+            }
+        }
+
+        AfterAll {
+            foreach ($h in $Lab.RealServers) {
+                $null = Invoke-LvsNetns $h.Namespace nft 'delete', 'table', 'arp', 'lvsdirect' -AllowFailure
+                $null = Invoke-LvsNetns $h.Namespace iptables '-t', 'nat', '-F', 'PREROUTING'
+            }
+        }
+
+        It 'an nftables-method real server, saved and included, passes every check; without the include SuppressionPersisted fails' {
+            $folder = Get-RsFolder $Rs1
+            $null = Invoke-LvsInNamespace $Rs1.Namespace {
+                param($v, $f)
+                $null = New-LvsVip -Address $v -Method Nftables
+                $null = Save-ArpSuppression -Method Nftables -Path "$f/arp.nft" -ConfigPath "$f/nftables.conf"
+                $null = Export-RcLocal -Path "$f/rc.local"
+            } -ArgumentList $Vip, $folder
+            @(Get-LvsLabArpRule $Rs1.Namespace).Count | Should -Be 0 -Because 'the nftables method uses no arptables rules'
+            $nftPaths = @{ NftRulesPath = "$folder/arp.nft"; NftConfigPath = "$folder/nftables.conf" }
+
+            $r = Test-RealServer $Rs1 $nftPaths
+            @($r | Where-Object Status -NE 'Pass' | ForEach-Object { "$($_.Check) $($_.Target): $($_.Detail)" }) | Should -BeNullOrEmpty
+            (Get-Check $r ArpSuppression $Vip).Detail | Should -BeLike 'nftables*'
+            (Get-Check $r SuppressionPersisted $Vip).Detail | Should -BeLike "*included from $folder/nftables.conf*"
+            @(Test-ArpFromClient).MacAddress | Should -Be @($Director.Mac)
+
+            Set-Content -LiteralPath "$folder/nftables.conf" -Value '#!/usr/sbin/nft -f'
+            $c = Get-Check (Test-RealServer $Rs1 $nftPaths) SuppressionPersisted $Vip
+            "$($c.Status)" | Should -Be 'Fail'
+            $c.Remediation | Should -Be 'Save-ArpSuppression -Method Nftables'
+        }
+
+        It 'half of the nftables table (no drop rule) fails ArpSuppression; the nftables method''s Set-ArpSuppression fixes it' {
+            $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) New-LvsVip -Address $v -Method Nftables } -ArgumentList $Vip
+            $null = Invoke-LvsNetns $Rs1.Namespace nft 'flush', 'chain', 'arp', 'lvsdirect', 'input'
+
+            $c = Get-Check (Test-RealServer $Rs1 @{ VirtualIP = $Vip }) ArpSuppression $Vip
+            "$($c.Status)" | Should -Be 'Fail'
+            $c.Detail | Should -BeLike '*Only the OUTPUT mangle rule*'
+            $c.Remediation | Should -Be "Set-ArpSuppression -VirtualIP $Vip -Method Nftables"
+
+            $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) Set-ArpSuppression -VirtualIP $v -Method Nftables } -ArgumentList $Vip
+            "$((Get-Check (Test-RealServer $Rs1 @{ VirtualIP = $Vip }) ArpSuppression $Vip).Status)" | Should -Be 'Pass'
+            @(Test-ArpFromClient).MacAddress | Should -Be @($Director.Mac)
+        }
+
+        It 'a REDIRECT-method real server (no VIP address) passes VipPresent and ArpSuppression saying why; the VIP added by hand beside it fails' {
+            $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) New-LvsRedirect -VirtualIP $v -Port 8080 -Protocol tcp } -ArgumentList $Vip
+
+            $r = Test-RealServer $Rs1
+            @($r | Where-Object Status -NE 'Pass' | ForEach-Object { "$($_.Check) $($_.Target): $($_.Detail)" }) | Should -BeNullOrEmpty
+            (Get-Check $r VipPresent $Vip).Detail | Should -BeLike '*REDIRECT method*tcp/8080*'
+            (Get-Check $r ArpSuppression $Vip).Detail | Should -BeLike 'REDIRECT method*never answers ARP*'
+            @(Test-ArpFromClient).MacAddress | Should -Be @($Director.Mac)
+
+            $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', "$Vip/32", 'dev', 'eth0'
+            $c = Get-Check (Test-RealServer $Rs1) ArpSuppression $Vip
+            "$($c.Status)" | Should -Be 'Fail'
+            $c.Remediation | Should -Be "Set-ArpSuppression -VirtualIP $Vip"
+        }
+    }
+
     Context 'without root, arptables or arping' {
         It 'a sysctl-method real server without arptables installed passes ArpSuppression' {
             $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', "$Vip/32", 'dev', 'lo'

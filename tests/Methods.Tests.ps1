@@ -53,6 +53,37 @@ BeforeAll {
         $values
     }
 
+    function Start-ArpWatch {
+        # arping from the client for the whole of a conversion (broadcast probes, one a second: iputils arping
+        # takes whole seconds); Stop-ArpWatch ends it with SIGINT, by its PID, and returns the MACs that answered.
+        $psi = [System.Diagnostics.ProcessStartInfo]::new((Find-LvsProgram ip))
+        foreach ($a in 'netns', 'exec', $Lab.Client.Namespace, 'arping', '-b', '-c', '600', '-w', '600', '-I', 'eth0', $Vip) { $psi.ArgumentList.Add($a) }
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.UseShellExecute = $false
+        $psi.Environment['LC_ALL'] = 'C'
+        $p = [System.Diagnostics.Process]::Start($psi)
+        [pscustomobject]@{ Process = $p; StdOut = $p.StandardOutput.ReadToEndAsync(); StdErr = $p.StandardError.ReadToEndAsync() }
+    }
+
+    function Stop-ArpWatch {
+        param($Watch)
+        try {
+            if (-not $Watch.Process.HasExited) { $null = Invoke-LvsNative kill '-s', 'INT', "$($Watch.Process.Id)" -AllowFailure }
+            if (-not $Watch.Process.WaitForExit(10000)) { $Watch.Process.Kill(); throw 'arping did not stop on SIGINT.' }
+            $out = $Watch.StdOut.GetAwaiter().GetResult()
+            $probes = if ($out -match '(?m)^Sent (\d+) probes') { [int]$Matches[1] } else { throw "arping printed no summary: $out $($Watch.StdErr.GetAwaiter().GetResult())" }
+            $pattern = "(?m)^Unicast reply from $([regex]::Escape($Vip)) \[([0-9A-Fa-f:]{17})\]"
+            [pscustomobject]@{
+                Probes     = $probes
+                Responders = @([regex]::Matches($out, $pattern) | ForEach-Object { $_.Groups[1].Value.ToLowerInvariant() } | Sort-Object -Unique)
+            }
+        }
+        finally {
+            $Watch.Process.Dispose()
+        }
+    }
+
     function Get-VipAddress {
         param([string] $Namespace, [string] $Address = $Vip)
         @(Get-LvsLabAddress -Namespace $Namespace | Where-Object Address -EQ $Address)
@@ -525,6 +556,117 @@ Describe "The nftables arp method on LVS-DR real servers$(if ($SkipReason) { " (
         @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
         Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty
         Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+    }
+
+    It 'Set-ArpSuppression -Method converts a VIP to and from the sysctl method, moving it between eth0 and lo, with only the director answering ARP during and after' {
+        $state = Get-StatePath $Rs1
+        $labValues = Get-ArpSysctl $Rs1.Namespace
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v) $null = New-LvsVip -Address $v } -ArgumentList $Vip
+        $switch = {
+            param($v, $m, $s)
+            @(Set-ArpSuppression -VirtualIP $v -Method $m -SysctlStatePath $s -Verbose 4>&1 | ForEach-Object { "$_" } |
+                Where-Object { $_ -match '^(sysctl -w|ip -batch|arptables -[AD]|nft -f)' })
+        }
+        $watch = Start-ArpWatch
+        try {
+            # arptables -> sysctl: the sysctls first, the VIP on lo before it leaves eth0, the rules last.
+            $steps = Invoke-LvsInNamespace $Rs1.Namespace $switch -ArgumentList $Vip, 'Sysctl', $state
+            $steps[0] | Should -Match '^sysctl -w'
+            $steps[1..2] | Should -Match '^ip -batch'
+            $steps[3..4] | Should -Match '^arptables -D'
+            (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('lo')
+            @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 0
+            @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @(1, 2, 1, 2)
+            Enable-DrForwarding -Lab $Lab -RealServer rs1
+            Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+            Disable-DrForwarding -Lab $Lab
+
+            # sysctl -> nftables: the table first, the VIP on eth0 before it leaves lo, the sysctls restored last.
+            $steps = Invoke-LvsInNamespace $Rs1.Namespace $switch -ArgumentList $Vip, 'Nftables', $state
+            $steps[0] | Should -Match '^nft -f'
+            $steps[-1] | Should -Match '^sysctl -w'
+            (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('eth0')
+            Get-NftTable $Rs1.Namespace | Should -Match "arp saddr ip $([regex]::Escape($Vip)) arp saddr ip set $([regex]::Escape($Rs1.Address))"
+            @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($labValues.Values)
+            Test-Path -LiteralPath $state | Should -BeFalse -Because 'the restored values are forgotten'
+
+            # nftables -> sysctl -> arptables.
+            $steps = Invoke-LvsInNamespace $Rs1.Namespace $switch -ArgumentList $Vip, 'Sysctl', $state
+            $steps[0] | Should -Match '^sysctl -w'
+            $steps[-1] | Should -Match '^nft -f'
+            Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty
+            (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('lo')
+            $steps = Invoke-LvsInNamespace $Rs1.Namespace $switch -ArgumentList $Vip, 'Arptables', $state
+            $steps[0..1] | Should -Match '^arptables -A'
+            $steps[-1] | Should -Match '^sysctl -w'
+        }
+        finally {
+            $seen = Stop-ArpWatch $watch
+        }
+
+        $seen.Probes | Should -BeGreaterThan 0
+        $seen.Responders | Should -Be @($Lab.Director.Mac) -Because 'no conversion step let the real server answer ARP for the VIP'
+        (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('eth0')
+        @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
+        @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($labValues.Values)
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+        Enable-DrForwarding -Lab $Lab -RealServer rs1
+        Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+        Disable-DrForwarding -Lab $Lab
+    }
+
+    It 'Set-LvsRealServer -Method Sysctl, Nftables, Arptables leaves exactly the listed VIPs with that method, converting and removing the others, with only the director answering ARP throughout' {
+        $state = Get-StatePath $Rs1
+        $vip2 = '203.0.113.101'
+        $labValues = Get-ArpSysctl $Rs1.Namespace
+        Invoke-LvsInNamespace $Rs1.Namespace {
+            param($v, $v2) $null = New-LvsVip -Address $v; $null = New-LvsVip -Address $v2 -Method Nftables
+        } -ArgumentList $Vip, $vip2
+        $set = {
+            param($v, $m, $s) Set-LvsRealServer -VirtualIP ($v -split ',') -Method $m -SysctlStatePath $s
+        }
+        $watch = Start-ArpWatch
+        try {
+            $r = Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList $Vip, 'Sysctl', $state
+            "$($r.Status)" | Should -Be 'Changed'
+            "$($r.Method)" | Should -Be 'Sysctl'
+            (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('lo')
+            @(Get-VipAddress $Rs1.Namespace $vip2).Count | Should -Be 0
+            @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 0
+            Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty -Because 'the unlisted nftables VIP was the last in the table'
+            @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @(1, 2, 1, 2)
+            Enable-DrForwarding -Lab $Lab -RealServer rs1
+            Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+            Disable-DrForwarding -Lab $Lab
+            "$((Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList $Vip, 'Sysctl', $state).Status)" | Should -Be 'Unchanged'
+
+            $r = Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList "$Vip,$vip2", 'Nftables', $state
+            "$($r.Status)" | Should -Be 'Changed'
+            foreach ($a in $Vip, $vip2) {
+                (Get-VipAddress $Rs1.Namespace $a).InterfaceName | Should -Be @('eth0')
+                Get-NftTable $Rs1.Namespace | Should -Match "arp daddr ip $([regex]::Escape($a)) drop"
+            }
+            @((Get-ArpSysctl $Rs1.Namespace).Values) | Should -Be @($labValues.Values) -Because 'the sysctls are restored once no VIP is left on lo'
+            Test-Path -LiteralPath $state | Should -BeFalse
+
+            $r = Invoke-LvsInNamespace $Rs1.Namespace $set -ArgumentList $Vip, 'Arptables', $state
+            "$($r.Status)" | Should -Be 'Changed'
+            "$($r.Method)" | Should -Be 'Arptables'
+        }
+        finally {
+            $seen = Stop-ArpWatch $watch
+        }
+
+        $seen.Probes | Should -BeGreaterThan 0
+        $seen.Responders | Should -Be @($Lab.Director.Mac)
+        (Get-VipAddress $Rs1.Namespace).InterfaceName | Should -Be @('eth0')
+        @(Get-VipAddress $Rs1.Namespace $vip2).Count | Should -Be 0
+        @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip).Count | Should -Be 2
+        Get-NftTable $Rs1.Namespace | Should -BeNullOrEmpty
+        Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+        Enable-DrForwarding -Lab $Lab -RealServer rs1
+        Test-DrDataPath -Lab $Lab -RealServer rs1 | Should -Be 'served-by-rs1'
+        Disable-DrForwarding -Lab $Lab
     }
 
     It 'works on a host without arptables, keeps foreign tables and rules, and Remove-LvsVip removes the table with its last VIP' {

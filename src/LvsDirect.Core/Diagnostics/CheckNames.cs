@@ -16,6 +16,9 @@ public static class CheckNames
     public const string ReversePathFilter = "ReversePathFilter";
     public const string Listener = "Listener";
 
+    /// <summary>An IPv6 VIP is on lo only, where neighbour discovery never answers for it.</summary>
+    public const string NeighbourDiscovery = "NeighbourDiscovery";
+
     /// <summary>A remote host could not be reached or read: none of its checks could run.</summary>
     public const string Connection = "Connection";
 }

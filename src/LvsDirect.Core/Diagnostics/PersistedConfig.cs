@@ -44,7 +44,10 @@ public sealed partial record PersistedConfig
     /// <summary>The ARP sysctls the host sets at boot (sysctl.d files, then sysctl.conf, then the rc.local block).</summary>
     public IReadOnlyDictionary<(string Conf, string Key), int> BootSysctls { get; init; } = new Dictionary<(string, string), int>();
 
-    [GeneratedRegex(@"^ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3})(?:/(?<prefix>\d{1,2}))?\s+dev\s+(?<dev>\S+)")]
+    /// <summary>The nftables method's boot file and include; null when not checked.</summary>
+    public NftPersistence? Nft { get; init; }
+
+    [GeneratedRegex(@"^ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:/(?<prefix>\d{1,3}))?\s+dev\s+(?<dev>\S+)")]
     private static partial Regex IpAddrLine();
 
     [GeneratedRegex(@"^arptables\s+(?<rule>(?:-A|--append)\s+.*?)\s*(?:2>\s*/dev/null)?\s*(?:\|\|\s*true)?$")]
@@ -100,7 +103,8 @@ public sealed partial record PersistedConfig
             var ip = IpAddrLine().Match(line);
             if (ip.Success && IPAddress.TryParse(ip.Groups["addr"].Value, out var a))
             {
-                var prefix = ip.Groups["prefix"].Success ? int.Parse(ip.Groups["prefix"].Value, CultureInfo.InvariantCulture) : 32;
+                var prefix = ip.Groups["prefix"].Success ? int.Parse(ip.Groups["prefix"].Value, CultureInfo.InvariantCulture)
+                    : a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32;
                 addresses.Add(new PersistedAddress(a, prefix, ip.Groups["dev"].Value));
                 continue;
             }
@@ -194,5 +198,91 @@ public sealed partial record PersistedConfig
         var begin = lines.IndexOf(RcLocal.BeginMarker);
         var end = lines.IndexOf(RcLocal.EndMarker);
         return begin < 0 || end < begin ? [] : lines.Skip(begin + 1).Take(end - begin - 1).Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').ToList();
+    }
+}
+
+/// <summary>
+/// The nftables method at boot: LvsDirect's file with the table (Save-ArpSuppression -Method Nftables) and
+/// whether a host nftables configuration includes it. Read as text, never loaded.
+/// </summary>
+public sealed partial record NftPersistence
+{
+    public required string FilePath { get; init; }
+
+    /// <summary>The table's VIPs as the file recreates them; null when the file does not exist (or cannot be read).</summary>
+    public IReadOnlyList<NftArpEntry>? Entries { get; init; }
+
+    public bool Unreadable { get; init; }
+
+    /// <summary>The configuration that includes the file; null when none does.</summary>
+    public string? IncludedFrom { get; init; }
+
+    /// <summary>The configurations looked at (those that exist).</summary>
+    public IReadOnlyList<string> Configs { get; init; } = [];
+
+    [GeneratedRegex(@"arp daddr ip (?<vip>\d{1,3}(?:\.\d{1,3}){3}) drop")]
+    private static partial Regex DropLine();
+
+    [GeneratedRegex(@"arp saddr ip (?<vip>\d{1,3}(?:\.\d{1,3}){3}) arp saddr ip set (?<rip>\d{1,3}(?:\.\d{1,3}){3})")]
+    private static partial Regex MangleLine();
+
+    /// <summary>Null when <paramref name="filePath"/> is null (not checked).</summary>
+    public static NftPersistence? Read(string? filePath, IEnumerable<string> configPaths)
+    {
+        if (filePath is null)
+        {
+            return null;
+        }
+
+        string? text = null;
+        var unreadable = false;
+        try
+        {
+            text = AtomicFile.ReadAllTextOrNull(filePath);
+        }
+        catch (LvsException ex) when (ex.Kind == LvsErrorKind.FileError)
+        {
+            unreadable = true;
+        }
+
+        var configs = new List<(string Path, string? Text)>();
+        foreach (var c in configPaths)
+        {
+            try
+            {
+                var t = AtomicFile.ReadAllTextOrNull(c);
+                if (t is not null)
+                {
+                    configs.Add((c, t));
+                }
+            }
+            catch (LvsException ex) when (ex.Kind == LvsErrorKind.FileError)
+            {
+                configs.Add((c, null));
+            }
+        }
+
+        return Parse(filePath, text, configs) with { Unreadable = unreadable };
+    }
+
+    /// <summary>Builds the view from the file's text (null: missing) and the configurations' texts.</summary>
+    public static NftPersistence Parse(string filePath, string? text, IReadOnlyList<(string Path, string? Text)> configs)
+    {
+        List<NftArpEntry>? entries = null;
+        if (text is not null)
+        {
+            var drops = DropLine().Matches(text).Select(m => IPAddress.Parse(m.Groups["vip"].Value)).ToHashSet();
+            var mangles = MangleLine().Matches(text).ToDictionary(m => IPAddress.Parse(m.Groups["vip"].Value), m => IPAddress.Parse(m.Groups["rip"].Value));
+            entries = drops.Union(mangles.Keys).Select(v => new NftArpEntry(v, drops.Contains(v), mangles.GetValueOrDefault(v))).ToList();
+        }
+
+        var include = NftConf.IncludeLine(filePath);
+        return new NftPersistence
+        {
+            FilePath = filePath,
+            Entries = entries,
+            Configs = configs.Select(c => c.Path).ToList(),
+            IncludedFrom = configs.FirstOrDefault(c => c.Text?.Split('\n').Any(l => l.Trim() == include) == true).Path,
+        };
     }
 }

@@ -50,7 +50,7 @@ public static class RealServerDiagnosis
         var result = new List<IPAddress>();
         void Add(IPAddress a)
         {
-            if (a.AddressFamily == AddressFamily.InterNetwork && !result.Contains(a))
+            if (a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 && !result.Contains(a))
             {
                 result.Add(a);
             }
@@ -77,6 +77,23 @@ public static class RealServerDiagnosis
             {
                 Add(a.Address);
             }
+
+            // Likewise an IPv6 /128 on an interface: a VIP that answers neighbour solicitations there.
+            foreach (var a in nic.Addresses.Where(a => a.PrefixLength == 128 && a.Scope == "global" && a.Address.AddressFamily == AddressFamily.InterNetworkV6))
+            {
+                Add(a.Address);
+            }
+        }
+
+        // The REDIRECT method's VIPs are on no interface at all.
+        foreach (var r in s.Redirects ?? [])
+        {
+            Add(r.VirtualIP);
+        }
+
+        foreach (var e in s.Persisted.Nft?.Entries ?? [])
+        {
+            Add(e.VirtualIP);
         }
 
         foreach (var a in s.Persisted.RcAddresses)
@@ -105,6 +122,23 @@ public static class RealServerDiagnosis
         var target = vip.ToString();
         var live = s.State.FindAddress(vip).ToList();
         var persisted = s.Persisted.RcAddresses.FirstOrDefault(p => p.Address.Equals(vip));
+        if (vip.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            CheckIPv6Vip(d, vip, live, persisted);
+            return;
+        }
+
+        var redirects = (s.Redirects ?? []).Where(r => r.VirtualIP.Equals(vip)).ToList();
+        if (live.Count == 0 && redirects.Count > 0)
+        {
+            var ports = string.Join(", ", redirects.Select(r => $"{RedirectSyntax.ProtocolName(r.Protocol)}/{r.Port}"));
+            d.Add(CheckNames.VipPresent, target, CheckStatus.Pass,
+                $"{vip} is on no interface, by design: the iptables REDIRECT method (rules with the comment lvsdirect) hands {vip} {ports} to local listeners.");
+            d.Add(CheckNames.ArpSuppression, target, CheckStatus.Pass,
+                $"REDIRECT method: {vip} is on no interface, so this host never answers ARP for it.");
+            CheckVipPersisted(d, vip, live, persisted);
+            return;
+        }
 
         if (live.Count == 0)
         {
@@ -166,7 +200,7 @@ public static class RealServerDiagnosis
         if (rules == SuppressionState.Complete)
         {
             d.Add(CheckNames.ArpSuppression, target, CheckStatus.Pass,
-                $"arptables drops ARP requests for {vip} and rewrites it to {d.LiveRealIP(vip)} in outgoing ARP.");
+                $"{d.RuleMethod(vip)} drops ARP requests for {vip} and rewrites it to {d.LiveRealIP(vip)} in outgoing ARP.");
             return;
         }
 
@@ -202,7 +236,9 @@ public static class RealServerDiagnosis
                 $"Nothing keeps {vip} out of ARP: this host answers ARP requests for it and takes the director's traffic ({sysctl.Why})."),
         };
         d.Add(CheckNames.ArpSuppression, target, status, detail,
-            rules == SuppressionState.Unknown ? "Run Test-LvsRealServer as root to read the arptables rules" : $"Set-ArpSuppression -VirtualIP {vip}");
+            rules == SuppressionState.Unknown ? "Run Test-LvsRealServer as root to read the arptables rules"
+            : s.State.NftEntryFor(vip) is not null ? $"Set-ArpSuppression -VirtualIP {vip} -Method Nftables"
+            : $"Set-ArpSuppression -VirtualIP {vip}");
     }
 
     private static void CheckAnnounce(Context d, IPAddress vip, List<InterfaceAddress> live)
@@ -215,7 +251,7 @@ public static class RealServerDiagnosis
         var target = vip.ToString();
         if (d.LiveRealIP(vip) is { } rip)
         {
-            d.Add(CheckNames.ArpAnnounce, target, CheckStatus.Pass, $"The OUTPUT mangle rule rewrites {vip} to {rip} in outgoing ARP.");
+            d.Add(CheckNames.ArpAnnounce, target, CheckStatus.Pass, $"The mangle rule ({d.RuleMethod(vip)}) rewrites {vip} to {rip} in outgoing ARP.");
             return;
         }
 
@@ -339,6 +375,12 @@ public static class RealServerDiagnosis
             return;
         }
 
+        if (d.IsNftMethod(vip))
+        {
+            CheckNftPersisted(d, vip);
+            return;
+        }
+
         if (p.Unreadable.Count > 0 && p.SavedRulesPath is not null && p.Unreadable.Contains(p.SavedRulesPath))
         {
             d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Warning, $"{p.SavedRulesPath} cannot be read, so what it restores at boot is unknown.",
@@ -397,6 +439,80 @@ public static class RealServerDiagnosis
         }
     }
 
+    /// <summary>The nftables method at boot: LvsDirect's file recreates the live entry, and the host's nftables configuration includes it.</summary>
+    private static void CheckNftPersisted(Context d, IPAddress vip)
+    {
+        var nft = d.Snapshot.Persisted.Nft;
+        if (nft is null)
+        {
+            return;
+        }
+
+        var target = vip.ToString();
+        const string fix = "Save-ArpSuppression -Method Nftables";
+        var live = d.Snapshot.State.NftEntryFor(vip)!;
+        if (nft.Unreadable)
+        {
+            d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Warning, $"{nft.FilePath} cannot be read, so what it restores at boot is unknown.", "Run Test-LvsRealServer as root");
+            return;
+        }
+
+        var saved = nft.Entries?.FirstOrDefault(e => e.VirtualIP.Equals(vip));
+        if (saved != live)
+        {
+            d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Fail,
+                nft.Entries is null
+                    ? $"{vip} is suppressed by the nftables table arp lvsdirect, but {nft.FilePath} does not exist: after a reboot the host answers ARP for {vip}."
+                    : saved is null
+                        ? $"{vip} is suppressed by the nftables table arp lvsdirect, but {nft.FilePath} does not recreate it: after a reboot the host answers ARP for {vip}."
+                        : $"{nft.FilePath} recreates {vip} with {(saved.Drop ? "the drop rule" : "no drop rule")} and mangle to {saved.MangleTo?.ToString() ?? "nothing"}, but live it is {(live.Drop ? "the drop rule" : "no drop rule")} and mangle to {live.MangleTo?.ToString() ?? "nothing"}.",
+                fix);
+            return;
+        }
+
+        if (nft.IncludedFrom is null)
+        {
+            d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Fail,
+                $"{nft.FilePath} recreates the suppression of {vip}, but no nftables configuration ({(nft.Configs.Count == 0 ? "none exists" : string.Join(", ", nft.Configs))}) includes it: nftables.service never loads it at boot.",
+                fix);
+            return;
+        }
+
+        d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Pass,
+            $"{nft.FilePath}, included from {nft.IncludedFrom}, recreates the nftables suppression of {vip} at boot.");
+    }
+
+    /// <summary>
+    /// An IPv6 VIP: neighbour discovery answers only for addresses of the interface a solicitation arrives on, so
+    /// on lo (as /128, LvsDirect's place for it) it needs no suppression; on an interface facing the segment it
+    /// answers and takes the director's traffic. No ARP check applies.
+    /// </summary>
+    private static void CheckIPv6Vip(Context d, IPAddress vip, List<InterfaceAddress> live, PersistedAddress? persisted)
+    {
+        var target = vip.ToString();
+        if (live.Count == 0)
+        {
+            d.Add(CheckNames.VipPresent, target, CheckStatus.Fail, $"{vip} is on no interface: packets the director forwards for it are dropped.", $"New-LvsVip -Address {vip}");
+            CheckVipPersisted(d, vip, live, persisted);
+            return;
+        }
+
+        d.Add(CheckNames.VipPresent, target, CheckStatus.Pass, $"{vip} is on {string.Join(", ", live.Select(a => $"{a.InterfaceName} as {a.Cidr}"))}.");
+        foreach (var a in live.Where(a => a.PrefixLength != 128))
+        {
+            d.Add(CheckNames.VipPrefix, target, CheckStatus.Warning, $"{a.Cidr} on {a.InterfaceName} is wider than /128: the host gets a route for the whole prefix.",
+                $"Remove-LvsVip -Address {vip} -InterfaceName {a.InterfaceName}; New-LvsVip -Address {vip}");
+        }
+
+        var facing = live.Where(a => a.InterfaceName != "lo").Select(a => a.InterfaceName).Distinct().ToList();
+        d.Add(CheckNames.NeighbourDiscovery, target, facing.Count == 0 ? CheckStatus.Pass : CheckStatus.Fail,
+            facing.Count == 0
+                ? $"{vip} is on lo only: neighbour discovery answers solicitations only for the receiving interface's addresses, so this host never claims it."
+                : $"{vip} is on {string.Join(", ", facing)}: this host answers neighbour solicitations for it there and takes the director's traffic.",
+            facing.Count == 0 ? null : string.Join("; ", facing.Select(f => $"Remove-LvsVip -Address {vip} -InterfaceName {f}")) + $"; New-LvsVip -Address {vip}");
+        CheckVipPersisted(d, vip, live, persisted);
+    }
+
     private static void CheckSysctlPersisted(Context d, IPAddress vip)
     {
         var live = d.Snapshot.State.FindAddress(vip).ToList();
@@ -438,7 +554,7 @@ public static class RealServerDiagnosis
             return;
         }
 
-        var reliedOn = vips.Any(v => d.LiveSuppression(v) != SuppressionState.Complete);
+        var reliedOn = vips.Any(v => v.AddressFamily == AddressFamily.InterNetwork && d.Snapshot.State.FindAddress(v).Any() && d.LiveSuppression(v) != SuppressionState.Complete);
         var values = string.Join(", ", weak.Select(i => $"{i}: arp_ignore={d.Effective(i, ArpIgnore)} arp_announce={d.Effective(i, ArpAnnounce)}"));
         d.Add(CheckNames.ArpSysctlScope, "lo", reliedOn ? CheckStatus.Fail : CheckStatus.Warning,
             $"conf/lo has arp_ignore={loIgnore} arp_announce={loAnnounce}, but the kernel uses max(conf/all, conf/<iface>) of the interface the ARP request arrives on, so lo's values do nothing ({values}).",
@@ -577,13 +693,33 @@ public static class RealServerDiagnosis
 
         public int Effective(string iface, string key) => Snapshot.Sysctls.Effective(iface, key);
 
-        public SuppressionState LiveSuppression(IPAddress vip) =>
-            Snapshot.State.ArpRules is not null ? Snapshot.State.SuppressionFor(vip)
-            : Snapshot.ArptablesInstalled ? SuppressionState.Unknown
-            : SuppressionState.None;
+        /// <summary>
+        /// The VIP's suppression by rules: arptables, else LvsDirect's nftables table. Unknown when a rule set that
+        /// may hold it could not be read (not root); None when neither tool is installed or neither names it.
+        /// </summary>
+        public SuppressionState LiveSuppression(IPAddress vip)
+        {
+            var state = Snapshot.State;
+            var rules = state.RuleSuppressionFor(vip);
+            if (rules != SuppressionState.None)
+            {
+                return rules;
+            }
 
-        public IPAddress? LiveRealIP(IPAddress vip) =>
-            Snapshot.State.ArpRules is null ? null : Snapshot.State.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault();
+            return (state.ArpRules is null && Snapshot.ArptablesInstalled) || (state.NftArp is null && Snapshot.NftInstalled)
+                ? SuppressionState.Unknown
+                : SuppressionState.None;
+        }
+
+        public IPAddress? LiveRealIP(IPAddress vip) => Snapshot.State.RuleRealIPFor(vip);
+
+        /// <summary>Which rules hold the VIP's suppression, for details.</summary>
+        public string RuleMethod(IPAddress vip) =>
+            Snapshot.State.InputRulesFor(vip).Any() || Snapshot.State.OutputRulesFor(vip).Any() ? "arptables" : "nftables (table arp lvsdirect)";
+
+        /// <summary>The VIP's suppression is LvsDirect's nftables table alone.</summary>
+        public bool IsNftMethod(IPAddress vip) =>
+            Snapshot.State.NftEntryFor(vip) is not null && !Snapshot.State.InputRulesFor(vip).Any() && !Snapshot.State.OutputRulesFor(vip).Any();
 
         /// <summary>
         /// Whether arp_ignore/arp_announce keep <paramref name="vip"/> out of ARP: it must not sit on an interface that

@@ -20,6 +20,12 @@ public sealed class ProbeOptions
     public IReadOnlyList<string> SysctlFiles { get; init; } = [];
 
     public string SysctlRoot { get; init; } = "/proc/sys/net/ipv4/conf";
+
+    /// <summary>The nftables method's file; null: not checked.</summary>
+    public string? NftFilePath { get; init; }
+
+    /// <summary>The host's nftables configurations, one of which must include <see cref="NftFilePath"/>.</summary>
+    public IReadOnlyList<string> NftConfigPaths { get; init; } = [];
 }
 
 /// <summary>Reads a <see cref="RealServerSnapshot"/> with as few processes as the checks allow: ip, arptables, ss.</summary>
@@ -40,7 +46,13 @@ public sealed class RealServerProbe
         var listeners = options.ReadListeners
             ? Task.Run(() => _runner.RunChecked(ListeningSocket.ListCommand, cancellationToken), cancellationToken)
             : null;
-        var state = new HostInspector(_runner).Read(readRules, cancellationToken);
+        // The nftables method's table and the REDIRECT method's rules need root to read, like arptables'.
+        var nftInstalled = ToolLocator.TryResolve("nft") is not null;
+        var inspector = new HostInspector(_runner);
+        var redirects = options.ReadArpRules && ToolLocator.TryResolve("iptables") is not null
+            ? Task.Run(() => inspector.ReadRedirects(cancellationToken), cancellationToken)
+            : null;
+        var state = inspector.Read(readRules, cancellationToken, includeNft: options.ReadArpRules && nftInstalled);
         var sockets = listeners is null ? null : ListeningSocket.ParseSs(listeners.GetAwaiter().GetResult().StandardOutput);
         (_runner as LoggingProcessRunner)?.Flush();
         return new RealServerSnapshot
@@ -48,10 +60,13 @@ public sealed class RealServerProbe
             ComputerName = options.ComputerName,
             State = state,
             ArptablesInstalled = arptablesInstalled,
+            NftInstalled = nftInstalled,
+            Redirects = redirects?.GetAwaiter().GetResult(),
             ArpRulesUnknownReason = arptablesInstalled && !options.ReadArpRules ? "reading them needs root" : null,
             Sysctls = InterfaceSysctls.Read(options.SysctlRoot),
             Listeners = sockets,
-            Persisted = PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles),
+            Persisted = PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles)
+                with { Nft = NftPersistence.Read(options.NftFilePath, options.NftConfigPaths) },
         };
     }
 }

@@ -19,6 +19,12 @@ public sealed class RealServerSnapshot
 
     public bool ArptablesInstalled { get; init; } = true;
 
+    /// <summary>nft is installed, so LvsDirect's nftables ARP table may hold VIPs (read into <see cref="HostState.NftArp"/> as root).</summary>
+    public bool NftInstalled { get; init; }
+
+    /// <summary>LvsDirect's iptables REDIRECT rules (the method without a VIP address); null when they were not read.</summary>
+    public IReadOnlyList<Parsing.RedirectRule>? Redirects { get; init; }
+
     public required InterfaceSysctls Sysctls { get; init; }
 
     /// <summary>Listening sockets; null when no port was asked about.</summary>

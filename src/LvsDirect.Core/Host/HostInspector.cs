@@ -63,6 +63,10 @@ public sealed class HostInspector
         return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor), sysctls, nftEntries);
     }
 
+    /// <summary>LvsDirect's iptables REDIRECT rules (comment lvsdirect) in the nat PREROUTING chain; reading them needs root.</summary>
+    public IReadOnlyList<RedirectRule> ReadRedirects(CancellationToken cancellationToken = default) =>
+        RedirectSyntax.Parse(_runner.RunChecked(RedirectSyntax.ListCommand, cancellationToken).StandardOutput);
+
     /// <summary>LvsDirect's nftables ARP table; empty when it does not exist.</summary>
     private IReadOnlyList<NftArpEntry> ReadNft(CancellationToken cancellationToken)
     {

@@ -156,6 +156,17 @@ public sealed class HostState
         return rules == SuppressionState.None && Sysctls is not null && FindAddress(vip).Any(IsLoopbackVip) ? SysctlSuppression : rules;
     }
 
+    /// <summary>The VIP's suppression by rules alone (arptables, else LvsDirect's nftables table), never the sysctls.</summary>
+    public SuppressionState RuleSuppressionFor(IPAddress vip)
+    {
+        var rules = ArpSuppressionFor(vip);
+        return rules == SuppressionState.None ? NftSuppressionFor(vip) : rules;
+    }
+
+    /// <summary>The real IP outgoing ARP for the VIP is rewritten to, by an arptables rule or the nftables table; null when none.</summary>
+    public IPAddress? RuleRealIPFor(IPAddress vip) =>
+        OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault(a => a is not null) ?? NftEntryFor(vip)?.MangleTo;
+
     private SuppressionState NftSuppressionFor(IPAddress vip) =>
         NftEntryFor(vip) switch
         {

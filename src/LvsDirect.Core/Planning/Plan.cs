@@ -37,7 +37,19 @@ public sealed class DesiredChange
 
     public List<VipRequest> EnsureVips { get; } = [];
 
+    /// <summary>
+    /// VIPs a method switch moves between interfaces: they may already be on another interface (a plan that runs
+    /// after this one takes them off there), which otherwise rejects the request.
+    /// </summary>
+    public HashSet<IPAddress> MovingVips { get; } = [];
+
     public List<IPAddress> RemoveSuppression { get; } = [];
+
+    /// <summary>VIPs whose arptables rules alone are removed (their nftables entry, if any, stays): a conversion to nftables.</summary>
+    public List<IPAddress> RemoveArptablesOnly { get; } = [];
+
+    /// <summary>VIPs whose nftables entry alone is removed (their arptables rules, if any, stay): a conversion to arptables.</summary>
+    public List<IPAddress> RemoveNftOnly { get; } = [];
 
     public List<InterfaceAddress> RemoveAddresses { get; } = [];
 }
@@ -95,4 +107,15 @@ public sealed class Plan
 
     /// <summary>Records the plan restores (or finds changed by someone else): to be forgotten once it has run.</summary>
     public IReadOnlyList<Persistence.SysctlRecord> SysctlForgotten { get; init; } = [];
+
+    /// <summary>
+    /// This plan's steps, then every step of <paramref name="next"/>: each plan keeps its own safe order and the
+    /// whole is safe when every prefix of this one leaves the host safe for <paramref name="next"/> to start.
+    /// </summary>
+    public Plan Then(Plan next) =>
+        new([.. Steps, .. next.Steps], [.. Changes, .. next.Changes], [.. Rejected, .. next.Rejected])
+        {
+            SysctlRecorded = [.. SysctlRecorded, .. next.SysctlRecorded],
+            SysctlForgotten = [.. SysctlForgotten, .. next.SysctlForgotten],
+        };
 }

@@ -55,7 +55,7 @@ public static class Planner
         steps.AddRange(PlanNftTable(state, desired, changes));
 
         // Removal looks at arptables only where its rules were read (a host with nftables alone has none).
-        if (desired.EnsureSuppression.Count > 0 || (desired.RemoveSuppression.Count > 0 && state.ArpRules is not null))
+        if (desired.EnsureSuppression.Count > 0 || (desired.RemoveSuppression.Count + desired.RemoveArptablesOnly.Count > 0 && state.ArpRules is not null))
         {
             steps.AddRange(PlanArpRules(state, desired, changes));
         }
@@ -75,7 +75,7 @@ public static class Planner
                 continue;
             }
 
-            if (existing.Count > 0)
+            if (existing.Count > 0 && !desired.MovingVips.Contains(v.Address))
             {
                 rejected.Add(new LvsException(LvsErrorKind.InvalidArgument,
                     $"{v.Address} is already configured on {existing[0].InterfaceName}; remove it there first (Remove-LvsVip -Address {v.Address} -InterfaceName {existing[0].InterfaceName}).",
@@ -131,7 +131,7 @@ public static class Planner
         }
 
         var next = state.NftArp.ToList();
-        foreach (var vip in desired.RemoveSuppression.Distinct())
+        foreach (var vip in desired.RemoveSuppression.Concat(desired.RemoveNftOnly).Distinct())
         {
             if (next.RemoveAll(e => e.VirtualIP.Equals(vip)) > 0)
             {
@@ -243,7 +243,7 @@ public static class Planner
         var toRemove = new List<ArpRule>();
         var toAdd = new List<(string Chain, string[] Spec)>();
 
-        foreach (var vip in desired.RemoveSuppression.Distinct())
+        foreach (var vip in desired.RemoveSuppression.Concat(desired.RemoveArptablesOnly).Distinct())
         {
             var rules = state.InputRulesFor(vip).Concat(state.OutputRulesFor(vip)).ToList();
             toRemove.AddRange(rules);

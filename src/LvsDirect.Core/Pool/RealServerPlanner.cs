@@ -1,6 +1,8 @@
 using System.Net;
+using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Core.Pool;
@@ -9,38 +11,120 @@ namespace LvsDirect.Core.Pool;
 public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, IReadOnlyList<IPAddress> Removed, IReadOnlyList<VipChange> Changes);
 
 /// <summary>
-/// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with its ARP suppression, on the interface
-/// given (else where it already is, else the default route's); VIPs LvsDirect manages there but not listed are removed, address first,
-/// then suppression. Nothing else is touched. The same plan whether it runs here, in a PowerShell session on
-/// the host, or over the agentless transport.
+/// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with the ARP method given: on the interface given
+/// (else where it already is, else the default route's) with arptables rules or LvsDirect's nftables table, or on
+/// lo as /32 with the ARP sysctls. Only a method given explicitly (<c>convert</c>) moves a VIP between lo and the
+/// facing interface and converts its suppression from another method. VIPs LvsDirect manages there but not listed are removed, whatever method they use. Nothing else is
+/// touched. The same plan whether it runs here, in a PowerShell session on the host, or over the agentless
+/// transport.
 /// </summary>
+/// <remarks>
+/// Without a conversion, one plan (addresses removed, rules changed, addresses added). With one, two plans from one reading, run one after the other (as <see cref="MethodSwitch"/> does): first every wanted
+/// VIP gets the chosen method's suppression and then its address where that method needs it; only then are
+/// addresses taken off where they no longer belong (a VIP changing method, a VIP no longer listed), and after
+/// them the suppression that kept those addresses out of ARP (the other method's rules, the unlisted VIPs'
+/// rules, the recorded sysctls once no VIP is left on lo). So no prefix of the whole leaves a VIP answering ARP.
+/// </remarks>
 public static class RealServerPlanner
 {
-    public static RealServerPlan Create(HostState state, IReadOnlyList<(IPAddress Address, int PrefixLength)> vips, string? interfaceName)
+    public static RealServerPlan Create(
+        HostState state,
+        IReadOnlyList<(IPAddress Address, int PrefixLength)> vips,
+        string? interfaceName,
+        ArpMethod method = ArpMethod.Arptables,
+        IReadOnlyList<SysctlRecord>? sysctlRecords = null,
+        bool convert = false)
     {
-        var desired = new DesiredChange();
+        var records = sysctlRecords ?? [];
+        var ensure = new DesiredChange { SysctlRecords = records };
+        var moves = new List<InterfaceAddress>();
         foreach (var (address, prefix) in vips)
         {
-            // Without an interface, a VIP already on some interface (lo, say) stays there: that is not a change.
-            var iface = interfaceName is null && state.FindAddress(address).FirstOrDefault() is { } existing
-                ? state.RequireInterface(existing.InterfaceName)
-                : Resolve.Interface(state, interfaceName);
-            // ARP leaves by the interface facing the network: for a VIP on lo that is the default route's.
-            var arpInterface = iface.Name == HostState.LoopbackInterface ? state.DefaultInterfaceName : iface.Name;
-            desired.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, arpInterface, null)));
-            desired.EnsureVips.Add(new VipRequest(address, prefix, iface.Name));
+            // Without an interface, a VIP already on some interface (lo, say) stays there unless the method given
+            // needs it elsewhere; ARP leaves by the interface facing the network, for a VIP on lo the default route's.
+            var elsewhere = convert ? MethodSwitch.AddressesToMove(state, address, method) : [];
+            var existing = interfaceName is null && elsewhere.Count == 0 ? state.FindAddress(address).FirstOrDefault() : null;
+            var holder = existing is not null ? state.RequireInterface(existing.InterfaceName) : Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
+            var iface = holder.Name == HostState.LoopbackInterface ? state.RequireInterface(state.DefaultInterfaceName) : holder;
+            var target = method == ArpMethod.Sysctl ? HostState.LoopbackInterface : holder.Name;
+            switch (method)
+            {
+                case ArpMethod.Sysctl when prefix != 32:
+                    throw new LvsException(LvsErrorKind.InvalidPrefix,
+                        $"The sysctl method puts {address} on lo, where it must be a /32 (a wider prefix makes the whole subnet local to this host), not /{prefix}.", $"{address}/{prefix}");
+                case ArpMethod.Sysctl:
+                    ensure.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(address, iface.Name));
+                    break;
+                case ArpMethod.Nftables:
+                    ensure.EnsureNftSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                    break;
+                default:
+                    ensure.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                    break;
+            }
+
+            if (elsewhere.Count > 0)
+            {
+                ensure.MovingVips.Add(address);
+                moves.AddRange(elsewhere);
+            }
+
+            ensure.EnsureVips.Add(new VipRequest(address, prefix, target));
         }
 
+        // The first plan sees only the chosen method's half of the rules: the other half is the second plan's.
+        var ruleState = method switch
+        {
+            ArpMethod.Arptables => state.WithoutNftables(),
+            ArpMethod.Nftables => state.WithoutArptables(),
+            _ => state,
+        };
         var wanted = vips.Select(v => v.Address).Distinct().ToList();
         var wantedSet = wanted.ToHashSet();
         var removed = state.SuppressedAddresses().Where(a => !wantedSet.Contains(a)).ToList();
-        foreach (var vip in removed)
+        if (!convert)
         {
-            desired.RemoveAddresses.AddRange(state.FindAddress(vip));
-            desired.RemoveSuppression.Add(vip);
+            foreach (var vip in removed)
+            {
+                ensure.RemoveAddresses.AddRange(state.FindAddress(vip));
+                ensure.RemoveSuppression.Add(vip);
+            }
+
+            ensure.RestoreSysctls = method != ArpMethod.Sysctl;
+            var single = Planner.Create(state, ensure);
+            return new RealServerPlan(single, wanted, removed, RealServerPool.Summarize(wanted, removed, single.Changes));
         }
 
-        var plan = Planner.Create(state, desired);
+        var first = Planner.Create(ruleState, ensure);
+        var refused = first.Rejected.Select(e => e.Target?.ToString()).ToHashSet();
+        var then = new DesiredChange { SysctlRecords = records, RestoreSysctls = method != ArpMethod.Sysctl };
+        then.RemoveAddresses.AddRange(moves.Where(m => !refused.Contains(m.Address.ToString())));
+        foreach (var vip in removed)
+        {
+            then.RemoveAddresses.AddRange(state.FindAddress(vip));
+            then.RemoveSuppression.Add(vip);
+        }
+
+        // A wanted VIP the other way suppressed loses that suppression once the chosen method holds it.
+        foreach (var vip in wanted.Where(v => !refused.Contains(v.ToString())))
+        {
+            var arptables = state.InputRulesFor(vip).Any() || state.OutputRulesFor(vip).Any();
+            var nft = state.NftEntryFor(vip) is not null;
+            switch (method)
+            {
+                case ArpMethod.Sysctl when arptables || nft:
+                    then.RemoveSuppression.Add(vip);
+                    break;
+                case ArpMethod.Arptables when nft:
+                    then.RemoveNftOnly.Add(vip);
+                    break;
+                case ArpMethod.Nftables when arptables:
+                    then.RemoveArptablesOnly.Add(vip);
+                    break;
+            }
+        }
+
+        var plan = first.Then(Planner.Create(state, then));
         return new RealServerPlan(plan, wanted, removed, RealServerPool.Summarize(wanted, removed, plan.Changes));
     }
 }

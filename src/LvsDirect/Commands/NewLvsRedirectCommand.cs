@@ -63,7 +63,7 @@ public sealed class NewLvsRedirectCommand : LvsCmdlet
     });
 
     internal static IReadOnlyList<RedirectRule> ReadRedirects(IProcessRunner runner, CancellationToken cancellationToken) =>
-        RedirectSyntax.Parse(runner.RunChecked(RedirectSyntax.ListCommand, cancellationToken).StandardOutput);
+        new Core.Host.HostInspector(runner).ReadRedirects(cancellationToken);
 
     internal static LvsRedirect ToOutput(RedirectRule r) =>
         new() { VirtualIP = r.VirtualIP, Port = r.Port, Protocol = r.Protocol, Rule = r.RawLine };

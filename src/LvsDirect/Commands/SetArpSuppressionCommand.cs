@@ -58,23 +58,32 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     {
         DemandRoot();
         var parsed = _requests.Select(r => (Request: r, Vip: InputValidation.ParseCidr(r.Vip).Address)).ToList();
+        var explicitMethod = MyInvocation.BoundParameters.ContainsKey(nameof(Method));
         var rules = Method == ArpMethod.Sysctl ? SetSysctls(parsed.Select(p => (p.Vip, p.Request.InterfaceName)).ToList()) : WithHostLock(() =>
         {
             var nft = Method == ArpMethod.Nftables;
 
             // With an explicit -Method, VIPs suppressed the other rule-based way are converted: read that too.
-            var convert = MyInvocation.BoundParameters.ContainsKey(nameof(Method))
-                          && ToolLocator.TryResolve(nft ? "arptables" : "nft") is not null;
+            var convert = explicitMethod && ToolLocator.TryResolve(nft ? "arptables" : "nft") is not null;
             var state = new Core.Host.HostInspector(Runner).Read(!nft || convert, CancellationToken, includeNft: nft || convert);
             var desired = new DesiredChange();
+            var moves = new List<VipMove>();
             foreach (var (r, vip) in parsed)
             {
-                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, r.InterfaceName, r.RealIP)));
+                // With an explicit -Method, a VIP of the sysctl method (on lo) moves to the facing interface.
+                var onLo = explicitMethod ? MethodSwitch.AddressesToMove(state, vip, Method) : [];
+                var facing = onLo.Count > 0 ? Resolve.Interface(state, r.InterfaceName == HostState.LoopbackInterface ? null : r.InterfaceName).Name : r.InterfaceName;
+                moves.AddRange(onLo.Select(a => new VipMove(a, facing!)).Take(1));
+                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, facing, r.RealIP)));
             }
 
             // Only the chosen method's half of the state: the old method's rules are no business of this plan.
-            var plan = Planner.Create(nft ? state.WithoutArptables() : state.WithoutNftables(), desired);
-            if (!ExecutePlan(plan))
+            var ruleState = nft ? state.WithoutArptables() : state.WithoutNftables();
+            var statePath = moves.Count > 0 ? SysctlStatePathOrDefault(SysctlStatePath) : null;
+            var plan = moves.Count > 0
+                ? MethodSwitch.ToRules(state, ruleState, desired, moves, SysctlStateFile.Load(statePath!))
+                : Planner.Create(ruleState, desired);
+            if (!ExecutePlan(plan, statePath))
             {
                 return [];
             }
@@ -150,15 +159,22 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         return WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: false, includeSysctls: true);
+            // The rules of both rule-based methods are read too: a VIP they keep out of ARP is converted.
+            var state = new HostInspector(Runner).Read(
+                ToolLocator.TryResolve("arptables") is not null, CancellationToken, includeSysctls: true, includeNft: ToolLocator.TryResolve("nft") is not null);
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
+            var moves = new List<VipMove>();
             foreach (var (vip, interfaceName) in vips)
             {
-                var facing = Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName);
+                // A VIP on the facing interface (a rule-based method's place) moves to lo; the interface it leaves faces the director.
+                var elsewhere = MethodSwitch.AddressesToMove(state, vip, ArpMethod.Sysctl);
+                moves.AddRange(elsewhere.Select(a => new VipMove(a, HostState.LoopbackInterface)));
+                var facing = Resolve.Interface(state, interfaceName == HostState.LoopbackInterface ? null : interfaceName ?? elsewhere.FirstOrDefault()?.InterfaceName);
                 desired.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(vip, facing.Name));
+                desired.EnsureSysctlSuppression.AddRange(elsewhere.Where(a => a.InterfaceName != facing.Name).Select(a => new SysctlSuppressionRequest(vip, a.InterfaceName)));
             }
 
-            var plan = Planner.Create(state, desired);
+            var plan = MethodSwitch.ToSysctl(state, desired, moves, vips.Select(v => v.Vip));
             foreach (var c in plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");

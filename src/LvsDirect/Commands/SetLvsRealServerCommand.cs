@@ -5,9 +5,12 @@ using System.Management.Automation.Runspaces;
 using System.Net;
 using LvsDirect.Core.Config;
 using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 using LvsDirect.Core.Pool;
+using LvsDirect.Core.Tools;
 using LvsDirect.Remoting;
 
 namespace LvsDirect.Commands;
@@ -71,8 +74,17 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
 
+    /// <summary>
+    /// Arptables or Nftables (VIPs on the interface, rules per VIP) or Sysctl (VIPs on lo as /32, arp_ignore and
+    /// arp_announce); given explicitly, VIPs that use another method are converted. The agentless transport supports Arptables only.
+    /// </summary>
     [Parameter]
     public ArpMethod Method { get; set; } = ArpMethod.Arptables;
+
+    /// <summary>Where the sysctl method records the values it replaces (New-LvsVip -SysctlStatePath); on each host when remote.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SysctlStatePath { get; set; }
 
     /// <summary>Where the VIPs go; the interface of the default route when not given.</summary>
     [Parameter]
@@ -108,10 +120,10 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
-        if (Method != ArpMethod.Arptables)
+        if (Method != ArpMethod.Arptables && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument,
-                $"Set-LvsRealServer -Method {Method} is not supported by this version of LvsDirect yet; use -Method Arptables.", Method.ToString());
+                $"Set-LvsRealServer -Transport Ssh supports -Method Arptables only; for -Method {Method}, use -Transport PowerShell (the default), which runs Set-LvsRealServer on each host.", Method.ToString());
         }
 
         // Validated here, before any host is contacted, so bad input changes nothing anywhere.
@@ -163,16 +175,24 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         DemandRoot();
         var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList();
         var whatIf = RemoteCmdlet.IsWhatIf(this);
+        var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var (changes, commands, rejected) = WithHostLock(() =>
         {
-            var state = ReadState(includeArpRules: true);
-            var (plan, _, _, summary) = RealServerPlanner.Create(state, vips, InterfaceName);
+            // Every method's state is read where its tool is installed: a VIP managed another way is converted
+            // or, when not listed, removed. The chosen method's own tool is required.
+            var state = new HostInspector(Runner).Read(
+                Method == ArpMethod.Arptables || ToolLocator.TryResolve("arptables") is not null,
+                CancellationToken,
+                includeSysctls: true,
+                includeNft: Method == ArpMethod.Nftables || ToolLocator.TryResolve("nft") is not null);
+            var (plan, _, _, summary) = RealServerPlanner.Create(state, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
+                convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)));
             foreach (var c in plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            var complete = ExecutePlan(plan);
+            var complete = ExecutePlan(plan, statePath);
             var rejectedText = plan.Rejected.Select(r => r.Message).ToList();
             if (!complete && !whatIf)
             {
@@ -186,7 +206,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         var errors = new List<ErrorRecord>();
         if (Persist.IsPresent && rejected.Count == 0)
         {
-            persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors)
+            persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors, Method)
                 | RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors);
         }
 
@@ -209,13 +229,18 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     /// Runs Save-ArpSuppression or Export-RcLocal as they are (outside our host lock, which they take
     /// themselves) and returns whether they rewrote their file.
     /// </summary>
-    private bool RunNested(string name, Type type, string? path, List<ErrorRecord> errors)
+    private bool RunNested(string name, Type type, string? path, List<ErrorRecord> errors, ArpMethod? method = null)
     {
         using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
         ps.AddCommand(new CmdletInfo(name, type));
         if (path is not null)
         {
             ps.AddParameter("Path", path);
+        }
+
+        if (method is not null)
+        {
+            ps.AddParameter("Method", method.Value);
         }
 
         if (RemoteCmdlet.IsWhatIf(this))
@@ -272,11 +297,18 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             var parameters = new Hashtable
             {
                 ["VirtualIP"] = vips.ToArray(),
-                ["Method"] = Method.ToString(),
             };
+
+            // Given explicitly, the method also converts VIPs on each host, as it does here.
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Method)))
+            {
+                parameters["Method"] = Method.ToString();
+            }
+
             AddIfGiven(parameters, "InterfaceName", InterfaceName);
             AddIfGiven(parameters, "RcLocalPath", RcLocalPath);
             AddIfGiven(parameters, "ArpRulesPath", ArpRulesPath);
+            AddIfGiven(parameters, "SysctlStatePath", SysctlStatePath);
             if (Persist.IsPresent)
             {
                 parameters["Persist"] = true;

@@ -92,6 +92,16 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? ArpRulesPath { get; set; }
 
+    /// <summary>The nftables method's file (Save-ArpSuppression -Method Nftables -Path); local runs only.</summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateNotNullOrEmpty]
+    public string? NftRulesPath { get; set; }
+
+    /// <summary>The host's nftables configuration that must include <see cref="NftRulesPath"/>; local runs only.</summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateNotNullOrEmpty]
+    public string? NftConfigPath { get; set; }
+
     /// <summary>Return only $true (no check failed) or $false.</summary>
     [Parameter]
     public SwitchParameter Quiet { get; set; }
@@ -135,6 +145,8 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 RcLocalPath = RcLocalPath is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(RcLocalPath),
                 SavedRulesPath = ArpRulesPath is null ? SaveArpSuppressionCommand.DefaultPath : GetUnresolvedProviderPathFromPSPath(ArpRulesPath),
                 SysctlFiles = PersistedConfig.DefaultSysctlFiles(),
+                NftFilePath = NftRulesPath is null ? NftConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(NftRulesPath),
+                NftConfigPaths = NftConfigPath is null ? NftConf.HostConfigs : [GetUnresolvedProviderPathFromPSPath(NftConfigPath)],
             },
             CancellationToken);
 

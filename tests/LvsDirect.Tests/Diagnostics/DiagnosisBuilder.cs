@@ -42,6 +42,15 @@ public sealed class DiagnosisBuilder
 
     public List<ListeningSocket>? Listeners { get; set; }
 
+    /// <summary>LvsDirect's nftables table as read (null: not read).</summary>
+    public List<NftArpEntry>? NftEntries { get; set; }
+
+    public bool NftInstalled { get; set; }
+
+    public List<RedirectRule>? Redirects { get; set; }
+
+    public NftPersistence? NftBoot { get; set; }
+
     public static string RenderRcLocal(params (string Vip, int Prefix, string Dev, string? Rip)[] vips) =>
         Core.Persistence.RcLocal.Merge(null, Core.Persistence.RcLocal.RenderBlock(
             new ArptablesDialect(ArptablesFlavor.Nft),
@@ -82,25 +91,44 @@ public sealed class DiagnosisBuilder
             n.Value.Mac,
             n.Value.Cidrs.Select(c =>
             {
-                var (a, p) = InputValidation.ParseCidr(c);
+                var (a, p) = c.Contains(':') ? InputValidation.ParseVipCidr(c) : InputValidation.ParseCidr(c);
                 return new InterfaceAddress(n.Key, a, p, null, null, IPAddress.IsLoopback(a) ? "host" : "global", false);
             }).ToList())).ToList();
         var rules = LiveRules is null ? null : ArptablesRuleSet.Parse(LiveRules);
-        var state = new HostState(interfaces, Routes, rules, rules is null ? null : new ArptablesDialect(ArptablesFlavor.Nft));
+        var state = new HostState(interfaces, Routes, rules, rules is null ? null : new ArptablesDialect(ArptablesFlavor.Nft), nftArp: NftEntries);
         return new RealServerSnapshot
         {
             ComputerName = "rs1",
             State = state,
             ArptablesInstalled = ArptablesInstalled,
+            NftInstalled = NftInstalled,
+            Redirects = Redirects,
             ArpRulesUnknownReason = UnknownReason,
             Sysctls = new InterfaceSysctls(_sysctls),
             Listeners = Listeners,
-            Persisted = PersistedConfig.Parse("/etc/rc.local", RcLocal, RcLocalExecutable, "/etc/sysconfig/arptables", SavedRules, BootSysctls),
+            Persisted = PersistedConfig.Parse("/etc/rc.local", RcLocal, RcLocalExecutable, "/etc/sysconfig/arptables", SavedRules, BootSysctls) with { Nft = NftBoot },
         };
     }
 
     public IReadOnlyList<RealServerCheck> Run(DiagnosisRequest? request = null) =>
         RealServerDiagnosis.Run(Snapshot(), request ?? new DiagnosisRequest());
+
+    /// <summary>
+    /// The nftables method done right: no arptables rules, the VIP in LvsDirect's table, saved to
+    /// /etc/lvsdirect/arp.nft and included from /etc/nftables.conf.
+    /// </summary>
+    public DiagnosisBuilder NftMethod(bool included = true)
+    {
+        var entries = new List<NftArpEntry> { new(IPAddress.Parse(Vip), true, IPAddress.Parse("192.0.2.11")) };
+        LiveRules = string.Empty;
+        SavedRules = null;
+        RcLocal = RenderRcLocal((Vip, 32, "eth0", null));
+        NftInstalled = true;
+        NftEntries = entries;
+        NftBoot = NftPersistence.Parse(NftConf.DefaultPath, NftConf.Render(entries),
+            [("/etc/nftables.conf", "#!/usr/sbin/nft -f\nflush ruleset\n" + (included ? NftConf.IncludeLine(NftConf.DefaultPath) + "\n" : string.Empty))]);
+        return this;
+    }
 
     /// <summary>The sysctl method done right: VIP on lo, arp_ignore=1 and arp_announce=2 on conf/all, no rules.</summary>
     public DiagnosisBuilder SysctlMethod()
