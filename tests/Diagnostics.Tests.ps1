@@ -324,6 +324,27 @@ Describe "Test-LvsRealServer and Test-LvsArp on real servers in network namespac
             "$($c.Status)" | Should -Be 'Fail'
             $c.Remediation | Should -Be 'Export-RcLocal'
         }
+
+        It 'LvsDirect''s systemd unit counts as the boot file when rc.local has no block; a VIP added after it is lost at reboot' {
+            $folder = Get-RsFolder $Rs1
+            $unit = Join-Path $folder 'lvsdirect.service'
+            $null = Invoke-LvsInNamespace $Rs1.Namespace {
+                param($vip, $f, $u)
+                $null = New-LvsVip -Address $vip
+                $null = Save-ArpSuppression -Path "$f/arptables"
+                $null = Export-RcLocal -Target SystemdUnit -Path $u
+            } -ArgumentList $Vip, $folder, $unit
+            Set-Content -LiteralPath (Join-Path $folder 'rc.local') -Value "#!/bin/sh`nexit 0"
+
+            $r = Test-RealServer $Rs1 @{ SystemdUnitPath = $unit }
+            "$((Get-Check $r VipPersisted $Vip).Status)" | Should -Be 'Pass'
+            "$((Get-Check $r SuppressionPersisted $Vip).Status)" | Should -Be 'Pass'
+            (Get-Check $r RcLocal).Target | Should -Be $unit
+
+            $null = Invoke-LvsInNamespace $Rs1.Namespace { $null = New-LvsVip -Address 203.0.113.77 }
+            $later = Get-Check (Test-RealServer $Rs1 @{ SystemdUnitPath = $unit }) VipPersisted '203.0.113.77'
+            "$($later.Status)" | Should -Be 'Fail'
+        }
     }
 
     Context 'the nftables and REDIRECT methods' {

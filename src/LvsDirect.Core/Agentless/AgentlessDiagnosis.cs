@@ -1,5 +1,6 @@
 using System.Globalization;
 using LvsDirect.Core.Diagnostics;
+using LvsDirect.Core.Persistence;
 
 namespace LvsDirect.Core.Agentless;
 
@@ -20,7 +21,7 @@ public static class AgentlessDiagnosis
             ? [RcDFolder, "/etc/rc.d/rc.local", "/etc/rc.local", savedRulesPath ?? SavedRulesDefaultPath]
             : [rcLocalPath, savedRulesPath ?? SavedRulesDefaultPath];
 
-    public static RealServerSnapshot ToSnapshot(RemoteSnapshot remote, string computerName, string? rcLocalPath, string? savedRulesPath, bool withListeners)
+    public static RealServerSnapshot ToSnapshot(RemoteSnapshot remote, string computerName, string? rcLocalPath, string? savedRulesPath, bool withListeners, string? systemdUnitPath = null)
     {
         var arptables = remote.Programs.Contains("arptables");
         var state = remote.ToHostState();
@@ -37,6 +38,8 @@ public static class AgentlessDiagnosis
         {
             Unreadable = remote.UnreadableFiles.Where(f => f == rc || f == saved).ToList(),
         };
+        var unit = systemdUnitPath ?? SystemdUnit.DefaultPath;
+        persisted = PersistedConfig.WithSystemdUnit(persisted, unit, remote.Files.GetValueOrDefault(unit));
 
         return new RealServerSnapshot
         {

@@ -85,6 +85,43 @@ public sealed partial record PersistedConfig
         return Parse(rcLocalPath, rc, executable, savedRulesPath, saved, sysctls) with { Unreadable = unreadable };
     }
 
+    /// <summary>
+    /// When rc.local holds no LvsDirect block, the boot file may be LvsDirect's systemd unit instead
+    /// (Export-RcLocal -Target SystemdUnit): its ExecStart commands are read like the block's lines, and the
+    /// unit counts as the boot file. A unit LvsDirect did not write is ignored.
+    /// </summary>
+    public static PersistedConfig WithSystemdUnit(PersistedConfig rc, string unitPath, string? unitText)
+    {
+        if (rc.HasBlock || unitText is null || !unitText.Contains(Persistence.SystemdUnit.Header, StringComparison.Ordinal))
+        {
+            return rc;
+        }
+
+        var commands = unitText.Split('\n')
+            .Select(l => l.Trim())
+            .Where(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))
+            .Select(l => l["ExecStart=".Length..].TrimStart('-'))
+            .Select(l => l.Split(' ', 2) is [var program, .. var rest] ? Path.GetFileName(program) + (rest.Length > 0 ? " " + rest[0] : string.Empty) : l);
+        var block = string.Join('\n', new[] { RcLocal.BeginMarker }.Concat(commands).Append(RcLocal.EndMarker));
+        var unit = Parse(unitPath, block, rcLocalExecutable: true, null, null);
+        var sysctls = new Dictionary<(string Conf, string Key), int>(rc.BootSysctls);
+        foreach (var (key, value) in unit.BootSysctls)
+        {
+            sysctls[key] = value;
+        }
+
+        return rc with
+        {
+            RcLocalPath = unitPath,
+            RcLocalExists = true,
+            RcLocalExecutable = true,
+            HasBlock = unit.HasBlock,
+            RcAddresses = unit.RcAddresses,
+            RcRules = unit.RcRules,
+            BootSysctls = sysctls,
+        };
+    }
+
     /// <summary>Builds the view from file contents (null: the file does not exist).</summary>
     public static PersistedConfig Parse(
         string? rcLocalPath,

@@ -569,6 +569,13 @@ public static class RealServerDiagnosis
             return;
         }
 
+        if (p.RcLocalPath?.EndsWith(".service", StringComparison.Ordinal) == true)
+        {
+            d.Add(CheckNames.RcLocal, p.RcLocalPath, CheckStatus.Pass,
+                $"{p.RcLocalPath} is LvsDirect's systemd unit: it recreates the configuration at boot while enabled (systemctl is-enabled {Persistence.SystemdUnit.Name}).");
+            return;
+        }
+
         d.Add(CheckNames.RcLocal, p.RcLocalPath ?? "rc.local", p.RcLocalExecutable ? CheckStatus.Pass : CheckStatus.Fail,
             p.RcLocalExecutable
                 ? $"{p.RcLocalPath} holds the LvsDirect block and is executable, so rc-local.service runs it at boot."

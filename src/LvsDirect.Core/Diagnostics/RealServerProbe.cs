@@ -17,6 +17,9 @@ public sealed class ProbeOptions
 
     public string? SavedRulesPath { get; init; }
 
+    /// <summary>LvsDirect's systemd unit, the boot file when rc.local holds no block; null: not looked at.</summary>
+    public string? SystemdUnitPath { get; init; }
+
     public IReadOnlyList<string> SysctlFiles { get; init; } = [];
 
     public string SysctlRoot { get; init; } = "/proc/sys/net/ipv4/conf";
@@ -65,8 +68,25 @@ public sealed class RealServerProbe
             ArpRulesUnknownReason = arptablesInstalled && !options.ReadArpRules ? "reading them needs root" : null,
             Sysctls = InterfaceSysctls.Read(options.SysctlRoot),
             Listeners = sockets,
-            Persisted = PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles)
+            Persisted = WithUnit(PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles), options.SystemdUnitPath)
                 with { Nft = NftPersistence.Read(options.NftFilePath, options.NftConfigPaths) },
         };
+    }
+
+    private static PersistedConfig WithUnit(PersistedConfig rc, string? unitPath)
+    {
+        if (unitPath is null)
+        {
+            return rc;
+        }
+
+        try
+        {
+            return PersistedConfig.WithSystemdUnit(rc, unitPath, Persistence.AtomicFile.ReadAllTextOrNull(unitPath));
+        }
+        catch (Errors.LvsException ex) when (ex.Kind == Errors.LvsErrorKind.FileError)
+        {
+            return rc;
+        }
     }
 }

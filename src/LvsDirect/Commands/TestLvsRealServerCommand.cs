@@ -92,6 +92,11 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? ArpRulesPath { get; set; }
 
+    /// <summary>LvsDirect's systemd unit (Export-RcLocal -Target SystemdUnit), the boot file when rc.local has no block.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SystemdUnitPath { get; set; }
+
     /// <summary>The nftables method's file (Save-ArpSuppression -Method Nftables -Path); local runs only.</summary>
     [Parameter(ParameterSetName = LocalSet)]
     [ValidateNotNullOrEmpty]
@@ -144,6 +149,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 ReadListeners = wantListeners,
                 RcLocalPath = RcLocalPath is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(RcLocalPath),
                 SavedRulesPath = ArpRulesPath is null ? SaveArpSuppressionCommand.DefaultPath : GetUnresolvedProviderPathFromPSPath(ArpRulesPath),
+                SystemdUnitPath = SystemdUnitPath is null ? SystemdUnit.DefaultPath : GetUnresolvedProviderPathFromPSPath(SystemdUnitPath),
                 SysctlFiles = PersistedConfig.DefaultSysctlFiles(),
                 NftFilePath = NftRulesPath is null ? NftConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(NftRulesPath),
                 NftConfigPaths = NftConfigPath is null ? NftConf.HostConfigs : [GetUnresolvedProviderPathFromPSPath(NftConfigPath)],
@@ -176,6 +182,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     {
         var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
         var saved = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
+        var unit = SystemdUnitPath is null ? SystemdUnit.DefaultPath : RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
         var hosts = HostName.Length > 0
             ? HostName
             : _requests.SelectMany(r => r.RealServers ?? []).Select(a => a.ToString()).ToArray();
@@ -202,11 +209,12 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                      targets,
                      ThrottleLimit,
                      (t, ct) => AgentlessDiagnosis.ToSnapshot(
-                         channel.Run(t, AgentlessDiagnosis.FilesToRead(rcLocal, saved), _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
+                         channel.Run(t, [.. AgentlessDiagnosis.FilesToRead(rcLocal, saved), unit], _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
                          t.HostName,
                          rcLocal,
                          saved,
-                         wantListeners),
+                         wantListeners,
+                         unit),
                      CancellationToken))
         {
             done++;
@@ -289,6 +297,11 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             if (ArpRulesPath is not null)
             {
                 parameters["ArpRulesPath"] = RemotePath(ArpRulesPath, nameof(ArpRulesPath));
+            }
+
+            if (SystemdUnitPath is not null)
+            {
+                parameters["SystemdUnitPath"] = RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
             }
 
             work.Add(new RemoteWork(RemoteTarget.ForHost(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
