@@ -39,9 +39,7 @@ public sealed class HostInspector
         var arp = includeArpRules ? Task.Run(() => _runner.RunChecked(ListArpCommand, cancellationToken), cancellationToken) : null;
         var sysctl = includeSysctls ? Task.Run(() => _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken), cancellationToken) : null;
         var ip = _runner.RunChecked(ReadAddressesCommand, cancellationToken);
-        var docs = IpJsonParser.SplitDocuments(ip.StandardOutput);
-        var interfaces = docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [];
-        var routes = docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [];
+        var (interfaces, routes) = ParseAddresses(ip.StandardOutput);
         if (sysctl is null && interfaces.SelectMany(i => i.Addresses).Any(HostState.IsLoopbackVip))
         {
             sysctl = Task.FromResult(_runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken));
@@ -55,12 +53,9 @@ public sealed class HostInspector
             return new HostState(interfaces, routes, null, null, sysctls, nftEntries);
         }
 
-        var list = arp.GetAwaiter().GetResult();
-        var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(list.StandardOutput));
-        // Only arptables_jf names its chains IN/OUT; otherwise the listing looks the same for every flavor.
-        var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : DetectFlavor(cancellationToken);
+        var (rules, dialect) = ParseRules(arp.GetAwaiter().GetResult().StandardOutput, () => DetectFlavor(cancellationToken));
         (_runner as LoggingProcessRunner)?.Flush();
-        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor), sysctls, nftEntries);
+        return new HostState(interfaces, routes, rules, dialect, sysctls, nftEntries);
     }
 
     /// <summary>LvsDirect's iptables REDIRECT rules (comment lvsdirect) in the nat PREROUTING chain; reading them needs root.</summary>
@@ -91,17 +86,32 @@ public sealed class HostInspector
     /// </summary>
     public static HostState Compose(string ipOutput, string? arpListing, string? arptablesVersion)
     {
-        var docs = IpJsonParser.SplitDocuments(ipOutput);
-        var interfaces = docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [];
-        var routes = docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [];
+        var (interfaces, routes) = ParseAddresses(ipOutput);
         if (arpListing is null)
         {
             return new HostState(interfaces, routes, null, null);
         }
 
-        var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(arpListing));
-        var flavor = rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : ArptablesSyntax.DetectFromVersion(arptablesVersion ?? string.Empty);
-        return new HostState(interfaces, routes, rules, new ArptablesDialect(flavor));
+        var (rules, dialect) = ParseRules(arpListing, () => ArptablesSyntax.DetectFromVersion(arptablesVersion ?? string.Empty));
+        return new HostState(interfaces, routes, rules, dialect);
+    }
+
+    /// <summary>The interfaces and default routes in the output of <see cref="ReadAddressesCommand"/>.</summary>
+    private static (IReadOnlyList<NetInterface> Interfaces, IReadOnlyList<DefaultRoute> Routes) ParseAddresses(string ipOutput)
+    {
+        var docs = IpJsonParser.SplitDocuments(ipOutput);
+        return (docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [], docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : []);
+    }
+
+    /// <summary>
+    /// The rules of an <c>arptables -L -n</c> listing and the dialect to change them in. Only arptables_jf names
+    /// its chains IN/OUT; otherwise the listing looks the same for every flavor, and <paramref name="flavor"/>
+    /// (asked only then) tells.
+    /// </summary>
+    private static (ArptablesRuleSet Rules, ArptablesDialect Dialect) ParseRules(string listing, Func<ArptablesFlavor> flavor)
+    {
+        var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(listing));
+        return (rules, new ArptablesDialect(rules.DetectedFlavor == ArptablesFlavor.Jf ? ArptablesFlavor.Jf : flavor()));
     }
 
     /// <summary>Which arptables this is, asked of the program once per process and binary.</summary>
