@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Persistence;
@@ -153,6 +154,39 @@ public abstract class LvsCmdlet : PSCmdlet
 
         return true;
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> for each host side by side (up to <paramref name="throttleLimit"/>) and hands
+    /// each outcome to <paramref name="onOutcome"/> on the pipeline thread as it arrives, with Write-Progress
+    /// "i of n hosts done".
+    /// </summary>
+    protected void ForEachHost<TItem, TResult>(
+        int activityId,
+        IReadOnlyList<TItem> hosts,
+        Func<TItem, string> hostName,
+        int throttleLimit,
+        Func<TItem, CancellationToken, TResult> work,
+        Action<HostOutcome<TItem, TResult>> onOutcome)
+    {
+        var progress = new ProgressRecord(activityId, MyInvocation.MyCommand.Name, $"0 of {hosts.Count} hosts done");
+        WriteProgress(progress);
+        var done = 0;
+        foreach (var outcome in HostParallel.Run(hosts, throttleLimit, work, CancellationToken))
+        {
+            done++;
+            progress.StatusDescription = $"{done} of {hosts.Count} hosts done (last: {hostName(outcome.Item)})";
+            progress.PercentComplete = done * 100 / hosts.Count;
+            WriteProgress(progress);
+            onOutcome(outcome);
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+    }
+
+    /// <summary>A host's failure as an LvsException: ours as it is, anything else as RemoteFailed naming the host.</summary>
+    protected static LvsException HostFailure(Exception error, SshTarget target) =>
+        error as LvsException ?? new LvsException(LvsErrorKind.RemoteFailed, $"{target}: {error.Message}", target.HostName, error);
 
     /// <summary>A path on a remote host: absolute, taken as given (not resolved against this machine's current folder).</summary>
     protected static string RemotePath(string path, string parameter) =>

@@ -48,7 +48,7 @@ public sealed partial class GetLvsVipCommand
         {
             if (outcome.Error is { } error)
             {
-                var lvs = error as LvsException ?? new LvsException(LvsErrorKind.RemoteFailed, $"{outcome.Item}: {error.Message}", outcome.Item.HostName, error);
+                var lvs = HostFailure(error, outcome.Item);
                 WriteError(new ErrorRecord(lvs, lvs.ErrorId, CategoryFor(lvs.Kind), outcome.Item.HostName));
                 continue;
             }

@@ -45,15 +45,8 @@ public sealed partial class SetLvsRealServerCommand
         }
 
         var channel = new AgentlessChannel();
-        var progress = new ProgressRecord(ProgressActivityId + 2, "Set-LvsRealServer", $"0 of {confirmed.Count} hosts done");
-        WriteProgress(progress);
-        var done = 0;
-        foreach (var outcome in HostParallel.Run(confirmed, ThrottleLimit, (w, ct) => ApplyAgentless(channel, w, whatIf, rcLocal, arpRules, ct), CancellationToken))
+        ForEachHost(ProgressActivityId + 2, confirmed, w => w.Target.HostName, ThrottleLimit, (w, ct) => ApplyAgentless(channel, w, whatIf, rcLocal, arpRules, ct), outcome =>
         {
-            done++;
-            progress.StatusDescription = $"{done} of {confirmed.Count} hosts done (last: {outcome.Item.Target.HostName})";
-            progress.PercentComplete = done * 100 / confirmed.Count;
-            WriteProgress(progress);
             var result = outcome.Result ?? Failed(outcome.Item.Target.HostName, outcome.Error!, outcome.Duration);
             if (result.Status == RealServerStatus.Failed)
             {
@@ -70,10 +63,7 @@ public sealed partial class SetLvsRealServerCommand
             }
 
             WriteObject(result);
-        }
-
-        progress.RecordType = ProgressRecordType.Completed;
-        WriteProgress(progress);
+        });
     }
 
     /// <summary>One host, on a worker thread: nothing here writes to the pipeline.</summary>

@@ -203,54 +203,48 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         var wantListeners = _requests.Any(r => r.Ports.Count > 0);
         var channel = new AgentlessChannel();
         var all = new List<RealServerCheck>();
-        var progress = new ProgressRecord(ProgressActivityId + 1, "Test-LvsRealServer", $"0 of {targets.Count} hosts done");
-        var done = 0;
-        foreach (var outcome in HostParallel.Run(
-                     targets,
-                     ThrottleLimit,
-                     (t, ct) => AgentlessDiagnosis.ToSnapshot(
-                         channel.Run(t, [.. AgentlessDiagnosis.FilesToRead(rcLocal, saved), unit], _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
-                         t.HostName,
-                         rcLocal,
-                         saved,
-                         wantListeners,
-                         unit),
-                     CancellationToken))
-        {
-            done++;
-            progress.StatusDescription = $"{done} of {targets.Count} hosts done (last: {outcome.Item.HostName})";
-            progress.PercentComplete = done * 100 / targets.Count;
-            WriteProgress(progress);
-            IReadOnlyList<RealServerCheck> results;
-            if (outcome.Error is { } error)
+        ForEachHost(
+            ProgressActivityId + 1,
+            targets,
+            t => t.HostName,
+            ThrottleLimit,
+            (t, ct) => AgentlessDiagnosis.ToSnapshot(
+                channel.Run(t, [.. AgentlessDiagnosis.FilesToRead(rcLocal, saved), unit], _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
+                t.HostName,
+                rcLocal,
+                saved,
+                wantListeners,
+                unit),
+            outcome =>
             {
-                var lvs = error as LvsException ?? new LvsException(LvsErrorKind.RemoteFailed, $"{outcome.Item}: {error.Message}", outcome.Item.HostName, error);
-                WriteLvsError(lvs);
-                results =
-                [
-                    ConnectionFailure(outcome.Item.HostName, lvs.Message, lvs.Kind switch
-                    {
-                        LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
-                        LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
-                        _ => null,
-                    }),
-                ];
-            }
-            else
-            {
-                var request = BuildRequest(outcome.Result!, director);
-                results = request is null ? [] : RealServerDiagnosis.Run(outcome.Result!, request);
-            }
+                IReadOnlyList<RealServerCheck> results;
+                if (outcome.Error is { } error)
+                {
+                    var lvs = HostFailure(error, outcome.Item);
+                    WriteLvsError(lvs);
+                    results =
+                    [
+                        ConnectionFailure(outcome.Item.HostName, lvs.Message, lvs.Kind switch
+                        {
+                            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
+                            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
+                            _ => null,
+                        }),
+                    ];
+                }
+                else
+                {
+                    var request = BuildRequest(outcome.Result!, director);
+                    results = request is null ? [] : RealServerDiagnosis.Run(outcome.Result!, request);
+                }
 
-            all.AddRange(results);
-            if (!Quiet)
-            {
-                WriteObject(results, enumerateCollection: true);
-            }
-        }
+                all.AddRange(results);
+                if (!Quiet)
+                {
+                    WriteObject(results, enumerateCollection: true);
+                }
+            });
 
-        progress.RecordType = ProgressRecordType.Completed;
-        WriteProgress(progress);
         if (Quiet)
         {
             WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
