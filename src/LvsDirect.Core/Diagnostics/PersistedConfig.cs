@@ -92,7 +92,7 @@ public sealed partial record PersistedConfig
     /// </summary>
     public static PersistedConfig WithSystemdUnit(PersistedConfig rc, string unitPath, string? unitText)
     {
-        if (rc.HasBlock || unitText is null || !unitText.Contains(Persistence.SystemdUnit.Header, StringComparison.Ordinal))
+        if (rc.HasBlock || unitText is null || !Persistence.SystemdUnit.IsOurs(unitText))
         {
             return rc;
         }
