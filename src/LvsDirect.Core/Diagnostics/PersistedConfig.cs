@@ -183,7 +183,9 @@ public sealed partial record PersistedConfig
     {
         var folders = SysctlFolders.Select(f => Path.Combine(root, f)).ToList();
         var byName = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in files.Where(f => folders.Contains(Path.GetDirectoryName(f))).OrderBy(f => folders.IndexOf(Path.GetDirectoryName(f)!)))
+        // Each file's folder rank once; a stable sort keeps files of one folder in their given order.
+        var ranked = files.Select(f => (File: f, Rank: folders.IndexOf(Path.GetDirectoryName(f) ?? string.Empty)));
+        foreach (var (file, _) in ranked.Where(r => r.Rank >= 0).OrderBy(r => r.Rank))
         {
             byName.TryAdd(Path.GetFileName(file), file);
         }
