@@ -7,6 +7,7 @@ namespace LvsDirect.Core.Agentless;
 /// <summary>
 /// Test-LvsRealServer over the agentless transport: which files and reads a diagnosis needs from a server, and
 /// the <see cref="RealServerSnapshot"/> built from what the session read, so the very same checks run here.
+/// Set-LvsRealServer -Persist reads and writes the same boot files.
 /// </summary>
 public static class AgentlessDiagnosis
 {
@@ -21,11 +22,14 @@ public static class AgentlessDiagnosis
             ? [RcDFolder, "/etc/rc.d/rc.local", "/etc/rc.local", savedRulesPath ?? SavedRulesDefaultPath]
             : [rcLocalPath, savedRulesPath ?? SavedRulesDefaultPath];
 
+    /// <summary>The rc.local of a host without -RcLocalPath, from the files <see cref="FilesToRead"/> asked for.</summary>
+    public static string RcLocalPathOn(RemoteSnapshot remote) => RcLocal.DefaultPath(remote.Exists(RcDFolder));
+
     public static RealServerSnapshot ToSnapshot(RemoteSnapshot remote, string computerName, string? rcLocalPath, string? savedRulesPath, bool withListeners, string? systemdUnitPath = null)
     {
         var arptables = remote.Programs.Contains("arptables");
         var state = remote.ToHostState();
-        var rc = rcLocalPath ?? (remote.Exists(RcDFolder) ? "/etc/rc.d/rc.local" : "/etc/rc.local");
+        var rc = rcLocalPath ?? RcLocalPathOn(remote);
         var saved = savedRulesPath ?? SavedRulesDefaultPath;
         var rcText = remote.Files.GetValueOrDefault(rc);
         // Like rc-local.service: rc.local runs at boot only when it is executable.

@@ -24,10 +24,11 @@ public static partial class RcLocal
     private static partial Regex TopLevelExit();
 
     /// <summary>RHEL keeps rc.local in /etc/rc.d (with /etc/rc.local a link to it); Debian in /etc.</summary>
-    public static string DefaultPath(string root = "/") =>
-        Directory.Exists(Path.Combine(root, "etc", "rc.d"))
-            ? Path.Combine(root, "etc", "rc.d", "rc.local")
-            : Path.Combine(root, "etc", "rc.local");
+    public static string DefaultPath(string root = "/") => DefaultPath(Directory.Exists(Path.Combine(root, "etc", "rc.d")), root);
+
+    /// <summary>The same choice for a host whose folders are known otherwise (a remote one).</summary>
+    public static string DefaultPath(bool hasRcD, string root = "/") =>
+        hasRcD ? Path.Combine(root, "etc", "rc.d", "rc.local") : Path.Combine(root, "etc", "rc.local");
 
     /// <summary>
     /// The block's lines, markers included: suppression for every VIP first (the ARP sysctls of the sysctl

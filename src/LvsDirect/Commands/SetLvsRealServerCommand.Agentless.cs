@@ -19,7 +19,7 @@ namespace LvsDirect.Commands;
 /// </summary>
 public sealed partial class SetLvsRealServerCommand
 {
-    private const string SavedRulesDefaultPath = "/etc/sysconfig/arptables";
+    private static readonly string SavedRulesFolder = Path.GetDirectoryName(AgentlessDiagnosis.SavedRulesDefaultPath)!;
 
     /// <summary>How to reach hosts given by name: PowerShell remoting (the default) or agentless SSH.</summary>
     [Parameter(ParameterSetName = HostSet)]
@@ -71,8 +71,8 @@ public sealed partial class SetLvsRealServerCommand
     {
         RealServerPlan? planned = null;
         var writes = new List<RemoteFileWrite>();
-        var files = Persist.IsPresent
-            ? new[] { "/etc/rc.d", "/etc/rc.d/rc.local", "/etc/rc.local", "/etc/sysconfig", rcLocal ?? "/etc/rc.local", arpRules ?? SavedRulesDefaultPath }.Distinct().ToList()
+        IReadOnlyList<string> files = Persist.IsPresent
+            ? [.. AgentlessDiagnosis.FilesToRead(rcLocal, arpRules), SavedRulesFolder]
             : [];
         var run = channel.Run(w.Target, files, snapshot =>
         {
@@ -134,7 +134,7 @@ public sealed partial class SetLvsRealServerCommand
         var vips = GetLvsVipCommand.List(after, all: false)
             .Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP))
             .ToList();
-        var rcPath = rcLocal ?? (before.Exists("/etc/rc.d") ? "/etc/rc.d/rc.local" : "/etc/rc.local");
+        var rcPath = rcLocal ?? AgentlessDiagnosis.RcLocalPathOn(before);
         var existing = before.Files.GetValueOrDefault(rcPath);
         var content = RcLocal.Merge(existing, RcLocal.RenderBlock(dialect, vips));
         var executable = before.FileModes.TryGetValue(rcPath, out var mode) && (Convert.ToInt32(mode, 8) & Convert.ToInt32("111", 8)) == Convert.ToInt32("111", 8);
@@ -145,8 +145,8 @@ public sealed partial class SetLvsRealServerCommand
 
         // Like Save-ArpSuppression: the rules go where the arptables service loads them, when the host has that
         // folder (or -ArpRulesPath says where).
-        var rulesPath = arpRules ?? SavedRulesDefaultPath;
-        if (arpRules is not null || before.Exists("/etc/sysconfig"))
+        var rulesPath = arpRules ?? AgentlessDiagnosis.SavedRulesDefaultPath;
+        if (arpRules is not null || before.Exists(SavedRulesFolder))
         {
             var rules = after.ArpRules!.Render(dialect, [], _ => false);
             if (rules != before.Files.GetValueOrDefault(rulesPath))
