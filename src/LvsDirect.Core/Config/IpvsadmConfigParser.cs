@@ -188,8 +188,11 @@ public static partial class IpvsadmConfigParser
             string Value() => i + 1 < words.Length ? words[++i] : throw ConfigSyntax.Error(file, n, $"{words[i]} needs a value.");
             switch (words[i])
             {
-                case "-A" or "--add-service" or "-E" or "--edit-service":
+                case "-A" or "--add-service":
                     command = "A";
+                    break;
+                case "-E" or "--edit-service":
+                    command = "E";
                     break;
                 case "-a" or "--add-server" or "-e" or "--edit-server":
                     command = "a";
@@ -271,6 +274,14 @@ public static partial class IpvsadmConfigParser
                 }
 
                 return;
+            case "E":
+                if (byKey.TryGetValue(service.Key, out var edited))
+                {
+                    edited.Scheduler = scheduler ?? edited.Scheduler;
+                    return;
+                }
+
+                throw ConfigSyntax.Error(file, n, $"-E edits {endpoint}, which no -A line defines.");
             case "D":
                 if (byKey.Remove(service.Key, out var gone))
                 {

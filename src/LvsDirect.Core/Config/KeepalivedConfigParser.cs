@@ -230,10 +230,11 @@ public static class KeepalivedConfigParser
             }
 
             // keepalived.conf(5): include lines are recognised before conditionals and substitution are applied.
-            var words = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (words.Length == 2 && IncludeKeywords.Contains(words[0]))
+            if (line.StartsWith("include", StringComparison.Ordinal)
+                && line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries) is [var keyword, var pattern]
+                && IncludeKeywords.Contains(keyword))
             {
-                Include(words[1].Trim('"'), file, n);
+                Include(pattern.Trim('"'), file, n);
                 return null;
             }
 
@@ -450,10 +451,10 @@ public static class KeepalivedConfigParser
         private void Include(string pattern, string file, int n)
         {
             var baseDir = Path.GetDirectoryName(Path.GetFullPath(file)) ?? "/";
+            // glob(3) with GLOB_BRACE sorts the matches of each alternative and keeps the alternatives' order.
             var matches = ExpandBraces(pattern)
-                .SelectMany(p => Glob(Path.GetFullPath(Path.Combine(baseDir, p))))
+                .SelectMany(p => Glob(Path.GetFullPath(Path.Combine(baseDir, p))).Order(StringComparer.Ordinal))
                 .Distinct(StringComparer.Ordinal)
-                .Order(StringComparer.Ordinal)
                 .ToList();
             if (matches.Count == 0)
             {
@@ -578,7 +579,16 @@ public static class KeepalivedConfigParser
                 throw ConfigSyntax.Error(node.Keyword.File, node.Keyword.Line, "virtual_server_group needs a name and a block.");
             }
 
-            groups[node.Args[0].Text] = node.Children.SelectMany(GroupMembers).ToList();
+            var members = node.Children.SelectMany(GroupMembers).ToList();
+            if (members.Any(m => m.Address?.AddressFamily == AddressFamily.InterNetwork)
+                && members.Any(m => m.Address?.AddressFamily == AddressFamily.InterNetworkV6)
+                && node.Children.Any(e => e.Keyword.Text == "fwmark" && e.Args.Count < 2))
+            {
+                throw ConfigSyntax.Error(node.Keyword.File, node.Keyword.Line,
+                    $"virtual_server_group {node.Args[0].Text} has IPv4, IPv6 and a fwmark without family (inet or inet6); keepalived removes such a group.");
+            }
+
+            groups[node.Args[0].Text] = members;
         }
 
         var services = new List<LvsVirtualService>();

@@ -27,7 +27,8 @@ public static class RealServerPool
         var skipped = new List<SkippedService>();
         foreach (var s in services)
         {
-            if (s.FirewallMark is { } mark || s.Address is null)
+            // A fwmark service that also names its VIP (Piranha's address + fwmark) still gives that VIP.
+            if (s.Address is null)
             {
                 skipped.Add(new SkippedService(s, $"firewall-mark service {s.FirewallMark} has no single VIP to put on its real servers"));
                 continue;

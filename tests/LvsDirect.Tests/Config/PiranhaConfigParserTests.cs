@@ -44,4 +44,40 @@ public class PiranhaConfigParserTests
         Assert.Equal(LvsErrorKind.ParseError, ex.Kind);
         Assert.Contains("lvs.cf " + expected, ex.Message);
     }
+
+    [Fact]
+    public void Parse_AddressAndFwmark_TheAddressIsTheVip()
+    {
+        var s = Assert.Single(PiranhaConfigParser.Parse(ConfigFixture.Text("piranha", "lvs-fwmark.cf"), "lvs-fwmark.cf"));
+
+        Assert.Equal("192.0.2.100", s.Address?.ToString());
+        Assert.Equal(80, s.FirewallMark);
+        Assert.Equal("192.0.2.100:80 fwmark 80", s.Endpoint());
+
+        var result = LvsConfigReader.Read(ConfigFixture.PathOf("piranha", "lvs-fwmark.cf"));
+        Assert.Equal(["192.0.2.11:80"], Assert.Single(result.Services).RealServers.Select(r => r.ToString()));
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
+    public void Parse_PortNames_AreResolvedThroughTheServicesFile()
+    {
+        var options = new LvsConfigOptions { ServicesPath = ConfigFixture.PathOf("piranha", "services") };
+        var services = PiranhaConfigParser.Parse(ConfigFixture.Text("piranha", "lvs-portnames.cf"), "lvs-portnames.cf", options);
+
+        Assert.Equal(["192.0.2.101:21", "192.0.2.102:80"], services.Select(s => s.Endpoint()));
+        Assert.Equal("192.0.2.21:21", Assert.Single(services[0].RealServers).ToString());
+        Assert.Equal("192.0.2.22:80", Assert.Single(services[1].RealServers).ToString());
+    }
+
+    [Fact]
+    public void Parse_UnknownPortName_NamesTheLineAndTheServicesFile()
+    {
+        var options = new LvsConfigOptions { ServicesPath = ConfigFixture.PathOf("piranha", "services") };
+        var ex = Assert.Throws<LvsException>(() => PiranhaConfigParser.Parse("virtual v {\n address = 192.0.2.1\n port = gopher\n}\n", "lvs.cf", options));
+
+        Assert.Contains("lvs.cf line 3", ex.Message);
+        Assert.Contains("'gopher'", ex.Message);
+        Assert.Contains(options.ServicesPath, ex.Message);
+    }
 }
