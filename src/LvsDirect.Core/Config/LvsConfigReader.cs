@@ -105,7 +105,7 @@ public static partial class LvsConfigReader
 
         if (others.Count > 0)
         {
-            var list = string.Join(", ", others.Select(r => $"{r}{(r.IsSorryServer ? " (sorry server)" : string.Empty)} ({Kind(r.ForwardingMethod)}{(r.MethodNote is { } n ? ": " + n : string.Empty)})"));
+            var list = string.Join(", ", others.Select(r => $"{r} ({(r.IsSorryServer ? "sorry server, " : string.Empty)}{Kind(r.ForwardingMethod)}{(r.MethodNote is { } n ? ": " + n : string.Empty)})"));
             warnings.Add(ConfigSyntax.Skipped($"real server(s) {list} of service {service.Endpoint()}", service.SourceFile, service.SourceLine,
                 "the director forwards to them without direct routing, so they need no VIP"));
         }

@@ -114,7 +114,7 @@ public class KeepalivedKeywordTests
 
         Assert.Equal(LvsForwardingMethod.Nat, all[1].RealServers.Single(r => r.IsSorryServer).ForwardingMethod);
         Assert.Equal(["192.0.2.25:80"], direct.Services[1].RealServers.Select(r => r.ToString()));
-        Assert.Contains(direct.Warnings, w => w.Contains("10.0.0.50:8080 (sorry server) (NAT)", StringComparison.Ordinal));
+        Assert.Contains(direct.Warnings, w => w.Contains("10.0.0.50:8080 (sorry server, NAT)", StringComparison.Ordinal));
     }
 
     [Fact]
