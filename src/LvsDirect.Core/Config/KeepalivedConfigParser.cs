@@ -121,10 +121,10 @@ public static class KeepalivedConfigParser
 
         public IReadOnlyList<LvsVirtualService> Finish()
         {
-            foreach (var (id, where) in _conditionalIds)
+            // With -ConfigId the choice is the caller's; without it, which lines count depends on a host name we cannot know.
+            foreach (var (id, where) in _conditionalIds.Where(_ => options.ConfigId is null))
             {
-                var read = options.ConfigId is null ? "read as on a director whose config id is not" : $"read with config id '{options.ConfigId}', not";
-                warnings?.Add($"{where}: conditional lines for config id '{id}' (@{id}, @^{id}) were {read} '{id}'; " +
+                warnings?.Add($"{where}: conditional lines for config id '{id}' (@{id}, @^{id}) were read as on a director whose config id is not '{id}'; " +
                               $"keepalived's id is its -i option, or else the director's short host name: give -ConfigId {id} to read the file as that director does.");
             }
 
@@ -690,15 +690,13 @@ public static class KeepalivedConfigParser
         return Expand(text, start, number, number - (UInt128)low + (UInt128)last, file, line);
     }
 
-    private static IPAddress Address(string text, string file, int line) =>
-        text.Contains('$')
-            ? throw ConfigSyntax.Error(file, line, $"'{text}' uses a parameter no $NAME= line defines before it.")
-            : ConfigSyntax.Address(text, file, line);
+    private static IPAddress Address(string text, string file, int line) => ConfigSyntax.Address(Defined(text, file, line), file, line);
 
-    private static (IPAddress Address, string? Zone) Zoned(string text, string file, int line) =>
-        text.Contains('$')
-            ? throw ConfigSyntax.Error(file, line, $"'{text}' uses a parameter no $NAME= line defines before it.")
-            : ConfigSyntax.ZonedAddress(text, file, line);
+    private static (IPAddress Address, string? Zone) Zoned(string text, string file, int line) => ConfigSyntax.ZonedAddress(Defined(text, file, line), file, line);
+
+    /// <summary>An address that still holds a '$' after substitution names a parameter that was never defined.</summary>
+    private static string Defined(string text, string file, int line) =>
+        text.Contains('$') ? throw ConfigSyntax.Error(file, line, $"'{text}' uses a parameter no $NAME= line defines before it.") : text;
 
     private static IEnumerable<(IPAddress, string?)> Expand(string text, IPAddress family, UInt128 first, UInt128 last, string file, int line)
     {

@@ -17,7 +17,7 @@ public static class RealServerPool
 {
     /// <summary>
     /// Groups director services by real server: each real server gets, in first-seen order, the VIP of every
-    /// direct-routing service it is a real server of. Firewall-mark services (no single VIP), IPv6 VIPs and
+    /// direct-routing service it is a real server of. Firewall-mark services without an address, IPv6 VIPs and
     /// NAT or tunnel services and real servers need no VIP on the real server and are returned as skipped.
     /// </summary>
     public static (IReadOnlyList<RealServerAssignment> Assignments, IReadOnlyList<SkippedService> Skipped) GroupByRealServer(IEnumerable<LvsVirtualService> services)

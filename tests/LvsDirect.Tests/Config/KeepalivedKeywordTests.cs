@@ -166,9 +166,10 @@ public class KeepalivedKeywordTests
     [Fact]
     public void ConditionalLines_WithTheConfigId_ReadThatDirectorsLines()
     {
-        var (all, _) = Read("conditional.conf", "main");
+        var (all, direct) = Read("conditional.conf", "main");
 
         Assert.Equal(["192.0.2.41:80"], Assert.Single(all).RealServers.Select(r => r.ToString()));
+        Assert.Empty(direct.Warnings);
     }
 
     [Fact]

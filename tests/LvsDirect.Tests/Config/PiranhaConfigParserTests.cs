@@ -57,6 +57,9 @@ public class PiranhaConfigParserTests
         var result = LvsConfigReader.Read(ConfigFixture.PathOf("piranha", "lvs-fwmark.cf"));
         Assert.Equal(["192.0.2.11:80"], Assert.Single(result.Services).RealServers.Select(r => r.ToString()));
         Assert.Empty(result.Warnings);
+        var assignment = Assert.Single(LvsDirect.Core.Pool.RealServerPool.GroupByRealServer(result.Services).Assignments);
+        Assert.Equal("192.0.2.11", assignment.Address.ToString());
+        Assert.Equal(["192.0.2.100"], assignment.VirtualIPs.Select(v => v.ToString()));
     }
 
     [Fact]
