@@ -108,7 +108,8 @@ public static class PiranhaConfigParser
     {
         int? mark = v.Values.TryGetValue("fwmark", out var fw) ? ConfigSyntax.Number(fw.Value, "firewall mark", file, fw.Line) : null;
 
-        // With a fwmark the address is still the VIP the director brings up (lvs.cf(5)): only without both is there none.
+        // A fwmark virtual still has its floating VIP, which the mark bundles ports of (Red Hat LVS Administration,
+        // "Multi-port Services"): only a virtual with neither has none.
         System.Net.IPAddress? address = null;
         string? zone = null;
         if (v.Values.TryGetValue("address", out var a))
