@@ -53,7 +53,7 @@ public static partial class LvsConfigReader
         return format switch
         {
             LvsConfigFormat.Keepalived => KeepalivedConfigParser.ParseFile(path, options, warnings),
-            LvsConfigFormat.Piranha => PiranhaConfigParser.Parse(text, path, options),
+            LvsConfigFormat.Piranha => PiranhaConfigParser.Parse(text, path, options, warnings),
             _ => IpvsadmConfigParser.Parse(text, path),
         };
     }

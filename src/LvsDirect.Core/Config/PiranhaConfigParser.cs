@@ -22,7 +22,7 @@ public static class PiranhaConfigParser
         public List<Block> Servers { get; } = [];
     }
 
-    public static IReadOnlyList<LvsVirtualService> Parse(string text, string sourceFile, LvsConfigOptions? options = null)
+    public static IReadOnlyList<LvsVirtualService> Parse(string text, string sourceFile, LvsConfigOptions? options = null, ICollection<string>? warnings = null)
     {
         var services = new ServicesDatabase((options ?? new LvsConfigOptions()).ServicesPath);
         // Piranha's own default when lvs.cf does not say is NAT.
@@ -61,6 +61,11 @@ public static class PiranhaConfigParser
                 else if (kind == "server" && stack.Count == 1 && stack.Peek().Kind == "virtual")
                 {
                     stack.Peek().Servers.Add(block);
+                }
+                else if (!(kind == "failover" && stack.Count == 0))
+                {
+                    // failover blocks are Piranha's failover services, not LVS; anything else is no block lvs.cf has.
+                    warnings?.Add(ConfigSyntax.Warning(sourceFile, n, $"'{kind}' block left out: lvs.cf has virtual blocks with server blocks in them (and failover blocks, which are not LVS)."));
                 }
 
                 stack.Push(block);

@@ -83,4 +83,16 @@ public class PiranhaConfigParserTests
         Assert.Contains("'gopher'", ex.Message);
         Assert.Contains(options.ServicesPath, ex.Message);
     }
+
+    [Fact]
+    public void Parse_ABlockLvsCfDoesNotHave_IsAWarningWithTheLine()
+    {
+        var warnings = new List<string>();
+        var services = PiranhaConfigParser.Parse("virtul web {\n address = 192.0.2.1\n}\nfailover ftp {\n address = 192.0.2.2\n}\nvirtual dns {\n address = 192.0.2.3\n sever dns1 {\n  address = 192.0.2.21\n }\n}\n", "lvs.cf", null, warnings);
+
+        Assert.Equal(["dns"], services.Select(s => s.Name));
+        Assert.Equal(2, warnings.Count);
+        Assert.StartsWith("lvs.cf line 1: 'virtul' block left out", warnings[0]);
+        Assert.StartsWith("lvs.cf line 9: 'sever' block left out", warnings[1]);
+    }
 }
