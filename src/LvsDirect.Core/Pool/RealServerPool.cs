@@ -17,7 +17,7 @@ public static class RealServerPool
 {
     /// <summary>
     /// Groups director services by real server: each real server gets, in first-seen order, the VIP of every
-    /// direct-routing service it is a real server of. Firewall-mark services (no single VIP), IPv6 VIPs and
+    /// direct-routing service it is a real server of. Firewall-mark services without an address, IPv6 VIPs and
     /// NAT or tunnel services and real servers need no VIP on the real server and are returned as skipped.
     /// </summary>
     public static (IReadOnlyList<RealServerAssignment> Assignments, IReadOnlyList<SkippedService> Skipped) GroupByRealServer(IEnumerable<LvsVirtualService> services)
@@ -27,7 +27,8 @@ public static class RealServerPool
         var skipped = new List<SkippedService>();
         foreach (var s in services)
         {
-            if (s.FirewallMark is { } mark || s.Address is null)
+            // A fwmark service that also names its VIP (Piranha's address + fwmark) still gives that VIP.
+            if (s.Address is null)
             {
                 skipped.Add(new SkippedService(s, $"firewall-mark service {s.FirewallMark} has no single VIP to put on its real servers"));
                 continue;

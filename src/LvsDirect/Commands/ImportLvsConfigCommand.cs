@@ -6,9 +6,10 @@ using LvsDirect.Core.Errors;
 namespace LvsDirect.Commands;
 
 /// <summary>
-/// Reads a director's configuration into the virtual services a DR real server must carry. Only direct-routing
-/// services with a VIP are returned: NAT and tunnel real servers need no VIP, and a firewall-mark service does
-/// not say which VIPs its mark covers. Each skip is a warning so nothing disappears silently.
+/// Reads a director's configuration into the virtual services a DR real server must carry: the services the
+/// director forwards by direct routing, each with only its direct-routing real servers. Everything else (NAT and
+/// tunnel services or real servers, firewall-mark services without an address, lines the director's program
+/// ignores) is a warning that names the file and line, so nothing disappears silently.
 /// </summary>
 [Cmdlet(VerbsData.Import, "LvsConfig")]
 [OutputType(typeof(LvsVirtualService))]
@@ -22,16 +23,31 @@ public sealed class ImportLvsConfigCommand : LvsCmdlet
     [Parameter]
     public LvsConfigFormat Format { get; set; } = LvsConfigFormat.Auto;
 
+    /// <summary>keepalived's config id (keepalived -i): which conditional lines (@ID, @^ID) the director reads.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigId { get; set; }
+
+    /// <summary>The services database Piranha resolves port names with (the director's /etc/services).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServicesPath { get; set; }
+
     protected override void ProcessRecord()
     {
+        var options = new LvsConfigOptions
+        {
+            ConfigId = ConfigId,
+            ServicesPath = ServicesPath is null ? "/etc/services" : GetUnresolvedProviderPathFromPSPath(ServicesPath),
+        };
         foreach (var pattern in Path)
         {
             foreach (var file in Resolve(pattern))
             {
-                IReadOnlyList<LvsVirtualService> services;
+                LvsConfigResult result;
                 try
                 {
-                    services = LvsConfigReader.Read(file, Format);
+                    result = LvsConfigReader.Read(file, Format, options);
                 }
                 catch (LvsException ex)
                 {
@@ -40,35 +56,15 @@ public sealed class ImportLvsConfigCommand : LvsCmdlet
                     continue;
                 }
 
-                WriteVerbose($"{file}: {services.Count} virtual service(s)");
-                foreach (var service in services)
+                WriteVerbose($"{file}: {result.Services.Count} direct-routing virtual service(s)");
+                foreach (var warning in result.Warnings)
                 {
-                    if (SkipReason(service) is { } skip)
-                    {
-                        WriteWarning($"Skipped: {skip.What} in {service.SourceFile} line {service.SourceLine}: {skip.Why}.");
-                        continue;
-                    }
-
-                    WriteObject(service);
+                    WriteWarning(warning);
                 }
+
+                WriteObject(result.Services, enumerateCollection: true);
             }
         }
-    }
-
-    internal static (string What, string Why)? SkipReason(LvsVirtualService service)
-    {
-        if (service.ForwardingMethod != LvsForwardingMethod.Direct)
-        {
-            var kind = service.ForwardingMethod == LvsForwardingMethod.Nat ? "NAT" : "tunnel";
-            return ($"{kind} service {service.Endpoint()}", "only direct-routing real servers need the VIP and ARP suppression");
-        }
-
-        if (service.FirewallMark is { } mark)
-        {
-            return ($"firewall-mark service {mark}", "it has no single VIP; add the VIPs its mark covers with New-LvsVip");
-        }
-
-        return null;
     }
 
     private IEnumerable<string> Resolve(string pattern)

@@ -67,4 +67,31 @@ public class ImportLvsConfigCommandTests
         Assert.Empty(output);
         Assert.StartsWith("FileError,", Assert.Single(errors).FullyQualifiedErrorId);
     }
+
+    [Fact]
+    public void ImportLvsConfig_ConfigId_ReadsThatDirectorsConditionalLines()
+    {
+        var path = ConfigFixture.PathOf("keepalived", "kw", "conditional.conf");
+        var (without, _, warned) = Run($"Import-LvsConfig '{path}'");
+        var (with, errors, _) = Run($"Import-LvsConfig '{path}' -ConfigId main");
+
+        Assert.Empty(errors);
+        Assert.Equal(["192.0.2.42:80"], ((LvsVirtualService)Assert.Single(without).BaseObject).RealServers.Select(r => r.ToString()));
+        Assert.Contains(warned, w => w.Contains("-ConfigId main", StringComparison.Ordinal));
+        Assert.Equal(["192.0.2.41:80"], ((LvsVirtualService)Assert.Single(with).BaseObject).RealServers.Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public void ImportLvsConfig_ServicesPath_ResolvesPiranhaPortNames_AndADirectoryIsAFileError()
+    {
+        var (output, errors, _) = Run($"Import-LvsConfig '{ConfigFixture.PathOf("piranha", "lvs-portnames.cf")}' -ServicesPath '{ConfigFixture.PathOf("piranha", "services")}'");
+
+        Assert.Empty(errors);
+        Assert.Equal(["tcp 192.0.2.101:21", "tcp 192.0.2.102:80"], output.Select(o => o.BaseObject.ToString()));
+
+        var (_, dirErrors, _) = Run($"Import-LvsConfig '{ConfigFixture.PathOf("keepalived", "kw")}'");
+        var error = Assert.Single(dirErrors);
+        Assert.StartsWith("FileError,", error.FullyQualifiedErrorId);
+        Assert.Contains("is a directory", error.Exception.Message);
+    }
 }

@@ -115,7 +115,6 @@ public class KeepalivedConfigParserTests
 
     [Theory]
     [InlineData("}\n", "line 1")]
-    [InlineData("virtual_server 192.0.2.1 80 {\n lb_kind XX\n}\n", "line 2")]
     [InlineData("virtual_server group NOPE {\n}\n", "NOPE")]
     [InlineData("virtual_server 10.1 80 {\n}\n", "10.1")]
     public void Parse_Malformed_IsParseError(string text, string expected)

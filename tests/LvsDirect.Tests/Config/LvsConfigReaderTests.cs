@@ -20,8 +20,9 @@ public class LvsConfigReaderTests
     [Fact]
     public void Read_Auto_ParsesTheDetectedFormat()
     {
-        Assert.Equal(2, LvsConfigReader.Read(ConfigFixture.PathOf("piranha", "lvs.cf")).Count);
-        Assert.Equal(11, LvsConfigReader.Read(ConfigFixture.PathOf("keepalived", "keepalived.conf")).Count);
+        Assert.Equal(2, LvsConfigReader.Read(ConfigFixture.PathOf("piranha", "lvs.cf")).Services.Count);
+        Assert.Equal(11, LvsConfigReader.ReadAll(ConfigFixture.PathOf("keepalived", "keepalived.conf"), LvsConfigFormat.Auto, new LvsConfigOptions(), []).Count);
+        Assert.Equal(4, LvsConfigReader.Read(ConfigFixture.PathOf("keepalived", "keepalived.conf")).Services.Count);
     }
 
     [Fact]
