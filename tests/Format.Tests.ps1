@@ -15,7 +15,7 @@ BeforeAll {
         Out-String -Width 80 in a runspace of its own, which has no terminal: the width the views see is then
         that of remote and redirected output, whatever terminal runs the tests.
         #>
-        param([object[]] $InputObject, [string] $View, [switch] $Deserialized)
+        param([object[]] $InputObject, [string] $View, [switch] $Table, [switch] $Deserialized)
 
         if ($Deserialized) {
             $InputObject = foreach ($o in $InputObject) { [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($o)) }
@@ -27,7 +27,8 @@ BeforeAll {
         try {
             $ps = [powershell]::Create()
             $ps.Runspace = $rs
-            $null = $ps.AddScript('param($o, $v) if ($v) { $o | Format-Table -View $v | Out-String -Width 80 } else { $o | Out-String -Width 80 }').AddArgument($InputObject).AddArgument($View)
+            $null = $ps.AddScript('param($o, $v, $t) if ($v) { $o | Format-Table -View $v | Out-String -Width 80 } elseif ($t) { $o | Format-Table | Out-String -Width 80 } else { $o | Out-String -Width 80 }').
+                AddArgument($InputObject).AddArgument($View).AddArgument($Table.IsPresent)
             $text = -join $ps.Invoke()
             if ($ps.Streams.Error.Count) { throw "Formatting failed: $($ps.Streams.Error[0])" }
             $text
@@ -94,6 +95,14 @@ Describe 'The default views at 80 columns' {
             $text | Should -Match '(?m)^   ComputerName: rs1\.example\.com$'
             $text | Should -Match '(?m)^   ComputerName: rs2\.example\.com$'
             $text | Should -Not -Match 'Fix:\s*$' -Because 'a passed check has no fix line'
+        }
+
+        It 'Format-Table without a view is the table of the findings (the Detail view), whole words' {
+            $text = Format-At80 $Checks -View Detail -Deserialized:$Remote
+            Assert-Fits $text -Contains $LongDetail, '203.0.113.100/32 is on lo.' -FromColumn 45
+            $text | Should -Match '(?m)^Status\s+Check\s+Target\s+Detail$'
+            $tableText = Format-At80 $Checks -View '' -Table -Deserialized:$Remote
+            $tableText | Should -Be $text
         }
 
         It 'keeps Format-Table -View Summary: the fixes in a table, whole words' {
