@@ -539,7 +539,7 @@ virtual_server $Vip2 80 {
             $text | Should -Not -Match 'ComputerName: rs1'
             $text | Should -Match 'ComputerName: rs2'
             # Without a terminal the table is laid out for 80 columns: the fix continues under itself, whole words.
-            $text | Should -Match "Fail\s+ArpSuppression\s+$([regex]::Escape($Vip))\s+Set-ArpSuppression\s+-VirtualIP $([regex]::Escape($Vip))"
+            $text | Should -Match "Fail\s+ArpSuppression\s+$([regex]::Escape($Vip))\s+Set-ArpSuppression\s+-VirtualIP\s+$([regex]::Escape($Vip))"
             ($all | Format-Table | Out-String -Width 250) | Should -Match 'ComputerName: rs1'
         }
     }

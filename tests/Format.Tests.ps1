@@ -139,7 +139,7 @@ Describe 'The default views at 80 columns' {
         Assert-Fits (Format-At80 $rules -Deserialized:($_ -eq 'Deserialized')) -Contains '203.0.113.100 192.168.100.111 Arptables Legacy OutputOnly'
     }
 
-    It 'Set-LvsRealServer (<_>): what changed per host, or the error id and message whole' -ForEach 'live', 'Deserialized' {
+    It 'Set-LvsRealServer (<_>): what changed per host, or the error id and message whole, and each change''s detail' -ForEach 'live', 'Deserialized' {
         $changes = [System.Collections.Generic.List[LvsDirect.Core.Model.VipChange]]::new()
         foreach ($i in 100..105) { $changes.Add([LvsDirect.Core.Model.VipChange]@{ VirtualIP = [ipaddress]"203.0.113.$i"; Action = $(if ($i -lt 104) { 'Added' } else { 'Unchanged' }) }) }
         $message = 'ssh: connect to host rs2.example.com port 22: Connection refused (check that sshd runs there and that the port is open)'
@@ -150,6 +150,9 @@ Describe 'The default views at 80 columns' {
         $text = Format-At80 $results -Deserialized:($_ -eq 'Deserialized')
         Assert-Fits $text -FromColumn 40 -Contains "HostUnreachable: $message", 'added 203.0.113.100, 203.0.113.101, 203.0.113.102, 203.0.113.103; unchanged 203.0.113.104, 203.0.113.105; module installed'
         $text | Should -Match '(?m)^rs1\.example\.com\s+Changed\s+1\.2s added 203\.0\.113\.100, '
+        $detail = 'address added to lo after its ARP suppression (arptables INPUT drop and OUTPUT mangle to 192.0.2.11)'
+        $change = [LvsDirect.Core.Model.VipChange]@{ VirtualIP = [ipaddress]'203.0.113.100'; Action = 'Added'; Detail = $detail }
+        Assert-Fits (Format-At80 $change -Deserialized:($_ -eq 'Deserialized')) -FromColumn 36 -Contains $detail
     }
 
     It 'Install-LvsDirect (<_>): the path, or the error, whole' -ForEach 'live', 'Deserialized' {
