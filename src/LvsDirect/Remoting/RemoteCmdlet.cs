@@ -43,11 +43,17 @@ internal static class RemoteCmdlet
         cmdlet.WriteProgress(progress);
     }
 
-    /// <summary>The stable id of a host's failure: HostUnreachable when no session could be opened.</summary>
+    /// <summary>
+    /// The stable id of a host's failure: HostUnreachable when no session could be opened, the remote error's id
+    /// when it is one of LvsDirect's, else RemoteCommandFailed (a PowerShell id from the remote host, such as a
+    /// parameter binding error, is not one a script here could rely on; the message still has it).
+    /// </summary>
     public static string ErrorIdOf(HostRunResult r, ErrorRecord? remoteError) =>
         r.Failure is not null && !r.Connected
             ? nameof(LvsErrorKind.HostUnreachable)
-            : remoteError?.FullyQualifiedErrorId.Split(',')[0] is { Length: > 0 } id ? id : nameof(LvsErrorKind.RemoteCommandFailed);
+            : remoteError?.FullyQualifiedErrorId.Split(',')[0] is { Length: > 0 } id && Enum.GetNames<LvsErrorKind>().Contains(id)
+                ? id
+                : nameof(LvsErrorKind.RemoteCommandFailed);
 
     /// <summary>The non-terminating error a failed host is reported with (besides its result object).</summary>
     public static ErrorRecord HostError(string computerName, string errorId, string message, Exception? inner)
