@@ -117,7 +117,7 @@ public sealed class TestLvsArpCommand : LvsCmdlet
             {
                 var named = director is null
                     ? $"({string.Join(", ", macs.Select(m => m.Key))}): all but the director take its traffic. Give -DirectorAddress to tell the director from the others"
-                    : $"and not only the director: {string.Join(", ", culprits.Select(Name))} take its traffic. Run Set-ArpSuppression -VirtualIP {vip} there";
+                    : $"and not only the director: {string.Join(", ", culprits.Select(r => Name(r.OwnerAddress, r.MacAddress)))} take its traffic. Run Set-ArpSuppression -VirtualIP {vip} there";
                 WriteWarning($"{macs.Count} hosts answer ARP for {vip} {named}.");
             }
         }
@@ -126,49 +126,41 @@ public sealed class TestLvsArpCommand : LvsCmdlet
     /// <summary>Pass or Fail for one responder, with the words that say why and what to run where.</summary>
     private static ArpResponder Judge(IPAddress vip, string iface, string mac, List<IPAddress> owners, int replies, int responders, string? director, bool directorHeard)
     {
-        var responder = new ArpResponder { VirtualIP = vip, MacAddress = mac, OwnerAddress = owners, InterfaceName = iface, Replies = replies, ResponderCount = responders };
-        var who = Name(responder);
-        var fix = $"On {who}: Set-ArpSuppression -VirtualIP {vip} (Test-LvsRealServer there shows what else is missing).";
-        if (director is null)
+        var who = Name(owners, mac);
+        var (status, isDirector, detail, remediation) = (director, mac == director) switch
         {
-            return responders == 1
-                ? Copy(responder, CheckStatus.Pass, null, $"Only {who} answers ARP for {vip}. Give -DirectorAddress to check that it is the director.", null)
-                : Copy(responder, CheckStatus.Fail, null,
-                    $"{responders} hosts answer ARP for {vip}, {who} among them; all but the director take its traffic. Give -DirectorAddress to tell which one is the director.",
-                    $"Test-LvsArp -VirtualIP {vip} -DirectorAddress <the director's address>, then Set-ArpSuppression -VirtualIP {vip} on every other host that answers.");
-        }
-
-        if (mac == director)
+            (null, _) when responders == 1 => (CheckStatus.Pass, (bool?)null,
+                $"Only {who} answers ARP for {vip}. Give -DirectorAddress to check that it is the director.", (string?)null),
+            (null, _) => (CheckStatus.Fail, null,
+                $"{responders} hosts answer ARP for {vip}, {who} among them; all but the director take its traffic. Give -DirectorAddress to tell which one is the director.",
+                $"Test-LvsArp -VirtualIP {vip} -DirectorAddress <the director's address>, then Set-ArpSuppression -VirtualIP {vip} on every other host that answers."),
+            (_, true) => (CheckStatus.Pass, true,
+                responders == 1 ? $"Only the director, {who}, answers ARP for {vip}." : $"The director, {who}, answers ARP for {vip}; the other replies are not its.", null),
+            _ => (CheckStatus.Fail, false,
+                $"{who} answers ARP for {vip} but is not the director: clients that learn its MAC send it the director's traffic."
+                + (directorHeard ? string.Empty : $" The director ({director}) did not answer at all: it does not hold the VIP."),
+                $"On {who}: Set-ArpSuppression -VirtualIP {vip} (Test-LvsRealServer there shows what else is missing)."),
+        };
+        return new ArpResponder
         {
-            return Copy(responder, CheckStatus.Pass, true,
-                responders == 1 ? $"Only the director, {who}, answers ARP for {vip}." : $"The director, {who}, answers ARP for {vip}; the other replies are not its.", null);
-        }
-
-        var missing = directorHeard ? string.Empty : $" The director ({director}) did not answer at all: it does not hold the VIP.";
-        return Copy(responder, CheckStatus.Fail, false,
-            $"{who} answers ARP for {vip} but is not the director: clients that learn its MAC send it the director's traffic.{missing}", fix);
-    }
-
-    private static ArpResponder Copy(ArpResponder r, CheckStatus status, bool? isDirector, string detail, string? remediation) =>
-        new()
-        {
-            VirtualIP = r.VirtualIP,
-            MacAddress = r.MacAddress,
-            OwnerAddress = r.OwnerAddress,
-            InterfaceName = r.InterfaceName,
-            Replies = r.Replies,
-            ResponderCount = r.ResponderCount,
+            VirtualIP = vip,
+            MacAddress = mac,
+            OwnerAddress = owners,
+            InterfaceName = iface,
+            Replies = replies,
+            ResponderCount = responders,
             Status = status,
             IsDirector = isDirector,
             Detail = detail,
             Remediation = remediation,
         };
+    }
 
     /// <summary>The host that sent a reply: its address where the neighbour table knows it, else its MAC.</summary>
-    private static string Name(ArpResponder r) =>
-        r.OwnerAddress.Count > 0
-            ? $"{string.Join(", ", r.OwnerAddress)} ({r.MacAddress})"
-            : $"the host with MAC {r.MacAddress} (its address is not in this host's neighbour table)";
+    private static string Name(IReadOnlyList<IPAddress> owners, string mac) =>
+        owners.Count > 0
+            ? $"{string.Join(", ", owners)} ({mac})"
+            : $"the host with MAC {mac} (its address is not in this host's neighbour table)";
 
     /// <summary>The director's MAC on an interface, asked once per interface with one ARP request for its address.</summary>
     private string DirectorMac(IPAddress address, string iface)
