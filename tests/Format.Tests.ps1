@@ -131,7 +131,8 @@ Describe 'The default views at 80 columns' {
         $text = Format-At80 $vips -Deserialized:($_ -eq 'Deserialized')
         Assert-Fits $text -Contains '203.0.113.100/32', 'enp0s31f6:web', 'OutputOnly', 'Arptables', '192.168.100.111', '2001:db8::100/128'
         $widest = ($text -split '\r?\n' | Where-Object { $_ -match '192\.168\.100\.111' }).TrimEnd().Length
-        $widest | Should -BeLessOrEqual 72 -Because 'a Managed column (8 columns) must still fit'
+        # Room for one more short column (Managed, 8 columns with its space), until the view has it.
+        $widest | Should -BeLessOrEqual $(if ($text -match '(?m)^Cidr .*Managed') { 80 } else { 72 })
     }
 
     It 'Get-ArpSuppression (<_>)' -ForEach 'live', 'Deserialized' {
