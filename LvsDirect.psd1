@@ -4,7 +4,7 @@
     GUID                 = '094db251-4618-4b68-8bd8-ce795eb8434f'
     Author               = 'LvsDirect contributors'
     CompanyName          = 'LvsDirect contributors'
-    Copyright            = '(c) LvsDirect contributors.'
+    Copyright            = '(c) 2026 LvsDirect contributors. MIT License (the LICENSE file).'
     Description          = 'Configures the real servers of a Linux Virtual Server cluster that uses direct routing (LVS-DR): adds virtual IPs, keeps them out of ARP with arptables, and makes both survive a reboot. Idempotent, batched and -WhatIf-able; runs on Linux.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')

@@ -187,6 +187,7 @@ function Invoke-Build {
     $files | Copy-Item -Destination $dest
     Copy-Item -LiteralPath $ManifestPath -Destination $dest
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $dest
+    Copy-Item -LiteralPath (Join-Path $RepoRoot 'LICENSE') -Destination $dest
 
     Import-Module (Join-Path $RepoRoot 'src' 'HelpBuilder' 'HelpBuilder.psm1') -Force
     $docs = Join-Path $RepoRoot 'docs' 'en-US'

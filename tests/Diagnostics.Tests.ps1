@@ -99,14 +99,14 @@ BeforeAll {
     }
 
     function Test-ArpFromClient {
-        param([string] $Address = $Vip, [switch] $Quiet)
+        param([string] $Address = $Vip, [switch] $Quiet, [hashtable] $Parameters = @{})
         Clear-LvsLabNeighbour -Lab $Lab
         # The client has talked to both real servers (a refused TCP connection is enough), so its neighbour table can
         # name a responder's address.
         foreach ($h in $Lab.RealServers) {
             $null = Invoke-LvsNetns $Lab.Client.Namespace socat '-T', '1', '-u', "TCP4:$($h.Address):9,connect-timeout=1", 'STDOUT' -AllowFailure
         }
-        Invoke-LvsInNamespace $Lab.Client.Namespace { param($a, $q) Test-LvsArp -VirtualIP $a -Quiet:$q -WarningAction SilentlyContinue } -ArgumentList $Address, $Quiet.IsPresent
+        Invoke-LvsInNamespace $Lab.Client.Namespace { param($a, $q, $p) Test-LvsArp -VirtualIP $a -Quiet:$q @p -WarningAction SilentlyContinue } -ArgumentList $Address, $Quiet.IsPresent, $Parameters
     }
 }
 
@@ -158,10 +158,44 @@ Describe "Test-LvsRealServer and Test-LvsArp on real servers in network namespac
             $arp = @(Test-ArpFromClient)
             @($arp.MacAddress | Sort-Object) | Should -Be @(@($Director.Mac, $Rs1.Mac) | Sort-Object)
             @($arp.Status | ForEach-Object { "$_" } | Sort-Object -Unique) | Should -Be @('Fail')
+            @($arp.Remediation | Sort-Object -Unique) | Should -Be @("Test-LvsArp -VirtualIP $Vip -DirectorAddress <the director's address>, then Set-ArpSuppression -VirtualIP $Vip on every other host that answers.")
             $culprit = $arp | Where-Object MacAddress -EQ $Rs1.Mac
             @($culprit.OwnerAddress | ForEach-Object { "$_" }) | Should -Contain $Rs1.Address
             $culprit.ResponderCount | Should -Be 2
             Test-ArpFromClient -Quiet | Should -BeFalse
+        }
+
+        It 'Test-LvsArp -DirectorAddress passes the director and fails the real server that answers, naming its address, in a view that fits 80 columns' {
+            Set-CorrectRealServer $Rs2
+            $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', "$Vip/32", 'dev', 'eth0'
+            Get-ArpResponders -Lab $Lab | Should -Be (@($Director.Mac, $Rs1.Mac) | Sort-Object)
+
+            $arp = @(Test-ArpFromClient -Parameters @{ DirectorAddress = $Director.Address })
+            $arp.Count | Should -Be 2
+            $d = $arp | Where-Object MacAddress -EQ $Director.Mac
+            "$($d.Status)" | Should -Be 'Pass'
+            $d.IsDirector | Should -BeTrue
+            @($d.OwnerAddress | ForEach-Object { "$_" }) | Should -Contain $Director.Address
+            $c = $arp | Where-Object MacAddress -EQ $Rs1.Mac
+            "$($c.Status)" | Should -Be 'Fail'
+            $c.IsDirector | Should -BeFalse
+            @($c.OwnerAddress | ForEach-Object { "$_" }) | Should -Contain $Rs1.Address
+            $c.Detail | Should -BeLike "$($Rs1.Address) ($($Rs1.Mac)) answers ARP for $Vip but is not the director*"
+            $c.Remediation | Should -BeLike "On $($Rs1.Address) ($($Rs1.Mac)): Set-ArpSuppression -VirtualIP $Vip *"
+            # The client formats what came back from the namespace: the Deserialized view.
+            $text = $arp | Out-String -Width 80
+            @($text -split '\r?\n' | Where-Object Length -GT 80) | Should -BeNullOrEmpty
+            $text | Should -Match "Fix: On $([regex]::Escape($Rs1.Address))"
+            $text | Should -Match "(?m)^Pass\s+$([regex]::Escape($Director.Mac))\s+\d+ $([regex]::Escape($Director.Address)) \(director\)"
+            Test-ArpFromClient -Quiet -Parameters @{ DirectorMacAddress = $Director.Mac } | Should -BeFalse
+
+            $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) Set-ArpSuppression -VirtualIP $v } -ArgumentList $Vip
+            Get-ArpResponders -Lab $Lab | Should -Be @($Director.Mac)
+            $only = @(Test-ArpFromClient -Parameters @{ DirectorAddress = $Director.Address })
+            "$($only.Status)" | Should -Be 'Pass'
+            $only.IsDirector | Should -BeTrue
+            Test-ArpFromClient -Quiet -Parameters @{ DirectorAddress = $Director.Address } | Should -BeTrue
+            Test-ArpFromClient -Quiet -Parameters @{ DirectorMacAddress = $Rs1.Mac } | Should -BeFalse
         }
 
         It 'only the INPUT drop rule: ArpSuppression and ArpAnnounce (arp_announce 0) fail' {
@@ -504,7 +538,8 @@ virtual_server $Vip2 80 {
             $text = $all | Where-Object Status -NE 'Pass' | Format-Table -View Summary | Out-String -Width 250
             $text | Should -Not -Match 'ComputerName: rs1'
             $text | Should -Match 'ComputerName: rs2'
-            $text | Should -Match "Fail\s+ArpSuppression\s+$([regex]::Escape($Vip))\s+Set-ArpSuppression -VirtualIP $([regex]::Escape($Vip))"
+            # Without a terminal the table is laid out for 80 columns: the fix continues under itself, whole words.
+            $text | Should -Match "Fail\s+ArpSuppression\s+$([regex]::Escape($Vip))\s+Set-ArpSuppression\s+-VirtualIP\s+$([regex]::Escape($Vip))"
             ($all | Format-Table | Out-String -Width 250) | Should -Match 'ComputerName: rs1'
         }
     }

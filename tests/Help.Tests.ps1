@@ -36,6 +36,26 @@ Describe 'LvsDirect module help' {
         $about | Should -Match '/run/lock'
     }
 
+    It 'documents every error id (LvsErrorKind) in the README and about_LvsDirect, with its category and what to do next' {
+        $root = Split-Path -Parent $PSScriptRoot
+        $readme = Get-Content -LiteralPath (Join-Path $root 'README.md')
+        $about = Get-Content -LiteralPath (Join-Path $root 'docs' 'en-US' 'about_LvsDirect.md')
+        $categoryFor = [LvsDirect.LvsCmdlet].GetMethod('CategoryFor', [System.Reflection.BindingFlags]'NonPublic, Static')
+        $kinds = [LvsDirect.Core.Errors.LvsErrorKind].GetEnumNames()
+        $kinds | Should -Not -BeNullOrEmpty
+        foreach ($id in $kinds) {
+            $category = $categoryFor.Invoke($null, @([LvsDirect.Core.Errors.LvsErrorKind]$id))
+            @($readme | Where-Object { $_ -match "^\| ``$id`` \| $category \| [^|]+\S \| [^|]+\S \|$" }).Count |
+                Should -Be 1 -Because "README.md's error table needs one row | ``$id`` | $category | what happened | what to do next |"
+            @($about | Where-Object { $_ -match "^- $id \($category\): .+ Next: .+" }).Count |
+                Should -Be 1 -Because "about_LvsDirect.md's Errors list needs one line '- $id ($category): what happened. Next: what to do.'"
+        }
+        # And no id is documented that the module does not raise.
+        $documented = @($readme | ForEach-Object { if ($_ -match '^\| `(\w+)` \| ') { $Matches[1] } })
+        $documented | Where-Object { $_ -notin $kinds } | Should -BeNullOrEmpty
+        @($about | ForEach-Object { if ($_ -match '^- (\w+) \(\w+\): ') { $Matches[1] } }) | Where-Object { $_ -notin $kinds } | Should -BeNullOrEmpty
+    }
+
     It 'wraps about_LvsDirect at 80 columns' {
         $lines = Get-Content -LiteralPath (Join-Path $script:Module.ModuleBase 'en-US' 'about_LvsDirect.help.txt')
         @($lines | Where-Object Length -GT 80) | Should -BeNullOrEmpty

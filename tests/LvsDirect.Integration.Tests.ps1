@@ -324,7 +324,10 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
         }
 
         It 'Remove-ArpSuppression refuses while the VIP is still configured, and -Force removes the rules anyway' {
-            $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) New-LvsVip -Address $v } -ArgumentList $Vip
+            # What root's Get-LvsVip returns (deserialized, as from Invoke-Command): a non-root Get-LvsVip cannot
+            # read the rules, so it cannot tell VIPs from the host's other addresses.
+            $vips = @(Invoke-LvsInNamespace $Rs1.Namespace { param($v) $null = New-LvsVip -Address $v; Get-LvsVip } -ArgumentList $Vip)
+            $vips.Count | Should -Be 1
 
             { Invoke-LvsInNamespace $Rs1.Namespace { param($v) Remove-ArpSuppression -VirtualIP $v } -ArgumentList $Vip } |
                 Should -Throw -ErrorId 'VipStillConfigured,*'
@@ -410,6 +413,66 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
             $out[1].VipCount | Should -Be 2
             $out[1].RuleCount | Should -Be 4
             Get-Content -Raw -LiteralPath $piped | Should -Be (Get-Content -Raw -LiteralPath $live)
+        }
+    }
+
+    Context 'Export-RcLocal without a change to make' {
+        It 'Export-RcLocal -WhatIf writes nothing and returns no result, for rc.local and for the systemd unit' {
+            $rc = Join-Path $Work 'rc.local.whatif'
+            $unit = Join-Path $Work 'lvsdirect.service.whatif'
+            $out = Invoke-LvsInNamespace $Rs1.Namespace {
+                param($v, $a, $b)
+                $null = New-LvsVip -Address $v
+                Export-RcLocal -Path $a -WhatIf
+                Get-LvsVip | Export-RcLocal -Path $a -WhatIf
+                Export-RcLocal -Path $b -Target SystemdUnit -WhatIf
+            } -ArgumentList $Vip, $rc, $unit
+
+            @($out) | Should -BeNullOrEmpty
+            $rc | Should -Not -Exist
+            $unit | Should -Not -Exist
+        }
+
+        It 'VIPs piped into Export-RcLocal -Path by a non-root user take no host lock: it writes the file while another run holds the lock' {
+            $folder = Join-Path $Work 'nonroot'
+            $null = New-Item -ItemType Directory -Path $folder -Force
+            [System.IO.File]::SetUnixFileMode($folder, [System.IO.UnixFileMode]0x1FF)
+            for ($d = Split-Path -Parent $folder; $d -ne [IO.Path]::GetTempPath().TrimEnd('/'); $d = Split-Path -Parent $d) {
+                [System.IO.File]::SetUnixFileMode($d, [System.IO.File]::GetUnixFileMode($d) -bor [System.IO.UnixFileMode]::OtherExecute)
+            }
+            $path = Join-Path $folder 'rc.local'
+            # What root's Get-LvsVip returns (deserialized, as from Invoke-Command): a non-root Get-LvsVip cannot
+            # read the rules, so it cannot tell VIPs from the host's other addresses.
+            $vips = @(Invoke-LvsInNamespace $Rs1.Namespace { param($v) $null = New-LvsVip -Address $v; Get-LvsVip } -ArgumentList $Vip)
+            $vips.Count | Should -Be 1
+            # The lock of this namespace, held by root the whole time (flock(1), stopped by PID below).
+            $inode = (Invoke-LvsNetns $Rs1.Namespace stat '-L', '-c', '%i', '/proc/self/ns/net').StdOut.Trim()
+            $lock = "/run/lock/lvsdirect-$inode.lock"
+            $psi = [System.Diagnostics.ProcessStartInfo]::new((Find-LvsProgram flock))
+            foreach ($a in $lock, (Find-LvsProgram sleep), '60') { $psi.ArgumentList.Add($a) }
+            $psi.UseShellExecute = $false
+            $holder = [System.Diagnostics.Process]::Start($psi)
+            try {
+                $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                while ((Invoke-LvsNative flock '-n', $lock, 'true' -AllowFailure).ExitCode -eq 0) {
+                    if ([DateTime]::UtcNow -gt $deadline) { throw "flock did not take $lock." }
+                    Start-Sleep -Milliseconds 20
+                }
+
+                $watch = [System.Diagnostics.Stopwatch]::StartNew()
+                $out = Invoke-LvsInNamespace $Rs1.Namespace -User nobody { param($p, $vips) $vips | Export-RcLocal -Path $p } -ArgumentList $path, $vips
+                $watch.Elapsed.TotalSeconds | Should -BeLessThan 30 -Because 'a run that waited for the lock would have taken its 60 s timeout'
+            }
+            finally {
+                if (-not $holder.HasExited) { $holder.Kill(); $null = $holder.WaitForExit(5000) }
+                $holder.Dispose()
+            }
+
+            $out.Path | Should -Be $path
+            $out.VipCount | Should -Be 1
+            $out.RuleCount | Should -Be 2
+            $path | Should -Exist
+            Get-Content -Raw -LiteralPath $path | Should -Match "ip addr (replace|add) $([regex]::Escape($Vip))/32"
         }
     }
 

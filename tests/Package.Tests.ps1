@@ -108,19 +108,23 @@ AfterAll {
 }
 
 Describe 'The LvsDirect package' {
-    It 'is LvsDirect.<version>.nupkg with the manifest version, the assemblies, format views and help' {
+    It 'is LvsDirect.<version>.nupkg with the manifest version, the assemblies, format views, help and the MIT licence' {
         $Nupkg | Should -Exist
         $zip = [System.IO.Compression.ZipFile]::OpenRead($Nupkg)
         try {
             $entries = @($zip.Entries.FullName)
             $nuspec = [xml]([System.IO.StreamReader]::new($zip.GetEntry('LvsDirect.nuspec').Open()).ReadToEnd())
+            $licence = $zip.GetEntry('LICENSE') | ForEach-Object { [System.IO.StreamReader]::new($_.Open()).ReadToEnd() }
         }
         finally {
             $zip.Dispose()
         }
-        foreach ($file in 'LvsDirect.psd1', 'LvsDirect.dll', 'LvsDirect.Core.dll', 'LvsDirect.Format.ps1xml', 'en-US/LvsDirect.dll-Help.xml', 'en-US/about_LvsDirect.help.txt') {
+        foreach ($file in 'LvsDirect.psd1', 'LvsDirect.dll', 'LvsDirect.Core.dll', 'LvsDirect.Format.ps1xml', 'en-US/LvsDirect.dll-Help.xml', 'en-US/about_LvsDirect.help.txt', 'LICENSE') {
             $entries | Should -Contain $file
         }
+        $licence | Should -Match '^MIT License'
+        $licence | Should -Match 'Copyright \(c\) 2026 LvsDirect contributors'
+        $licence | Should -BeExactly (Get-Content -LiteralPath (Join-Path (Split-Path -Parent $PSScriptRoot) 'LICENSE') -Raw)
         $nuspec.package.metadata.version | Should -Be $Version
         $nuspec.package.metadata.tags -split ' ' | Should -Contain 'LVS-DR'
     }

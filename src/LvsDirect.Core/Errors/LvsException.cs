@@ -19,6 +19,12 @@ public enum LvsErrorKind
     AuthenticationFailed,
     HostKeyUnknown,
     RemoteFailed,
+
+    /// <summary>
+    /// A cmdlet run on a host over PowerShell remoting failed with an error that carries no LvsDirect id (the
+    /// remote pwsh or module broke, or a file could not be copied there); the message is the remote error's.
+    /// </summary>
+    RemoteCommandFailed,
 }
 
 /// <summary>

@@ -55,8 +55,20 @@ public sealed class ArpResponder
     /// <summary>How many distinct MACs answered for the VIP; more than one is the ARP problem.</summary>
     public int ResponderCount { get; init; }
 
-    /// <summary>Pass when this is the only responder; Fail when others answered too.</summary>
+    /// <summary>
+    /// With -DirectorAddress or -DirectorMacAddress: Pass for the director's reply, Fail for any other responder.
+    /// Without them: Pass when this is the only responder, Fail when others answered too.
+    /// </summary>
     public CheckStatus Status { get; init; }
+
+    /// <summary>True when this MAC is the director's, false when it is not; null when the director was not named.</summary>
+    public bool? IsDirector { get; init; }
+
+    /// <summary>Why this reply passes or fails, naming the host that sent it where it is known.</summary>
+    public string Detail { get; init; } = string.Empty;
+
+    /// <summary>What to run, and where, when the reply fails; null when it passes.</summary>
+    public string? Remediation { get; init; }
 
     public override string ToString() => $"{VirtualIP} at {MacAddress}";
 }

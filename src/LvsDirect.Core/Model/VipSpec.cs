@@ -16,9 +16,6 @@ public static partial class InputValidation
     [GeneratedRegex(@"^[A-Za-z0-9_.@-]{1,15}$")]
     private static partial Regex InterfaceNamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.@:-]{1,15}$")]
-    private static partial Regex LabelPattern();
-
     /// <summary>
     /// Parses a dotted-quad IPv4 address strictly. IPAddress.Parse alone would accept "1" or "10.1" and turn them
     /// into addresses nobody meant.
@@ -112,16 +109,44 @@ public static partial class InputValidation
         return name;
     }
 
-    /// <summary>An address label must be the interface name or start with it (iproute2 and the kernel insist).</summary>
+    /// <summary>
+    /// An address label must be the interface name or start with it, and fit IFNAMSIZ (iproute2 and the kernel
+    /// insist). Each refusal names the one rule the label breaks, the characters first: a label with a ';' or a
+    /// space does start with the interface name, and saying otherwise sends the user looking in the wrong place.
+    /// </summary>
     public static string ValidateLabel(string label, string interfaceName)
     {
-        if (!LabelPattern().IsMatch(label) || !label.StartsWith(interfaceName, StringComparison.Ordinal))
+        var example = $"for example {interfaceName}:1";
+        var bad = label.Where(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '@' or ':' or '-')).Distinct().ToList();
+        if (bad.Count > 0)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument,
-                $"The label '{label}' must start with the interface name '{interfaceName}' (for example {interfaceName}:1) and be at most 15 characters.",
+                $"The label '{label}' contains {string.Join(", ", bad.Select(DescribeCharacter))}: a label may hold only letters, digits and _ . @ : - ({example}).",
+                label);
+        }
+
+        if (!label.StartsWith(interfaceName, StringComparison.Ordinal))
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                $"The label '{label}' does not start with the interface name '{interfaceName}', which the kernel requires ({example}).",
+                label);
+        }
+
+        if (label.Length > 15)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                $"The label '{label}' is {label.Length} characters long; the kernel allows at most 15 ({example}).",
                 label);
         }
 
         return label;
     }
+
+    private static string DescribeCharacter(char c) => c switch
+    {
+        ' ' => "a space",
+        '\t' => "a tab",
+        _ when char.IsControl(c) || char.IsWhiteSpace(c) => $"the character U+{(int)c:X4}",
+        _ => $"'{c}'",
+    };
 }

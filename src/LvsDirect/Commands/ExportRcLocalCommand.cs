@@ -48,7 +48,15 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             DemandRoot();
         }
 
-        var result = WithHostLock(() =>
+        // The lock keeps the rule set from changing while it is read. With piped VIPs a non-root run reads no
+        // rules (it cannot), so it needs no lock, and could not open the root-only lock file anyway.
+        var result = _input.Count == 0 || IsRoot() ? WithHostLock(Export) : Export();
+        if (result is not null)
+        {
+            WriteObject(result);
+        }
+
+        RcLocalExportResult? Export()
         {
             HostState state;
             ArptablesDialect dialect;
@@ -96,12 +104,13 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             var block = RcLocal.RenderBlock(dialect, vips, sysctls, redirects);
             var existing = AtomicFile.ReadAllTextOrNull(path);
             var content = RcLocal.Merge(existing, block);
-            var changed = false;
-            if (ShouldProcess($"Write the LvsDirect block ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', block)}", $"Write the LvsDirect block to {path}?", "Export rc.local"))
+            if (!ShouldProcess($"Write the LvsDirect block ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', block)}", $"Write the LvsDirect block to {path}?", "Export rc.local"))
             {
-                changed = AtomicFile.WriteAllText(path, content, (UnixFileMode)Convert.ToInt32("755", 8), ensureExecutable: true);
-                WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
+                return null;
             }
+
+            var changed = AtomicFile.WriteAllText(path, content, (UnixFileMode)Convert.ToInt32("755", 8), ensureExecutable: true);
+            WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
 
             return new RcLocalExportResult
             {
@@ -114,16 +123,15 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 RedirectCount = block.Count == 0 ? 0 : redirects.Count,
                 Block = block,
             };
-        });
-
-        WriteObject(result);
+        }
     });
 
     /// <summary>
     /// Writes (or, with nothing to recreate, removes) LvsDirect's unit. A file of that name LvsDirect did not
-    /// write is never touched. At the default path the unit is also enabled, after a daemon-reload.
+    /// write is never touched. At the default path the unit is also enabled, after a daemon-reload. Null when
+    /// -WhatIf (or a No to -Confirm) left the unit as it was: there is no result to report.
     /// </summary>
-    private RcLocalExportResult WriteUnit(string path, IReadOnlyList<string> lines, List<RcVip> vips, List<RedirectRule> redirects)
+    private RcLocalExportResult? WriteUnit(string path, IReadOnlyList<string> lines, List<RcVip> vips, List<RedirectRule> redirects)
     {
         var existing = AtomicFile.ReadAllTextOrNull(path);
         if (existing is not null && !SystemdUnit.IsOurs(existing))
@@ -134,8 +142,13 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
         var changed = false;
         if (lines.Count == 0)
         {
-            if (existing is not null && ShouldProcess($"Remove {path}: there is nothing to recreate at boot", $"Remove {path}?", "Export systemd unit"))
+            if (existing is not null)
             {
+                if (!ShouldProcess($"Remove {path}: there is nothing to recreate at boot", $"Remove {path}?", "Export systemd unit"))
+                {
+                    return null;
+                }
+
                 if (Path is null)
                 {
                     RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "disable", SystemdUnit.Name));
@@ -153,8 +166,13 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 changed = true;
             }
         }
-        else if (ShouldProcess($"Write the LvsDirect unit ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', lines)}", $"Write the LvsDirect unit to {path}?", "Export systemd unit"))
+        else
         {
+            if (!ShouldProcess($"Write the LvsDirect unit ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', lines)}", $"Write the LvsDirect unit to {path}?", "Export systemd unit"))
+            {
+                return null;
+            }
+
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
             changed = AtomicFile.WriteAllText(path, SystemdUnit.Content(lines), (UnixFileMode)Convert.ToInt32("644", 8));
             WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");

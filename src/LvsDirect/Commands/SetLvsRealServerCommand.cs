@@ -333,7 +333,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             var result = FromRemote(r);
             if (result.Status == RealServerStatus.Failed)
             {
-                WriteError(RemoteCmdlet.HostError(result.ComputerName, result.ErrorId ?? "RemoteCommandFailed", result.Error ?? "failed", r.Failure));
+                WriteError(RemoteCmdlet.HostError(result.ComputerName, result.ErrorId ?? nameof(LvsErrorKind.RemoteCommandFailed), result.Error ?? "failed", r.Failure));
             }
             else if (result.Status == RealServerStatus.WhatIf)
             {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using LvsDirect.Core.Errors;
 
 namespace LvsDirect.Remoting;
 
@@ -42,16 +43,22 @@ internal static class RemoteCmdlet
         cmdlet.WriteProgress(progress);
     }
 
-    /// <summary>The stable id of a host's failure: HostUnreachable when no session could be opened.</summary>
+    /// <summary>
+    /// The stable id of a host's failure: HostUnreachable when no session could be opened, the remote error's id
+    /// when it is one of LvsDirect's, else RemoteCommandFailed (a PowerShell id from the remote host, such as a
+    /// parameter binding error, is not one a script here could rely on; the message still has it).
+    /// </summary>
     public static string ErrorIdOf(HostRunResult r, ErrorRecord? remoteError) =>
         r.Failure is not null && !r.Connected
-            ? "HostUnreachable"
-            : remoteError?.FullyQualifiedErrorId.Split(',')[0] is { Length: > 0 } id ? id : "RemoteCommandFailed";
+            ? nameof(LvsErrorKind.HostUnreachable)
+            : remoteError?.FullyQualifiedErrorId.Split(',')[0] is { Length: > 0 } id && Enum.GetNames<LvsErrorKind>().Contains(id)
+                ? id
+                : nameof(LvsErrorKind.RemoteCommandFailed);
 
     /// <summary>The non-terminating error a failed host is reported with (besides its result object).</summary>
     public static ErrorRecord HostError(string computerName, string errorId, string message, Exception? inner)
     {
-        var category = errorId == "HostUnreachable" ? ErrorCategory.ConnectionError : ErrorCategory.InvalidOperation;
+        var category = Enum.TryParse<LvsErrorKind>(errorId, out var kind) ? LvsCmdlet.CategoryFor(kind) : ErrorCategory.InvalidOperation;
         return new ErrorRecord(new InvalidOperationException($"[{computerName}] {message}", inner), errorId, category, computerName);
     }
 

@@ -367,7 +367,7 @@ internal sealed class RemoteRunner
             {
                 result.Errors.Add(terminating is IContainsErrorRecord c
                     ? c.ErrorRecord
-                    : new ErrorRecord(terminating, "RemoteCommandFailed", ErrorCategory.NotSpecified, result.ComputerName));
+                    : new ErrorRecord(terminating, nameof(LvsErrorKind.RemoteCommandFailed), LvsCmdlet.CategoryFor(LvsErrorKind.RemoteCommandFailed), result.ComputerName));
             }
 
             return;

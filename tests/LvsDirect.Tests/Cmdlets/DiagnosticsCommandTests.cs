@@ -50,6 +50,82 @@ public sealed class DiagnosticsCommandTests : IDisposable
     }
 
     [Fact]
+    public void TestLvsArp_WithDirectorAddress_TheDirectorPasses_AndTheOtherFailsNamedByItsAddress()
+    {
+        var runner = Client(TwoResponders, exitCode: 1)
+            .On("arping -b -c 1 -w 1 -I eth0 192.0.2.1", "Unicast reply from 192.0.2.1 [02:00:C0:00:02:01]  0.5ms\n");
+        using var host = new CmdletHost(runner);
+
+        var (output, errors, _) = host.Invoke("Test-LvsArp -VirtualIP 203.0.113.100 -DirectorAddress 192.0.2.1 -WarningVariable w; $w");
+
+        Assert.Empty(errors);
+        var responders = output.Select(o => o.BaseObject).OfType<ArpResponder>().ToList();
+        var director = Assert.Single(responders, r => r.MacAddress == "02:00:c0:00:02:01");
+        Assert.Equal(CheckStatus.Pass, director.Status);
+        Assert.True(director.IsDirector);
+        Assert.Equal([IPAddress.Parse("192.0.2.1")], director.OwnerAddress);
+        Assert.Null(director.Remediation);
+        var culprit = Assert.Single(responders, r => r.MacAddress == "02:00:c0:00:02:0b");
+        Assert.Equal(CheckStatus.Fail, culprit.Status);
+        Assert.False(culprit.IsDirector);
+        Assert.StartsWith("192.0.2.11 (02:00:c0:00:02:0b) answers ARP for 203.0.113.100 but is not the director", culprit.Detail);
+        Assert.Equal("On 192.0.2.11 (02:00:c0:00:02:0b): Set-ArpSuppression -VirtualIP 203.0.113.100 (Test-LvsRealServer there shows what else is missing).", culprit.Remediation);
+        Assert.Contains(output, o => o.BaseObject is System.Management.Automation.WarningRecord wr && wr.Message.Contains("192.0.2.11 (02:00:c0:00:02:0b) take its traffic"));
+        Assert.Single(runner.Commands, c => c.ToDisplayString() == "arping -b -c 1 -w 1 -I eth0 192.0.2.1");
+        Assert.False(Assert.IsType<bool>(Assert.Single(host.Invoke("Test-LvsArp -VirtualIP 203.0.113.100 -DirectorAddress 192.0.2.1 -Quiet").Output).BaseObject));
+    }
+
+    [Theory]
+    [InlineData("02:00:c0:00:02:01", true)]
+    [InlineData("02-00-C0-00-02-0B", false)]
+    public void TestLvsArp_WithDirectorMacAddress_OnlyTheDirectorsOneReplyIsQuietTrue(string directorMac, bool quiet)
+    {
+        var one = "Unicast reply from 203.0.113.100 [02:00:c0:00:02:01]  0.6ms\n";
+        var runner = Client(one);
+        using var host = new CmdletHost(runner);
+
+        var responder = Assert.IsType<ArpResponder>(Assert.Single(host.Invoke($"Test-LvsArp 203.0.113.100 -DirectorMacAddress {directorMac}").Output).BaseObject);
+
+        Assert.Equal(quiet ? CheckStatus.Pass : CheckStatus.Fail, responder.Status);
+        Assert.Equal(quiet, responder.IsDirector);
+        Assert.Equal(quiet, Assert.IsType<bool>(Assert.Single(host.Invoke($"Test-LvsArp 203.0.113.100 -DirectorMacAddress {directorMac} -Quiet").Output).BaseObject));
+        if (!quiet)
+        {
+            Assert.Contains("The director (02:00:c0:00:02:0b) did not answer at all", responder.Detail);
+            Assert.Contains("the host with MAC 02:00:c0:00:02:01 (its address is not in this host's neighbour table)", responder.Detail);
+        }
+
+        Assert.DoesNotContain(runner.Commands, c => c.ToDisplayString().Contains("-c 1"));
+    }
+
+    [Theory]
+    [InlineData("Test-LvsArp 203.0.113.100 -DirectorMacAddress 02:00:c0:00:02", "InvalidArgument", "not a MAC address")]
+    [InlineData("Test-LvsArp 203.0.113.100 -DirectorAddress 203.0.113.100", "InvalidArgument", "is a VIP")]
+    [InlineData("Test-LvsArp 203.0.113.100 -DirectorAddress 192.0.2.300", "InvalidAddress", "director address")]
+    public void TestLvsArp_BadDirector_IsRefusedBeforeAnyProbe(string script, string errorId, string message)
+    {
+        var runner = Client(TwoResponders);
+        using var host = new CmdletHost(runner);
+
+        var error = host.InvokeFailing(script);
+
+        Assert.StartsWith(errorId + ",", error.FullyQualifiedErrorId);
+        Assert.Contains(message, error.Exception.Message);
+        Assert.DoesNotContain(runner.Commands, c => c.Program == "arping");
+    }
+
+    [Fact]
+    public void TestLvsArp_ADirectorThatDoesNotAnswer_IsNoArpReply_NamingDirectorMacAddress()
+    {
+        using var host = new CmdletHost(Client(TwoResponders).On("arping -b -c 1 -w 1 -I eth0 192.0.2.1", "Received 0 response(s)\n", 1));
+
+        var error = host.InvokeFailing("Test-LvsArp 203.0.113.100 -DirectorAddress 192.0.2.1");
+
+        Assert.StartsWith("NoArpReply,", error.FullyQualifiedErrorId);
+        Assert.Contains("-DirectorMacAddress", error.Exception.Message);
+    }
+
+    [Fact]
     public void TestLvsArp_OneResponder_Passes_AndQuietIsTrue()
     {
         var one = "Unicast reply from 203.0.113.100 [02:00:c0:00:02:01]  0.6ms\n";

@@ -165,6 +165,19 @@ public class RealServerPoolTests
     }
 
     [Fact]
+    public void FromRemote_APowerShellErrorThere_IsRemoteCommandFailed_WithTheRemoteMessage()
+    {
+        var run = new HostRunResult { ComputerName = "rs2", Connected = true };
+        run.Errors.Add(new ErrorRecord(new InvalidOperationException("A parameter cannot be found that matches parameter name 'Persist'."), "NamedParameterNotFound,LvsDirect.Commands.SetLvsRealServerCommand", ErrorCategory.InvalidArgument, null));
+
+        var r = SetLvsRealServerCommand.FromRemote(run);
+
+        Assert.Equal(RealServerStatus.Failed, r.Status);
+        Assert.Equal("RemoteCommandFailed", r.ErrorId);
+        Assert.Contains("parameter name 'Persist'", r.Error);
+    }
+
+    [Fact]
     public void ModulePayload_FingerprintChangesWithAnyFile_AndSkipsDotFiles()
     {
         var dir = Directory.CreateTempSubdirectory("lvspayload-").FullName;
