@@ -147,7 +147,7 @@ public class RedirectMethodTests
 
         var line = Assert.Single(block, l => l.StartsWith("iptables", StringComparison.Ordinal));
         Assert.Equal(
-            "iptables -t nat -C PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT 2>/dev/null || iptables -t nat -A PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT",
+            "iptables -t nat -C PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT 2>/dev/null || iptables -t nat -A PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT || echo 'LvsDirect: the REDIRECT rule for 203.0.113.100 could not be added' >&2",
             line);
         Assert.Equal(RcLocal.BeginMarker, block[0]);
     }
