@@ -84,6 +84,9 @@ public sealed class ArpSuppressionRule
     /// <summary>The rules as the host's arptables prints them; for the sysctl method, the settings as sysctl prints them.</summary>
     public IReadOnlyList<string> Rules { get; init; } = [];
 
+    /// <summary>With State Shadowed: the rule that comes first and could accept the VIP's ARP (or the jump that is missing).</summary>
+    public string? ShadowedBy { get; init; }
+
     public override string ToString() => $"{VirtualIP} -> {RealIP}";
 }
 
