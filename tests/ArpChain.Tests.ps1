@@ -98,7 +98,7 @@ Describe "Suppression that holds on the host as it is$(if ($SkipReason) { " (ski
         Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
         @(Get-Chain $Rs1.Namespace INPUT | ForEach-Object Line) | Should -Be @('-A INPUT -j LVSDIRECT-IN', '-A INPUT -j ACCEPT')
         @(Get-Chain $Rs1.Namespace OUTPUT | ForEach-Object Line) | Should -Be @('-A OUTPUT -j LVSDIRECT-OUT', '-A OUTPUT -j ACCEPT')
-        "$(Invoke-LvsInNamespace $Rs1.Namespace { param($v) (Get-ArpSuppression -VirtualIP $v).State } -ArgumentList $Vip)" | Should -Be 'Complete'
+        Invoke-LvsInNamespace $Rs1.Namespace { param($v) "$((Get-ArpSuppression -VirtualIP $v).State)" } -ArgumentList $Vip | Should -Be 'Complete'
 
         $client = $Lab.Client.Address
         $null = Invoke-LvsNetns $Rs1.Namespace arptables '-I', 'OUTPUT', '1', '-j', 'ACCEPT'
