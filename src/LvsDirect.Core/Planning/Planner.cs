@@ -285,7 +285,7 @@ public static class Planner
             }
 
             jumpSteps.Add(Arptables($"Jump to {own} first", $"{builtin} 1", "-I", builtin, "1", "-j", own));
-            if (jumps.Count > 0)
+            if (jumps.Count > 0 || state.Chain(own).Rules.Count > 0)
             {
                 moved.Add(builtin);
             }

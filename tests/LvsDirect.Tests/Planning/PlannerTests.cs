@@ -113,6 +113,16 @@ public class PlannerTests
     }
 
     [Fact]
+    public void OurRulesWithoutTheirJump_GetTheJumpBack_AndSaySo()
+    {
+        var save = NftWithOwnChains.Replace("-A INPUT -j LVSDIRECT-IN\n", string.Empty);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save), VipAddr)), Add("203.0.113.100"));
+
+        Assert.Equal(["arptables -I INPUT 1 -j LVSDIRECT-IN"], plan.Steps.Select(Line));
+        Assert.Equal(ChangeKind.Replaced, plan.Changes.Single(c => c.Subject == "ArpSuppression").Kind);
+    }
+
+    [Fact]
     public void BuiltinRulesOfTheVip_AreForeign_UnlessMigrated()
     {
         var state = Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr));
