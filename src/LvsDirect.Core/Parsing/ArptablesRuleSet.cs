@@ -179,6 +179,13 @@ public sealed class ArptablesRuleSet
                 continue;
             }
 
+            // `arptables -S` and hand-written files declare a user chain as a command: `-N LVSDIRECT-IN`.
+            if (line.StartsWith("-N ", StringComparison.Ordinal) || line.StartsWith("--new-chain ", StringComparison.Ordinal))
+            {
+                current.Chains.Add(ParseChain($":{line[(line.IndexOf(' ') + 1)..].Trim()} {UserChainPolicy}", lineNumber));
+                continue;
+            }
+
             line = CountersPrefix.Replace(line, string.Empty, 1);
             current.Rules.Add(ParseRule(current.Name, line, lineNumber));
         }
