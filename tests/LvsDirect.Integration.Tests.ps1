@@ -56,8 +56,9 @@ BeforeAll {
 
     function Get-ForeignState {
         param([string] $Namespace)
-        $rules = Get-LvsLabArpRule $Namespace | Where-Object { $_.Line -notmatch '203\.0\.113\.' } | ForEach-Object Line
-        $chains = (Get-LvsLabArptablesSave $Namespace) -split "`n" | Where-Object { $_ -like ':*' }
+        # LvsDirect's chains and the jumps to them are its own, like the rules for the VIPs.
+        $rules = Get-LvsLabArpRule $Namespace | Where-Object { $_.Line -notmatch '203\.0\.113\.|LVSDIRECT-' } | ForEach-Object Line
+        $chains = (Get-LvsLabArptablesSave $Namespace) -split "`n" | Where-Object { $_ -like ':*' -and $_ -notlike ':LVSDIRECT-*' }
         $addresses = Get-LvsLabAddress -Namespace $Namespace | Where-Object Address -NotLike '203.0.113.*' |
             ForEach-Object { "$($_.InterfaceName) $($_.Address)/$($_.PrefixLength)" }
         (@($chains) + @($rules) + @($addresses)) -join "`n"
