@@ -44,12 +44,14 @@ Describe 'LvsDirect on legacy arptables' -Skip:([bool]$SkipReason) {
 
         $out.Flavor | Should -Be 'Legacy'
         $out.Log | Where-Object { $_ -like 'arptables-restore*' } | Should -BeNullOrEmpty
-        @($out.Log | Where-Object { $_ -match '^arptables -A (INPUT|OUTPUT) .* -> exit 0' }).Count | Should -Be 24
+        # arptables-legacy takes no address lists: one call per rule, in LvsDirect's chains.
+        @($out.Log | Where-Object { $_ -match '^arptables -A LVSDIRECT-(IN|OUT) .* -> exit 0' }).Count | Should -Be 24
         $rules = Get-LegacyRule
         $rules | Should -Contain '-j ACCEPT -i eth0 -s 192.0.2.99'
         $rules | Should -Contain '-j DROP -d 203.0.113.7'
         $rules | Should -Contain '-j mangle -s 203.0.113.7 --mangle-ip-s 192.0.2.11'
-        @($rules).Count | Should -Be 25
+        $rules | Should -Contain '-j LVSDIRECT-IN'
+        @($rules).Count | Should -Be 27 -Because '24 VIP rules, the foreign rule and the two jumps into LvsDirect''s chains'
     }
 
     It 'replaces a real IP rule by rule' {

@@ -56,8 +56,9 @@ BeforeAll {
 
     function Get-ForeignState {
         param([string] $Namespace)
-        $rules = Get-LvsLabArpRule $Namespace | Where-Object { $_.Line -notmatch '203\.0\.113\.' } | ForEach-Object Line
-        $chains = (Get-LvsLabArptablesSave $Namespace) -split "`n" | Where-Object { $_ -like ':*' }
+        # LvsDirect's chains and the jumps to them are its own, like the rules for the VIPs.
+        $rules = Get-LvsLabArpRule $Namespace | Where-Object { $_.Line -notmatch '203\.0\.113\.|LVSDIRECT-' } | ForEach-Object Line
+        $chains = (Get-LvsLabArptablesSave $Namespace) -split "`n" | Where-Object { $_ -like ':*' -and $_ -notlike ':LVSDIRECT-*' }
         $addresses = Get-LvsLabAddress -Namespace $Namespace | Where-Object Address -NotLike '203.0.113.*' |
             ForEach-Object { "$($_.InterfaceName) $($_.Address)/$($_.PrefixLength)" }
         (@($chains) + @($rules) + @($addresses)) -join "`n"
@@ -104,8 +105,8 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
                 $a[0].PrefixLength | Should -Be 32
                 $rules = @(Get-LvsLabSuppressionRule $h.Namespace $Vip)
                 $rules.Count | Should -Be 2
-                ($rules | Where-Object Chain -EQ 'INPUT').Destination | Should -Be $Vip
-                ($rules | Where-Object Chain -EQ 'OUTPUT').MangleIpSource | Should -Be $h.Address
+                ($rules | Where-Object Target -EQ 'DROP').Destination | Should -Be $Vip
+                ($rules | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be $h.Address
             }
             $out.Count | Should -Be 2
             foreach ($i in 0, 1) {
@@ -306,7 +307,7 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
 
             $rules = @(Get-LvsLabSuppressionRule $Rs1.Namespace $Vip)
             $rules.Count | Should -Be 2
-            ($rules | Where-Object Chain -EQ 'OUTPUT').MangleIpSource | Should -Be $Rs1.Address
+            ($rules | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be $Rs1.Address
             @($out).Count | Should -Be 2
             foreach ($o in $out) {
                 "$($o.VirtualIP)" | Should -Be $Vip
@@ -320,7 +321,7 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
         It 'Set-ArpSuppression -RealIP uses the given real IP' {
             $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) Set-ArpSuppression -VirtualIP $v -RealIP 192.0.2.111 } -ArgumentList $Vip
 
-            (Get-LvsLabSuppressionRule $Rs1.Namespace $Vip | Where-Object Chain -EQ 'OUTPUT').MangleIpSource | Should -Be '192.0.2.111'
+            (Get-LvsLabSuppressionRule $Rs1.Namespace $Vip | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be '192.0.2.111'
         }
 
         It 'Remove-ArpSuppression refuses while the VIP is still configured, and -Force removes the rules anyway' {
@@ -386,7 +387,7 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
             # A "rebooted" rs1: the same eth0 layout and nothing else; rc.local runs twice, as admins do.
             $fresh = Add-LvsLabHost -Lab $Lab -Role "boot$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
             foreach ($run in 1, 2) {
-                $r = Invoke-LvsNetns $fresh.Namespace sh $path -AllowFailure
+                $r = Invoke-LvsNetns $fresh.Namespace $path -AllowFailure
                 $r.ExitCode | Should -Be 0 -Because "run $run of rc.local: $($r.StdErr)"
             }
             $a = Get-VipAddress $fresh.Namespace
@@ -396,8 +397,8 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
             $a[0].Label | Should -Be 'eth0:1'
             $rules = @(Get-LvsLabSuppressionRule $fresh.Namespace $Vip)
             $rules.Count | Should -Be 2
-            ($rules | Where-Object Chain -EQ 'OUTPUT').MangleIpSource | Should -Be $Rs1.Address
-            @(Get-LvsLabArpRule $fresh.Namespace).Count | Should -Be 2
+            ($rules | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be $Rs1.Address
+            @(Get-LvsLabArpRule $fresh.Namespace).Count | Should -Be 4 -Because 'the two jumps into LvsDirect''s chains and its two rules'
         }
 
         It 'Get-LvsVip | Export-RcLocal writes the same block as the live state' {
@@ -562,12 +563,12 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
                     Get-LvsVip -Address $v
                 } -ArgumentList $Vip, $saved
 
-                @(Get-LvsLabArpRule $named.Namespace).Count | Should -Be 2
+                @(Get-LvsLabArpRule $named.Namespace).Count | Should -Be 4 -Because 'the two jumps into LvsDirect''s chains and its two rules'
                 (Get-VipAddress $named.Namespace).Count | Should -Be 1
                 "$($out.RealIP)" | Should -Be $Rs1.Address
                 "$($out.ArpSuppression)" | Should -Be 'Complete'
                 # The saved rules must load anywhere: addresses, never the name the resolver knows.
-                Get-Content -LiteralPath $saved | Should -Contain "-A OUTPUT -j mangle -s $Vip --mangle-ip-s $($Rs1.Address)"
+                Get-Content -LiteralPath $saved | Should -Contain "-A LVSDIRECT-OUT -j mangle -s $Vip --mangle-ip-s $($Rs1.Address)"
                 Get-Content -LiteralPath $saved -Raw | Should -Not -Match 'rs1\.lab\.example'
             }
             finally {

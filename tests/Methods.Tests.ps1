@@ -229,12 +229,13 @@ Describe "The sysctl method on LVS-DR real servers$(if ($SkipReason) { " (skippe
             Should -Be @('net.ipv4.conf.all.arp_ignore = 1', 'net.ipv4.conf.all.arp_announce = 2', 'net.ipv4.conf.eth0.arp_ignore = 1', 'net.ipv4.conf.eth0.arp_announce = 2')
         $block = @($out.Export.Block)
         $sysctlLine = [array]::FindIndex([string[]]$block, [Predicate[string]] { $args[0] -like 'sysctl *' })
-        $addressLine = [array]::FindIndex([string[]]$block, [Predicate[string]] { $args[0] -like "ip addr replace $Vip/32 dev lo*" })
+        # The address is added only if the sysctls could be set: `[ "$lvsdirect_sysctl" = no ] || ip addr replace …`.
+        $addressLine = [array]::FindIndex([string[]]$block, [Predicate[string]] { $args[0] -like "* || ip addr replace $Vip/32 dev lo*" })
         $sysctlLine | Should -BeGreaterThan 0
         $addressLine | Should -BeGreaterThan $sysctlLine
 
         $fresh = Add-LvsLabHost -Lab $Lab -Role "boot$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
-        $r = Invoke-LvsNetns $fresh.Namespace sh $rc -AllowFailure
+        $r = Invoke-LvsNetns $fresh.Namespace $rc -AllowFailure
         $r.ExitCode | Should -Be 0 -Because $r.StdErr
         (Get-VipAddress $fresh.Namespace)[0].InterfaceName | Should -Be 'lo'
         @((Get-ArpSysctl $fresh.Namespace).Values) | Should -Be @(1, 2, 1, 2)
@@ -325,7 +326,7 @@ Describe "The iptables REDIRECT method on LVS-DR real servers$(if ($SkipReason) 
 
         $fresh = Add-LvsLabHost -Lab $Lab -Role "boot$(Get-Random -Maximum 999)" -Address $Rs1.Address -Isolated
         foreach ($run in 1, 2) {
-            $r = Invoke-LvsNetns $fresh.Namespace sh $rc -AllowFailure
+            $r = Invoke-LvsNetns $fresh.Namespace $rc -AllowFailure
             $r.ExitCode | Should -Be 0 -Because "run $run of rc.local: $($r.StdErr)"
         }
         $lines = @((Invoke-LvsNetns $fresh.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' })
@@ -448,8 +449,8 @@ Describe "Boot persistence with a systemd unit$(if ($SkipReason) { " (skipped: $
         $a = Get-VipAddress $fresh.Namespace
         $a.Count | Should -Be 1
         $a[0].Label | Should -Be 'eth0:1'
-        @(Get-LvsLabArpRule $fresh.Namespace).Count | Should -Be 2
-        (Get-LvsLabSuppressionRule $fresh.Namespace $Vip | Where-Object Chain -EQ 'OUTPUT').MangleIpSource | Should -Be $Rs1.Address
+        @(Get-LvsLabArpRule $fresh.Namespace).Count | Should -Be 4 -Because 'the two jumps into LvsDirect''s chains and its two rules'
+        (Get-LvsLabSuppressionRule $fresh.Namespace $Vip | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be $Rs1.Address
         @((Invoke-LvsNetns $fresh.Namespace iptables '-t', 'nat', '-S', 'PREROUTING').StdOut -split "`n" | Where-Object { $_ -like '-A *' }).Count | Should -Be 1
 
         # Nothing left to recreate: exporting again removes the unit LvsDirect wrote.

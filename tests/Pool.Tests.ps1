@@ -104,8 +104,8 @@ param(`$Key, `$Arguments)
         # The VIPs that have both suppression rules in a real server's arptables.
         param([string] $Role)
         $rules = @(Get-LvsLabArpRule $Lab.Hosts[$Role].Namespace)
-        @($rules | Where-Object { $_.Chain -eq 'INPUT' -and $_.Target -eq 'DROP' -and $_.Destination -like '203.0.113.*' } | ForEach-Object Destination |
-                Where-Object { $d = $_; $rules | Where-Object { $_.Chain -eq 'OUTPUT' -and $_.Source -eq $d -and $_.MangleIpSource -eq $Lab.Hosts[$Role].Address } } |
+        @($rules | Where-Object { $_.Chain -eq 'LVSDIRECT-IN' -and $_.Target -eq 'DROP' -and $_.Destination -like '203.0.113.*' } | ForEach-Object Destination |
+                Where-Object { $d = $_; $rules | Where-Object { $_.Chain -eq 'LVSDIRECT-OUT' -and $_.Source -eq $d -and $_.MangleIpSource -eq $Lab.Hosts[$Role].Address } } |
                 Sort-Object)
     }
 

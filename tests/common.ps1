@@ -929,12 +929,13 @@ function Get-LvsLabArpRule {
 }
 
 function Get-LvsLabSuppressionRule {
-    # The two rules that suppress ARP for Vip: the INPUT drop and the OUTPUT mangle, as Get-LvsLabArpRule objects.
+    # The two rules that suppress ARP for Vip: the drop and the mangle, in LvsDirect's chains LVSDIRECT-IN/OUT
+    # (or, as the seed and earlier versions wrote them, in INPUT/OUTPUT), as Get-LvsLabArpRule objects.
     param([Parameter(Mandatory)][string] $Namespace, [Parameter(Mandatory)][string] $Vip)
 
     Get-LvsLabArpRule $Namespace | Where-Object {
-        ($_.Chain -eq 'INPUT' -and $_.Target -eq 'DROP' -and $_.Destination -eq $Vip) -or
-        ($_.Chain -eq 'OUTPUT' -and $_.Target -eq 'mangle' -and $_.Source -eq $Vip)
+        ($_.Chain -in 'INPUT', 'LVSDIRECT-IN' -and $_.Target -eq 'DROP' -and $_.Destination -eq $Vip) -or
+        ($_.Chain -in 'OUTPUT', 'LVSDIRECT-OUT' -and $_.Target -eq 'mangle' -and $_.Source -eq $Vip)
     }
 }
 

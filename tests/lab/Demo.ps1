@@ -88,8 +88,9 @@ try {
     Write-Host "   $($export.Path): $($export.VipCount) VIP(s), $($export.RuleCount) rule(s); the block:"
     $export.Block | ForEach-Object { Write-Host "     $_" }
     $fresh = Add-LvsLabHost -Lab $lab -Role boot -Address $lab.Hosts.rs1.Address -Isolated
-    $run = Invoke-LvsNetns $fresh.Namespace sh $rcLocal -AllowFailure
-    Write-Check "sh rc.local on the fresh host exits 0$(if ($run.ExitCode) { " (exit $($run.ExitCode): $($run.StdErr.Trim()))" })" ($run.ExitCode -eq 0)
+    # Executed as boot does it, so the kernel reads its shebang (`sh FILE` would ignore `#!/bin/sh -e`).
+    $run = Invoke-LvsNetns $fresh.Namespace $rcLocal -AllowFailure
+    Write-Check "rc.local, executed on the fresh host, exits 0$(if ($run.ExitCode) { " (exit $($run.ExitCode): $($run.StdErr.Trim()))" })" ($run.ExitCode -eq 0)
     $addresses = @(Get-LvsLabAddress -Namespace $fresh.Namespace | Where-Object Address -EQ $vip)
     $rules = @(Get-LvsLabSuppressionRule -Namespace $fresh.Namespace -Vip $vip)
     $rules | ForEach-Object { Write-Host "     arptables $($_.Line)" }

@@ -29,7 +29,7 @@ public static class AgentlessScript
 
     /// <summary>Programs a step may run: the ones the planner emits, nothing else.</summary>
     public static IReadOnlyList<string> AllowedPrograms { get; } =
-        ["ip", "arptables", "arptables-restore", "sysctl", "iptables", "iptables-restore", "ip6tables", "nft", "systemctl", "chkconfig"];
+        ["ip", "arptables", "sysctl", "iptables", "iptables-restore", "ip6tables", "nft", "systemctl", "chkconfig"];
 
     /// <summary>The script text. It contains no single quote, so <c>sh -c '…'</c> carries it unchanged.</summary>
     public static string Text { get; } = BuildText();
@@ -71,7 +71,7 @@ while IFS= read -r line; do
 done
 echo "$m BEGIN {{ProtocolVersion}}"
 echo "$m UID $(id -u)"
-for p in ip arptables arptables-restore flock base64 ss systemctl chkconfig; do
+for p in ip arptables flock base64 ss systemctl chkconfig; do
   command -v "$p" >/dev/null 2>&1 && echo "$m HAVE $p"
 done
 dump() {

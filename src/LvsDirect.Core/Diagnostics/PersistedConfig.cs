@@ -28,6 +28,12 @@ public sealed partial record PersistedConfig
     /// <summary>False when rc.local has no LvsDirect block (or no rc.local at all).</summary>
     public bool HasBlock { get; init; }
 
+    /// <summary>
+    /// Why the block would not run at boot (not executable, no or a CRLF `#!` line, after an exit, inside a
+    /// here-document or function); null when it would. What it holds then comes back at no boot.
+    /// </summary>
+    public string? BlockProblem { get; init; }
+
     public IReadOnlyList<PersistedAddress> RcAddresses { get; init; } = [];
 
     /// <summary>The `arptables -A …` lines of the block, parsed like saved rules.</summary>
@@ -47,10 +53,12 @@ public sealed partial record PersistedConfig
     /// <summary>The nftables method's boot file and include; null when not checked.</summary>
     public NftPersistence? Nft { get; init; }
 
-    [GeneratedRegex(@"^ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:/(?<prefix>\d{1,3}))?\s+dev\s+(?<dev>\S+)")]
+    // A line of the block may gate the command on its suppression: `[ "$lvsdirect_arp" = no ] || ip addr replace …`.
+    [GeneratedRegex(@"(?:^|\|\|\s*)ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:/(?<prefix>\d{1,3}))?\s+dev\s+(?<dev>\S+)")]
     private static partial Regex IpAddrLine();
 
-    [GeneratedRegex(@"^arptables\s+(?<rule>(?:-A|--append)\s+.*?)\s*(?:2>\s*/dev/null)?\s*(?:\|\|\s*true)?$")]
+    // `arptables -A …` alone (older blocks) or after a test: `arptables -C … 2>/dev/null || arptables -A … || lvsdirect_arp=no`.
+    [GeneratedRegex(@"(?:^|\|\|\s*)arptables\s+(?<rule>(?:-A|--append)\s+[^|;&>]*?)\s*(?:2>\s*/dev/null\s*)?(?:\|\||$)")]
     private static partial Regex ArptablesAppendLine();
 
     [GeneratedRegex(@"net[./]ipv4[./]conf[./](?<conf>[^./\s=]+)[./](?<key>arp_ignore|arp_announce|rp_filter)\s*=\s*(?<value>\d+)")]
@@ -116,6 +124,7 @@ public sealed partial record PersistedConfig
             RcLocalExists = true,
             RcLocalExecutable = true,
             HasBlock = unit.HasBlock,
+            BlockProblem = null,
             RcAddresses = unit.RcAddresses,
             RcRules = unit.RcRules,
             BootSysctls = sysctls,
@@ -160,6 +169,7 @@ public sealed partial record PersistedConfig
             RcLocalExists = rcLocalText is not null,
             RcLocalExecutable = rcLocalExecutable,
             HasBlock = block.Count > 0,
+            BlockProblem = rcLocalText is null ? null : RcLocal.WhyBlockCannotRun(rcLocalText, rcLocalExecutable),
             RcAddresses = addresses,
             RcRules = ruleLines.Count > 0 ? ArptablesRuleSet.Parse(string.Join('\n', ruleLines)) : null,
             SavedRulesPath = savedRulesPath,

@@ -218,6 +218,7 @@ public static class RealServerDiagnosis
                 {
                     SuppressionState.None => $"{vip} is absent and has no ARP suppression either: add it with suppression.",
                     SuppressionState.Unknown => $"{vip} is absent; its arptables rules could not be read ({s.ArpRulesUnknownReason}).",
+                    SuppressionState.Shadowed => $"{vip} is absent and its arptables rules would not take effect: {s.State.ShadowFor(vip)}.",
                     _ => $"{vip} is absent and only half of its arptables suppression is in place ({rules}).",
                 },
                 $"Set-ArpSuppression -VirtualIP {vip}");
@@ -232,6 +233,8 @@ public static class RealServerDiagnosis
                 $"Only the INPUT drop rule exists: this host's own ARP requests still say 'tell {vip}' and poison its neighbours' caches."),
             SuppressionState.OutputOnly => (CheckStatus.Fail,
                 $"Only the OUTPUT mangle rule exists: this host answers ARP requests for {vip} and takes the director's traffic."),
+            SuppressionState.Shadowed => (CheckStatus.Fail,
+                $"The arptables rules for {vip} exist but do not take effect: {s.State.ShadowFor(vip)}, so this host may answer ARP for {vip} and take the director's traffic."),
             _ => (CheckStatus.Fail,
                 $"Nothing keeps {vip} out of ARP: this host answers ARP requests for it and takes the director's traffic ({sysctl.Why})."),
         };
@@ -339,6 +342,14 @@ public static class RealServerDiagnosis
             return;
         }
 
+        if (persisted is not null && p.BlockProblem is { } problem)
+        {
+            d.Add(CheckNames.VipPersisted, target, CheckStatus.Fail,
+                $"{file} would add {persisted.Address}/{persisted.PrefixLength} dev {persisted.InterfaceName} at boot, but its LvsDirect block cannot run: {problem}.",
+                BlockRemedy(p));
+            return;
+        }
+
         if (live.Count > 0 && persisted is null)
         {
             d.Add(CheckNames.VipPersisted, target, CheckStatus.Fail,
@@ -391,6 +402,15 @@ public static class RealServerDiagnosis
         var liveRip = d.LiveRealIP(vip);
         var liveIn = liveState is SuppressionState.Complete or SuppressionState.InputOnly;
         var places = new List<(string Where, bool In, IPAddress? Rip)>();
+        if (p.RcRules is not null && p.BlockProblem is { } problem && (HasInputDrop(p.RcRules, vip) || MangleOf(p.RcRules, vip) is not null))
+        {
+            // A block that cannot run restores nothing, whatever it says.
+            d.Add(CheckNames.SuppressionPersisted, target, CheckStatus.Fail,
+                $"The LvsDirect block of {p.RcLocalPath} would restore ARP suppression for {vip} at boot, but it cannot run: {problem}.",
+                BlockRemedy(p));
+            return;
+        }
+
         if (p.RcRules is not null)
         {
             places.Add(($"the LvsDirect block of {p.RcLocalPath}", HasInputDrop(p.RcRules, vip), MangleOf(p.RcRules, vip)));
@@ -576,12 +596,20 @@ public static class RealServerDiagnosis
             return;
         }
 
-        d.Add(CheckNames.RcLocal, p.RcLocalPath ?? "rc.local", p.RcLocalExecutable ? CheckStatus.Pass : CheckStatus.Fail,
-            p.RcLocalExecutable
-                ? $"{p.RcLocalPath} holds the LvsDirect block and is executable, so rc-local.service runs it at boot."
-                : $"{p.RcLocalPath} holds the LvsDirect block but is not executable: systemd's rc-local.service skips it at boot.",
-            p.RcLocalExecutable ? null : "Export-RcLocal");
+        d.Add(CheckNames.RcLocal, p.RcLocalPath ?? "rc.local", p.BlockProblem is null ? CheckStatus.Pass : CheckStatus.Fail,
+            p.BlockProblem is null
+                ? $"{p.RcLocalPath} holds the LvsDirect block right where it runs and is executable, so rc-local.service runs it at boot."
+                : $"{p.RcLocalPath} holds the LvsDirect block, but it cannot run at boot: {p.BlockProblem}.",
+            p.BlockProblem is null ? null : BlockRemedy(p));
     }
+
+    /// <summary>Export-RcLocal makes the file executable and moves the block right after the `#!` line; CRLF it cannot fix.</summary>
+    private static string BlockRemedy(PersistedConfig p) =>
+        p.BlockProblem?.Contains("CRLF", StringComparison.Ordinal) == true
+            ? $"sed -i 's/\\r$//' {p.RcLocalPath}; Export-RcLocal"
+            : p.BlockProblem?.Contains("'#!'", StringComparison.Ordinal) == true
+                ? $"Add '#!/bin/sh' as the first line of {p.RcLocalPath}, then Export-RcLocal"
+                : "Export-RcLocal";
 
     private static void CheckGateway(Context d)
     {
@@ -653,14 +681,19 @@ public static class RealServerDiagnosis
         return string.Join("; ", commands);
     }
 
-    private static bool SeedRule(ArpRule r, IPAddress vip) =>
-        AllChainNames.Any(dialect => r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect));
+    private static bool SeedRule(ArpRule r, IPAddress vip) => IsInputDrop(r, vip) || IsOutputMangle(r, vip);
 
-    private static bool HasInputDrop(ArptablesRuleSet set, IPAddress vip) =>
-        set.Rules.Any(r => AllChainNames.Any(dialect => r.IsInputDropFor(vip, dialect)));
+    private static bool HasInputDrop(ArptablesRuleSet set, IPAddress vip) => set.Rules.Any(r => IsInputDrop(r, vip));
 
     private static IPAddress? MangleOf(ArptablesRuleSet set, IPAddress vip) =>
-        set.Rules.Where(r => AllChainNames.Any(dialect => r.IsOutputMangleFor(vip, dialect))).Select(r => r.MangleIpSource).FirstOrDefault();
+        set.Rules.Where(r => IsOutputMangle(r, vip)).Select(r => r.MangleIpSource).FirstOrDefault();
+
+    /// <summary>A drop rule for the VIP in LvsDirect's chain or, as earlier versions and the seed wrote it, in a built-in one.</summary>
+    private static bool IsInputDrop(ArpRule r, IPAddress vip) =>
+        r.IsInputDropFor(vip, ArptablesDialect.OwnInputChain) || AllChainNames.Any(dialect => r.IsInputDropFor(vip, dialect));
+
+    private static bool IsOutputMangle(ArpRule r, IPAddress vip) =>
+        r.IsOutputMangleFor(vip, ArptablesDialect.OwnOutputChain) || AllChainNames.Any(dialect => r.IsOutputMangleFor(vip, dialect));
 
     private sealed class Context
     {

@@ -13,7 +13,10 @@ public sealed class HostState
     private readonly ILookup<IPAddress, InterfaceAddress> _addresses;
     private readonly ILookup<IPAddress, ArpRule> _inputRules;
     private readonly ILookup<IPAddress, ArpRule> _outputRules;
+    private readonly ILookup<IPAddress, ArpRule> _ownInputRules;
+    private readonly ILookup<IPAddress, ArpRule> _ownOutputRules;
     private readonly Dictionary<IPAddress, NftArpEntry> _nftArp;
+    private readonly Dictionary<string, ChainView> _chains = new(StringComparer.Ordinal);
 
     /// <summary>The interface the sysctl method and IPv6 VIPs live on.</summary>
     public const string LoopbackInterface = "lo";
@@ -34,13 +37,11 @@ public sealed class HostState
         Dialect = dialect;
         Sysctls = sysctls;
         _addresses = interfaces.SelectMany(i => i.Addresses).ToLookup(a => a.Address);
-        var rules = arpRules?.Rules ?? [];
-        _inputRules = dialect is null
-            ? Array.Empty<ArpRule>().ToLookup(r => r.Destination!)
-            : rules.Where(r => r.Destination is not null && r.IsInputDropFor(r.Destination, dialect)).ToLookup(r => r.Destination!);
-        _outputRules = dialect is null
-            ? Array.Empty<ArpRule>().ToLookup(r => r.Source!)
-            : rules.Where(r => r.Source is not null && r.IsOutputMangleFor(r.Source, dialect)).ToLookup(r => r.Source!);
+        var rules = dialect is null ? [] : arpRules?.Rules ?? [];
+        _inputRules = rules.Where(r => r.Destination is not null && r.IsInputDropFor(r.Destination, dialect!)).ToLookup(r => r.Destination!);
+        _outputRules = rules.Where(r => r.Source is not null && r.IsOutputMangleFor(r.Source, dialect!)).ToLookup(r => r.Source!);
+        _ownInputRules = rules.Where(r => r.Destination is not null && r.IsInputDropFor(r.Destination, ArptablesDialect.OwnInputChain)).ToLookup(r => r.Destination!);
+        _ownOutputRules = rules.Where(r => r.Source is not null && r.IsOutputMangleFor(r.Source, ArptablesDialect.OwnOutputChain)).ToLookup(r => r.Source!);
     }
 
     public IReadOnlyList<NetInterface> Interfaces { get; }
@@ -132,9 +133,102 @@ public sealed class HostState
     public ArptablesDialect RequireDialect() =>
         Dialect ?? throw new InvalidOperationException("The ARP rules were not read.");
 
-    public IEnumerable<ArpRule> InputRulesFor(IPAddress vip) => _inputRules[vip];
+    /// <summary>Every drop rule of the VIP: LvsDirect's (in its own chain) first, then those in the built-in chain.</summary>
+    public IEnumerable<ArpRule> InputRulesFor(IPAddress vip) => _ownInputRules[vip].Concat(_inputRules[vip]);
 
-    public IEnumerable<ArpRule> OutputRulesFor(IPAddress vip) => _outputRules[vip];
+    /// <summary>Every mangle rule of the VIP: LvsDirect's (in its own chain) first, then those in the built-in chain.</summary>
+    public IEnumerable<ArpRule> OutputRulesFor(IPAddress vip) => _ownOutputRules[vip].Concat(_outputRules[vip]);
+
+    /// <summary>The VIP's drop rules in LvsDirect's chain <see cref="ArptablesDialect.OwnInputChain"/>.</summary>
+    public IEnumerable<ArpRule> OwnInputRulesFor(IPAddress vip) => _ownInputRules[vip];
+
+    /// <summary>The VIP's mangle rules in LvsDirect's chain <see cref="ArptablesDialect.OwnOutputChain"/>.</summary>
+    public IEnumerable<ArpRule> OwnOutputRulesFor(IPAddress vip) => _ownOutputRules[vip];
+
+    /// <summary>The VIP's seed-shaped drop rules in the built-in chain: foreign unless the caller migrates them.</summary>
+    public IEnumerable<ArpRule> BuiltinInputRulesFor(IPAddress vip) => _inputRules[vip];
+
+    /// <summary>The VIP's seed-shaped mangle rules in the built-in chain: foreign unless the caller migrates them.</summary>
+    public IEnumerable<ArpRule> BuiltinOutputRulesFor(IPAddress vip) => _outputRules[vip];
+
+    /// <summary>True when the filter table has the chain (declared, or named by a rule).</summary>
+    public bool HasChain(string chain) => ArpRules?.ChainNames.Contains(chain) == true;
+
+    /// <summary>
+    /// Why the VIP's arptables rules do not all take effect: a rule ahead of them (or ahead of the jump into
+    /// LvsDirect's chain) that could accept the VIP's ARP first, or a missing jump. Null when every rule the VIP
+    /// has is reached, or it has none.
+    /// </summary>
+    public string? ShadowFor(IPAddress vip)
+    {
+        if (Dialect is null || ArpRules is null)
+        {
+            return null;
+        }
+
+        var input = InputRulesFor(vip).ToList();
+        var output = OutputRulesFor(vip).ToList();
+        string? reason = null;
+        if (input.Count > 0 && !input.Any(r => Blocker(r, vip, true, out reason) is null))
+        {
+            return reason;
+        }
+
+        return output.Count > 0 && !output.Any(r => Blocker(r, vip, false, out reason) is null) ? reason : null;
+    }
+
+    /// <summary>
+    /// The first rule the kernel tries before <paramref name="rule"/> that could accept the VIP's ARP; for a rule in
+    /// LvsDirect's chain, the rules ahead of the jump to it count too (and no jump at all blocks it). Null when the rule is reached.
+    /// </summary>
+    private ArpRule? Blocker(ArpRule rule, IPAddress vip, bool input, out string? reason)
+    {
+        reason = null;
+        var chain = Chain(rule.Chain);
+        var ahead = chain.FirstAcceptingBefore(chain.IndexOf(rule), vip, input);
+        if (ahead is not null)
+        {
+            reason = $"'{ahead.RawLine}' comes before '{rule.RawLine}'";
+            return ahead;
+        }
+
+        if (rule.Chain is not (ArptablesDialect.OwnInputChain or ArptablesDialect.OwnOutputChain))
+        {
+            return null;
+        }
+
+        var builtinName = Dialect!.BuiltinFor(rule.Chain);
+        var builtin = Chain(builtinName);
+        var jump = builtin.FirstJumpTo(rule.Chain);
+        if (jump < 0)
+        {
+            reason = $"no rule of {builtinName} jumps to {rule.Chain}";
+            return rule;
+        }
+
+        ahead = builtin.FirstAcceptingBefore(jump, vip, input);
+        if (ahead is not null)
+        {
+            reason = $"'{ahead.RawLine}' comes before the jump to {rule.Chain}";
+        }
+
+        return ahead;
+    }
+
+    /// <summary>The rules of one chain of the filter table, with what the shadow check asks of them indexed once.</summary>
+    public ChainView Chain(string name)
+    {
+        lock (_chains)
+        {
+            if (!_chains.TryGetValue(name, out var view))
+            {
+                view = new ChainView(ArpRules?.RulesOf(name) ?? []);
+                _chains[name] = view;
+            }
+
+            return view;
+        }
+    }
 
     /// <summary>
     /// The VIP's suppression by whichever method holds it: its arptables rules, else its entry in the nftables
@@ -179,10 +273,11 @@ public sealed class HostState
     private SuppressionState ArpSuppressionFor(IPAddress vip) =>
         (InputRulesFor(vip).Any(), OutputRulesFor(vip).Any()) switch
         {
+            (false, false) => SuppressionState.None,
+            _ when ShadowFor(vip) is not null => SuppressionState.Shadowed,
             (true, true) => SuppressionState.Complete,
             (true, false) => SuppressionState.InputOnly,
-            (false, true) => SuppressionState.OutputOnly,
-            _ => SuppressionState.None,
+            _ => SuppressionState.OutputOnly,
         };
 
     /// <summary>
@@ -195,10 +290,14 @@ public sealed class HostState
         if (ArpRules is not null)
         {
             var dialect = RequireDialect();
+            var seen = new HashSet<IPAddress>();
             foreach (var r in ArpRules.Rules)
             {
                 var vip = r.Destination ?? r.Source;
-                if (vip is not null && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)) && !result.Contains(vip))
+                if (vip is not null
+                    && (r.IsInputDropFor(vip, dialect) || r.IsOutputMangleFor(vip, dialect)
+                        || r.IsInputDropFor(vip, ArptablesDialect.OwnInputChain) || r.IsOutputMangleFor(vip, ArptablesDialect.OwnOutputChain))
+                    && seen.Add(vip))
                 {
                     result.Add(vip);
                 }

@@ -2,16 +2,16 @@ using System.Net;
 
 namespace LvsDirect.Core.Model;
 
-/// <summary>Which arptables implementation the host has; they differ in chain names and in how restore works.</summary>
+/// <summary>Which arptables implementation the host has; they differ in chain names and in what one call accepts.</summary>
 public enum ArptablesFlavor
 {
-    /// <summary>arptables-nft (xtables-nft-multi, Debian 10+, RHEL 8+): chains INPUT/OUTPUT, atomic restore.</summary>
+    /// <summary>arptables-nft (xtables-nft-multi, Debian 10+, RHEL 8+): chains INPUT/OUTPUT, address lists.</summary>
     Nft,
 
-    /// <summary>arptables 0.0.x (netfilter legacy): chains INPUT/OUTPUT, restore is a script that flushes first.</summary>
+    /// <summary>arptables 0.0.x (netfilter legacy): chains INPUT/OUTPUT, one address per rule.</summary>
     Legacy,
 
-    /// <summary>Red Hat's arptables_jf (RHEL 4-6): chains IN/OUT, restore flushes first.</summary>
+    /// <summary>Red Hat's arptables_jf (RHEL 4-6): chains IN/OUT, one address per rule.</summary>
     Jf,
 }
 
@@ -23,11 +23,24 @@ public sealed record ArptablesDialect(ArptablesFlavor Flavor)
     public string OutputChain => Flavor == ArptablesFlavor.Jf ? "OUT" : "OUTPUT";
 
     /// <summary>
-    /// True when `arptables-restore` replaces the rule set in one transaction. Only then may a batch go
-    /// through restore; otherwise restore flushes first and ARP would be unsuppressed for a moment, so changes
-    /// are made rule by rule with -A/-D.
+    /// LvsDirect's own chain for the drop rules, jumped to from the first rule of <see cref="InputChain"/>: a
+    /// rule another tool appends or inserts in the built-in chain cannot come between the VIPs and their rules
+    /// unless it is put ahead of the jump, which the diagnostics report and a new Set-ArpSuppression repairs.
     /// </summary>
-    public bool AtomicRestore => Flavor == ArptablesFlavor.Nft;
+    public const string OwnInputChain = "LVSDIRECT-IN";
+
+    /// <summary>LvsDirect's own chain for the mangle rules, jumped to from the first rule of <see cref="OutputChain"/>.</summary>
+    public const string OwnOutputChain = "LVSDIRECT-OUT";
+
+    /// <summary>
+    /// True when one `arptables -A/-D` takes a comma list (`-d a,b,c`) and makes or deletes one rule per address
+    /// in one kernel transaction that touches no other rule. arptables-legacy 0.0.5 and arptables_jf take one
+    /// address per call.
+    /// </summary>
+    public bool AddressLists => Flavor == ArptablesFlavor.Nft;
+
+    /// <summary>The built-in chain that jumps to <paramref name="ownChain"/>.</summary>
+    public string BuiltinFor(string ownChain) => ownChain == OwnInputChain ? InputChain : OutputChain;
 }
 
 /// <summary>
@@ -44,13 +57,24 @@ public sealed record ArpRule(
     bool HasOtherMatches,
     string RawLine)
 {
-    /// <summary>The seed's IN rule for <paramref name="vip"/>: `-A IN(PUT) -d VIP -j DROP` and nothing else.</summary>
-    public bool IsInputDropFor(IPAddress vip, ArptablesDialect dialect) =>
-        Table == "filter" && Chain == dialect.InputChain && string.Equals(Target, "DROP", StringComparison.Ordinal)
+    /// <summary>The seed's IN rule for <paramref name="vip"/> in the built-in chain: `-A IN(PUT) -d VIP -j DROP` and nothing else.</summary>
+    public bool IsInputDropFor(IPAddress vip, ArptablesDialect dialect) => IsInputDropFor(vip, dialect.InputChain);
+
+    /// <summary>The seed's OUT rule for <paramref name="vip"/> in the built-in chain: `-A OUT(PUT) -s VIP -j mangle --mangle-ip-s RIP`.</summary>
+    public bool IsOutputMangleFor(IPAddress vip, ArptablesDialect dialect) => IsOutputMangleFor(vip, dialect.OutputChain);
+
+    /// <summary>`-A CHAIN -d VIP -j DROP` and nothing else, in <paramref name="chain"/>.</summary>
+    public bool IsInputDropFor(IPAddress vip, string chain) =>
+        Table == "filter" && Chain == chain && string.Equals(Target, "DROP", StringComparison.Ordinal)
         && vip.Equals(Destination) && Source is null && MangleIpSource is null && !HasOtherMatches;
 
-    /// <summary>The seed's OUT rule for <paramref name="vip"/>: `-A OUT(PUT) -s VIP -j mangle --mangle-ip-s RIP`.</summary>
-    public bool IsOutputMangleFor(IPAddress vip, ArptablesDialect dialect) =>
-        Table == "filter" && Chain == dialect.OutputChain && string.Equals(Target, "mangle", StringComparison.Ordinal)
+    /// <summary>`-A CHAIN -s VIP -j mangle --mangle-ip-s RIP` and nothing else, in <paramref name="chain"/>.</summary>
+    public bool IsOutputMangleFor(IPAddress vip, string chain) =>
+        Table == "filter" && Chain == chain && string.Equals(Target, "mangle", StringComparison.Ordinal)
         && vip.Equals(Source) && Destination is null && MangleIpSource is not null && !HasOtherMatches;
+
+    /// <summary>A plain jump `-A CHAIN -j TARGET` (no match): how LvsDirect enters its own chains.</summary>
+    public bool IsJumpTo(string target) =>
+        Table == "filter" && string.Equals(Target, target, StringComparison.Ordinal)
+        && Source is null && Destination is null && MangleIpSource is null && !HasOtherMatches;
 }

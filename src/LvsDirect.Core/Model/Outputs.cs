@@ -29,6 +29,12 @@ public enum SuppressionState
 
     /// <summary>The rules could not be read (reading them needs root).</summary>
     Unknown,
+
+    /// <summary>
+    /// The VIP's arptables rules exist but do not take effect: a rule the kernel tries first could accept its ARP
+    /// (a foreign ACCEPT or jump ahead of LvsDirect's jump or rule), or nothing jumps to LvsDirect's chain.
+    /// </summary>
+    Shadowed,
 }
 
 /// <summary>A virtual IP on this host (output of Get-LvsVip and New-LvsVip).</summary>
@@ -77,6 +83,9 @@ public sealed class ArpSuppressionRule
 
     /// <summary>The rules as the host's arptables prints them; for the sysctl method, the settings as sysctl prints them.</summary>
     public IReadOnlyList<string> Rules { get; init; } = [];
+
+    /// <summary>With State Shadowed: the rule that comes first and could accept the VIP's ARP (or the jump that is missing).</summary>
+    public string? ShadowedBy { get; init; }
 
     public override string ToString() => $"{VirtualIP} -> {RealIP}";
 }

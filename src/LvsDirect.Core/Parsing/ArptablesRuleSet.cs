@@ -20,6 +20,7 @@ public sealed class ArptablesRuleSet
     private static readonly char[] Blanks = [' ', '\t'];
 
     private readonly List<Table> _tables;
+    private readonly Dictionary<string, IReadOnlyList<ArpRule>> _chainRules;
 
     private ArptablesRuleSet(List<Table> tables, ArptablesFlavor? flavor)
     {
@@ -27,6 +28,8 @@ public sealed class ArptablesRuleSet
         DetectedFlavor = flavor;
         Rules = tables.SelectMany(t => t.Rules).ToList();
         var filter = tables.Find(t => t.Name == FilterTable);
+        _chainRules = (filter?.Rules ?? []).GroupBy(r => r.Chain, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<ArpRule>)g.ToList(), StringComparer.Ordinal);
         ChainNames = filter is null
             ? []
             : filter.Chains.Select(c => c.Name).Concat(filter.Rules.Select(r => r.Chain)).Distinct(StringComparer.Ordinal).ToList();
@@ -48,6 +51,85 @@ public sealed class ArptablesRuleSet
 
     /// <summary>The filter table's chains: declared ones in declaration order, then any only named by a rule.</summary>
     public IReadOnlyList<string> ChainNames { get; }
+
+    /// <summary>The filter table's rules of <paramref name="chain"/>, in the order the kernel tries them.</summary>
+    public IReadOnlyList<ArpRule> RulesOf(string chain) => _chainRules.GetValueOrDefault(chain) ?? [];
+
+    /// <summary>
+    /// True when the rule's own `-d` (<paramref name="destination"/>) or `-s` match cannot match
+    /// <paramref name="address"/>: a plain, masked or negated address that leaves it out. False when the rule has no
+    /// such match or it cannot be read, so a caller asking "could this rule take the VIP's ARP?" errs on yes.
+    /// </summary>
+    public static bool Excludes(ArpRule rule, IPAddress address, bool destination)
+    {
+        var tokens = rule.RawLine.Split(Blanks, StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 2; i < tokens.Length - 1; i++)
+        {
+            var negated = tokens[i - 1] == "!";
+            var isOption = destination ? tokens[i] is "-d" or "--destination-ip" : tokens[i] is "-s" or "--source-ip";
+            if (!isOption)
+            {
+                continue;
+            }
+
+            var value = tokens[i + 1];
+            if (value == "!" && i + 2 < tokens.Length)
+            {
+                negated = true;
+                value = tokens[i + 2];
+            }
+            else if (value.StartsWith('!'))
+            {
+                negated = true;
+                value = value[1..];
+            }
+
+            if (!TryParseNetwork(value, out var network))
+            {
+                return false;
+            }
+
+            return network.Contains(address) == negated;
+        }
+
+        return false;
+    }
+
+    private static bool TryParseNetwork(string value, out IPNetwork network)
+    {
+        network = default;
+        var slash = value.IndexOf('/');
+        var addressText = slash < 0 ? value : value[..slash];
+        if (!DottedQuad.IsMatch(addressText) || !IPAddress.TryParse(addressText, out var address))
+        {
+            return false;
+        }
+
+        var prefix = 32;
+        if (slash >= 0)
+        {
+            var mask = value[(slash + 1)..];
+            if (DottedQuad.IsMatch(mask) && IPAddress.TryParse(mask, out var maskAddress))
+            {
+                var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(maskAddress.GetAddressBytes());
+                prefix = System.Numerics.BitOperations.PopCount(bits);
+                if (bits != (prefix == 0 ? 0u : uint.MaxValue << (32 - prefix)))
+                {
+                    return false;
+                }
+            }
+            else if (!int.TryParse(mask, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out prefix) || prefix > 32)
+            {
+                return false;
+            }
+        }
+
+        var bytes = address.GetAddressBytes();
+        var host = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes) & (prefix == 0 ? 0u : uint.MaxValue << (32 - prefix));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, host);
+        network = new IPNetwork(new IPAddress(bytes), prefix);
+        return true;
+    }
 
     /// <summary>Parses arptables-save output of any flavor (nft, the legacy perl script, arptables_jf).</summary>
     public static ArptablesRuleSet Parse(string saveText)
@@ -94,6 +176,13 @@ public sealed class ArptablesRuleSet
             if (line[0] == ':')
             {
                 current.Chains.Add(ParseChain(line, lineNumber));
+                continue;
+            }
+
+            // `arptables -S` and hand-written files declare a user chain as a command: `-N LVSDIRECT-IN`.
+            if (line.StartsWith("-N ", StringComparison.Ordinal) || line.StartsWith("--new-chain ", StringComparison.Ordinal))
+            {
+                current.Chains.Add(ParseChain($":{line[(line.IndexOf(' ') + 1)..].Trim()} {UserChainPolicy}", lineNumber));
                 continue;
             }
 

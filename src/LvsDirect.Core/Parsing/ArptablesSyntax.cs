@@ -20,6 +20,14 @@ public static class ArptablesSyntax
     public static string[] OutputMangleSpec(IPAddress vip, IPAddress realIp) =>
         ["-s", RequireIPv4(vip, "virtual IP"), "-j", "mangle", "--mangle-ip-s", RequireIPv4(realIp, "real IP")];
 
+    /// <summary>`-d a,b,c -j DROP`: the drop rules of many VIPs in one arptables-nft call (one rule per address).</summary>
+    public static string[] InputDropSpec(IReadOnlyList<IPAddress> vips) =>
+        ["-d", AddressList(vips, "virtual IP"), "-j", "DROP"];
+
+    /// <summary>`-s a,b,c -j mangle --mangle-ip-s RIP`: the mangle rules of many VIPs with one real IP in one call.</summary>
+    public static string[] OutputMangleSpec(IReadOnlyList<IPAddress> vips, IPAddress realIp) =>
+        ["-s", AddressList(vips, "virtual IP"), "-j", "mangle", "--mangle-ip-s", RequireIPv4(realIp, "real IP")];
+
     /// <summary>`-A CHAIN spec…`, the form arptables-save prints and arptables-restore reads.</summary>
     public static string RuleLine(string chain, IEnumerable<string> spec) => $"-A {chain} {string.Join(' ', spec)}";
 
@@ -46,6 +54,9 @@ public static class ArptablesSyntax
 
         throw new LvsException(LvsErrorKind.ParseError, $"Cannot tell the arptables flavor from its version output: '{versionOutput.Trim()}'", versionOutput);
     }
+
+    private static string AddressList(IReadOnlyList<IPAddress> addresses, string role) =>
+        string.Join(',', addresses.Select(a => RequireIPv4(a, role)));
 
     // arptables only speaks IPv4; an IPv6 VIP needs no ARP rules at all (neighbour discovery is per interface).
     private static string RequireIPv4(IPAddress address, string role) =>

@@ -11,17 +11,37 @@ namespace LvsDirect.Core.Persistence;
 public sealed record RcVip(IPAddress Address, int PrefixLength, string InterfaceName, string? Label, IPAddress? Broadcast, IPAddress? RealIP);
 
 /// <summary>
-/// The block LvsDirect owns in rc.local. It is plain POSIX sh run once at boot by rc-local.service, and is
-/// idempotent anyway (delete-then-append for rules, `ip addr replace` for addresses), because admins run
-/// rc.local by hand too.
+/// The block LvsDirect owns in rc.local. It is plain POSIX sh run once at boot by rc-local.service, and must run
+/// under whatever the shebang asks for (Debian's template is `#!/bin/sh -e`; admins add `set -euo pipefail`):
+/// every command that may find its target already there or already gone is tested first or has its failure
+/// caught, and a failed suppression only keeps its own VIP from being added (it is reported on stderr, which
+/// the journal keeps), never stops the rest of the file. It is idempotent, because admins run rc.local by hand.
 /// </summary>
 public static partial class RcLocal
 {
     public const string BeginMarker = "# BEGIN LvsDirect managed block: do not edit, regenerate with Export-RcLocal";
     public const string EndMarker = "# END LvsDirect managed block";
 
-    [GeneratedRegex(@"^exit(\s+\S+)?\s*$")]
-    private static partial Regex TopLevelExit();
+    /// <summary>Set to "no" by the block when LvsDirect's chains or the jumps to them could not be put in place.</summary>
+    private const string ChainsVariable = "lvsdirect_chains";
+
+    /// <summary>Set to "no" by the block when the current VIP's suppression could not be put in place.</summary>
+    private const string VipVariable = "lvsdirect_arp";
+
+    /// <summary>Set to "no" by the block when the sysctl method's settings could not be written.</summary>
+    private const string SysctlVariable = "lvsdirect_sysctl";
+
+    [GeneratedRegex(@"^\s*exit(\s|;|$)")]
+    private static partial Regex ExitLine();
+
+    [GeneratedRegex(@"^\s*exec(\s|$)")]
+    private static partial Regex ExecLine();
+
+    [GeneratedRegex(@"<<(-?)\s*(['""]?)([A-Za-z_][A-Za-z0-9_]*)\2")]
+    private static partial Regex HereDocument();
+
+    [GeneratedRegex(@"^\s*(function\s+[A-Za-z_][\w-]*(\s*\(\s*\))?|[A-Za-z_][\w-]*\s*\(\s*\))\s*\{?\s*$")]
+    private static partial Regex FunctionHead();
 
     /// <summary>RHEL keeps rc.local in /etc/rc.d (with /etc/rc.local a link to it); Debian in /etc.</summary>
     public static string DefaultPath(string root = "/") => DefaultPath(Directory.Exists(Path.Combine(root, "etc", "rc.d")), root);
@@ -31,9 +51,9 @@ public static partial class RcLocal
         hasRcD ? Path.Combine(root, "etc", "rc.d", "rc.local") : Path.Combine(root, "etc", "rc.local");
 
     /// <summary>
-    /// The block's lines, markers included: suppression for every VIP first (the ARP sysctls of the sysctl
-    /// method, then the arptables rules), then the addresses. No VIPs, no block: exporting an empty
-    /// configuration removes ours.
+    /// The block's lines, markers included: the sysctl method's settings, LvsDirect's chains with the jumps to
+    /// them first, then per VIP its two rules and, only where they are in place, its address. No VIPs, no block:
+    /// exporting an empty configuration removes ours.
     /// </summary>
     public static IReadOnlyList<string> RenderBlock(
         ArptablesDialect dialect,
@@ -49,37 +69,83 @@ public static partial class RcLocal
         var lines = new List<string>
         {
             BeginMarker,
-            "# LVS-DR real server: ARP suppression first, then the VIPs (see Get-Help about_LvsDirect).",
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH",
+            "# LVS-DR real server: ARP suppression first, then each VIP only if its suppression is in place (see Get-Help about_LvsDirect).",
+            "# Safe under sh -e and set -euo pipefail: nothing here fails because it is already there, and a failure skips only its VIP.",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}",
         };
         if (sysctls is { Count: > 0 })
         {
-            lines.Add("sysctl -q -w " + string.Join(' ', sysctls.Select(s => $"{s.Key.Name}={s.Value}")));
+            lines.Add($"{SysctlVariable}=yes");
+            lines.Add($"sysctl -q -w {string.Join(' ', sysctls.Select(s => $"{s.Key.Name}={s.Value}"))} || {SysctlVariable}=no");
         }
-        foreach (var v in vips.Where(v => v.RealIP is not null))
+
+        var suppressed = vips.Where(v => v.RealIP is not null).ToList();
+        if (suppressed.Count > 0)
         {
-            var input = string.Join(' ', ArptablesSyntax.InputDropSpec(v.Address));
-            var output = string.Join(' ', ArptablesSyntax.OutputMangleSpec(v.Address, v.RealIP!));
-            lines.Add($"arptables -D {dialect.InputChain} {input} 2>/dev/null");
-            lines.Add($"arptables -A {dialect.InputChain} {input}");
-            lines.Add($"arptables -D {dialect.OutputChain} {output} 2>/dev/null");
-            lines.Add($"arptables -A {dialect.OutputChain} {output}");
+            lines.Add($"{ChainsVariable}=yes");
+            foreach (var own in new[] { ArptablesDialect.OwnInputChain, ArptablesDialect.OwnOutputChain })
+            {
+                var builtin = dialect.BuiltinFor(own);
+                lines.Add($"arptables -N {own} 2>/dev/null || true");
+                lines.AddRange(Ensure(dialect, [builtin, "-j", own], $"-I {builtin} 1 -j {own}", ChainsVariable));
+            }
         }
 
         // -C first: a rule already in place (rc.local run by hand) is neither duplicated nor moved.
         foreach (var r in redirects ?? [])
         {
             var spec = string.Join(' ', RedirectSyntax.Spec(r.VirtualIP, r.Protocol, r.Port));
-            lines.Add($"iptables -t {RedirectSyntax.Table} -C {RedirectSyntax.Chain} {spec} 2>/dev/null || iptables -t {RedirectSyntax.Table} -A {RedirectSyntax.Chain} {spec}");
+            lines.Add($"iptables -t {RedirectSyntax.Table} -C {RedirectSyntax.Chain} {spec} 2>/dev/null || iptables -t {RedirectSyntax.Table} -A {RedirectSyntax.Chain} {spec} || echo 'LvsDirect: the REDIRECT rule for {r.VirtualIP} could not be added' >&2");
         }
 
         foreach (var v in vips)
         {
-            lines.Add("ip " + string.Join(' ', AddressArguments(v)));
+            var add = "ip " + string.Join(' ', AddressArguments(v)) + $" || echo 'LvsDirect: {v.Address}/{v.PrefixLength} could not be added to {v.InterfaceName}' >&2";
+            string? gate = null;
+            if (v.RealIP is not null)
+            {
+                gate = VipVariable;
+                lines.Add($"{VipVariable}=${ChainsVariable}");
+                var input = ArptablesSyntax.InputDropSpec(v.Address);
+                var output = ArptablesSyntax.OutputMangleSpec(v.Address, v.RealIP);
+                lines.AddRange(Ensure(dialect, [ArptablesDialect.OwnInputChain, .. input], $"-A {ArptablesDialect.OwnInputChain} {string.Join(' ', input)}", VipVariable));
+                lines.AddRange(Ensure(dialect, [ArptablesDialect.OwnOutputChain, .. output], $"-A {ArptablesDialect.OwnOutputChain} {string.Join(' ', output)}", VipVariable));
+            }
+            else if (sysctls is { Count: > 0 } && v.InterfaceName == Host.HostState.LoopbackInterface && v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+            {
+                gate = SysctlVariable;
+            }
+
+            if (gate is null)
+            {
+                lines.Add(add);
+                continue;
+            }
+
+            lines.Add($"[ \"${gate}\" = no ] || {add}");
+            lines.Add($"[ \"${gate}\" = yes ] || echo 'LvsDirect: {v.Address} is not added: its ARP suppression could not be put in place' >&2");
         }
 
         lines.Add(EndMarker);
         return lines;
+    }
+
+    /// <summary>
+    /// One rule made sure of: arptables-nft tests it with -C and adds it only when missing (no window, no
+    /// duplicate); arptables-legacy and arptables_jf have no -C, so any copy is deleted first (its absence caught)
+    /// and the rule added again. A failed add sets <paramref name="flag"/> to no.
+    /// </summary>
+    private static IEnumerable<string> Ensure(ArptablesDialect dialect, string[] chainAndSpec, string add, string flag)
+    {
+        var rule = string.Join(' ', chainAndSpec);
+        if (dialect.AddressLists)
+        {
+            yield return $"arptables -C {rule} 2>/dev/null || arptables {add} || {flag}=no";
+            yield break;
+        }
+
+        yield return $"arptables -D {rule} 2>/dev/null || true";
+        yield return $"arptables {add} || {flag}=no";
     }
 
     /// <summary>`addr replace VIP/PREFIX dev IFACE [label L] [broadcast B] [nodad]`: idempotent, for every boot script.</summary>
@@ -108,9 +174,118 @@ public static partial class RcLocal
 
     public static bool HasShebang(string content) => content.StartsWith("#!", StringComparison.Ordinal);
 
+    /// <summary>True when the first line ends in CR: the kernel then looks for an interpreter named "/bin/sh\r".</summary>
+    public static bool HasCrlfShebang(string content) =>
+        HasShebang(content) && content.IndexOf('\n') is var nl && nl > 0 && content[nl - 1] == '\r';
+
     /// <summary>
-    /// The new file content: our block replaced in place, or inserted before the first top-level `exit` (after
-    /// which it would never run), or appended; an empty block removes ours. Every other line is kept as it was.
+    /// Why the block in <paramref name="content"/> would not run at boot, or null when it would (or there is no
+    /// block): the file is not executable, has no usable `#!` line or a CRLF one, or the block comes after an
+    /// `exit` or `exec`, inside a here-document or inside a function body. A shell is not parsed here; these are
+    /// the layouts met on real servers.
+    /// </summary>
+    public static string? WhyBlockCannotRun(string content, bool executable)
+    {
+        var lines = content.Split('\n');
+        var begin = Array.FindIndex(lines, l => l.TrimEnd('\r') == BeginMarker);
+        if (begin < 0)
+        {
+            return null;
+        }
+
+        if (!executable)
+        {
+            return "the file is not executable, so systemd's rc-local.service skips it at boot";
+        }
+
+        if (!HasShebang(content))
+        {
+            return "the file has no '#!' line, so it cannot be executed (rc-local.service runs it as a program)";
+        }
+
+        if (HasCrlfShebang(content))
+        {
+            return "its first line ends in \\r (CRLF line endings), so the kernel looks for an interpreter whose name ends in \\r and cannot run the file; convert it (sed -i 's/\\r$//' FILE), then Export-RcLocal";
+        }
+
+        if (!lines[0][2..].TrimStart().StartsWith('/'))
+        {
+            return $"its '#!' line ('{lines[0]}') names no absolute interpreter path, so the kernel cannot run it";
+        }
+
+        string? hereDocument = null;
+        var hereStart = 0;
+        var stripTabs = false;
+        var functionStart = -1;
+        var depth = 0;
+        for (var i = 1; i < begin; i++)
+        {
+            var line = lines[i].TrimEnd('\r');
+            if (hereDocument is not null)
+            {
+                if ((stripTabs ? line.TrimStart('\t') : line) == hereDocument)
+                {
+                    hereDocument = null;
+                }
+
+                continue;
+            }
+
+            var code = line.TrimStart();
+            if (code.StartsWith('#'))
+            {
+                continue;
+            }
+
+            if (depth == 0 && ExitLine().IsMatch(line))
+            {
+                return $"line {i + 1} ('{line.Trim()}') ends the script before the block is reached";
+            }
+
+            if (depth == 0 && ExecLine().IsMatch(line))
+            {
+                return $"line {i + 1} ('{line.Trim()}') replaces the shell before the block is reached";
+            }
+
+            var here = HereDocument().Match(line);
+            if (here.Success)
+            {
+                hereDocument = here.Groups[3].Value;
+                stripTabs = here.Groups[1].Value == "-";
+                hereStart = i + 1;
+            }
+
+            if (depth == 0 && FunctionHead().IsMatch(line))
+            {
+                functionStart = i + 1;
+            }
+
+            if (functionStart > 0)
+            {
+                depth += line.Count(c => c == '{') - line.Count(c => c == '}');
+                if (depth <= 0 && line.Contains('}'))
+                {
+                    functionStart = -1;
+                    depth = 0;
+                }
+            }
+        }
+
+        if (hereDocument is not null)
+        {
+            return $"the block is inside the here-document that starts on line {hereStart} ('<<{hereDocument}'): it is text, not commands";
+        }
+
+        return functionStart > 0 && depth > 0
+            ? $"the block is inside the body of the function that starts on line {functionStart}: it runs only if the function is called"
+            : null;
+    }
+
+    /// <summary>
+    /// The new file content: our block right after the `#!` line (or at the very top), where nothing the rest of
+    /// the file does (an exit, a here-document, a function) can keep it from running; a block of ours elsewhere
+    /// is moved there, and an empty block removes ours. Every other line is kept byte for byte. A file with CRLF
+    /// line endings gets the block in CRLF too, so its line endings stay consistent.
     /// </summary>
     public static string Merge(string? existing, IReadOnlyList<string> block)
     {
@@ -120,6 +295,7 @@ public static partial class RcLocal
             return hasBlock ? $"#!/bin/sh\n\n{string.Join('\n', block)}\n\nexit 0\n" : existing ?? string.Empty;
         }
 
+        var cr = existing.Contains("\r\n", StringComparison.Ordinal) ? "\r" : string.Empty;
         var lines = existing.Split('\n').ToList();
         var trailingNewline = existing.EndsWith('\n');
         if (trailingNewline)
@@ -127,9 +303,10 @@ public static partial class RcLocal
             lines.RemoveAt(lines.Count - 1);
         }
 
-        var begin = lines.IndexOf(BeginMarker);
-        var end = lines.IndexOf(EndMarker);
-        if ((begin < 0) != (end < 0) || end < begin || (begin >= 0 && lines.LastIndexOf(BeginMarker) != begin))
+        var plain = lines.Select(l => l.TrimEnd('\r')).ToList();
+        var begin = plain.IndexOf(BeginMarker);
+        var end = plain.IndexOf(EndMarker);
+        if ((begin < 0) != (end < 0) || end < begin || (begin >= 0 && plain.LastIndexOf(BeginMarker) != begin))
         {
             throw new LvsException(LvsErrorKind.ParseError,
                 "rc.local has a damaged LvsDirect block (a begin marker without its end marker, or two blocks); fix it by hand, then export again.");
@@ -137,31 +314,16 @@ public static partial class RcLocal
 
         if (begin >= 0)
         {
-            lines.RemoveRange(begin, end - begin + 1);
-            if (hasBlock)
-            {
-                lines.InsertRange(begin, block);
-            }
-            else if (begin < lines.Count && lines[begin].Length == 0 && begin > 0 && lines[begin - 1].Length == 0)
-            {
-                lines.RemoveAt(begin);
-            }
+            // The blank line that follows the block is the block's: it was written with it.
+            var count = end - begin + 1 + (end + 1 < plain.Count && plain[end + 1].Length == 0 ? 1 : 0);
+            lines.RemoveRange(begin, count);
         }
-        else if (hasBlock)
+
+        if (hasBlock)
         {
-            var exit = lines.FindIndex(l => TopLevelExit().IsMatch(l));
-            var insert = new List<string>(block) { string.Empty };
-            if (exit < 0)
-            {
-                insert.Insert(0, string.Empty);
-                insert.RemoveAt(insert.Count - 1);
-                lines.AddRange(insert);
-                trailingNewline = true;
-            }
-            else
-            {
-                lines.InsertRange(exit, insert);
-            }
+            var at = lines.Count > 0 && HasShebang(lines[0]) ? 1 : 0;
+            lines.InsertRange(at, [.. block.Select(l => l + cr), cr]);
+            trailingNewline |= at == lines.Count - block.Count - 1;
         }
 
         return string.Join('\n', lines) + (trailingNewline ? "\n" : string.Empty);

@@ -10,7 +10,8 @@ namespace LvsDirect.Core.Persistence;
 /// ordered before network-online.target, so services that wait for the network find the VIPs in place. Each
 /// command is its own ExecStart= (argv, no shell), in the same order as the rc.local block: suppression first,
 /// then REDIRECT rules, then the addresses. Rule deletions before each add (prefixed "-": their failure is
-/// ignored) keep a restart of the unit from duplicating rules.
+/// ignored) keep a restart of the unit from duplicating rules; any other failure stops the unit before the
+/// addresses, so no VIP comes up without its suppression.
 /// </summary>
 public static class SystemdUnit
 {
@@ -51,12 +52,26 @@ public static class SystemdUnit
             Exec("sysctl", ["-q", "-w", .. sysctls.Select(s => $"{s.Key.Name}={s.Value}")]);
         }
 
-        foreach (var v in vips.Where(v => v.RealIP is not null))
+        var suppressed = vips.Where(v => v.RealIP is not null).ToList();
+        if (suppressed.Count > 0)
+        {
+            // LvsDirect's chains, each entered from the first rule of its built-in chain: a jump left by an earlier
+            // start is taken out first, so a restart neither duplicates it nor leaves it behind other rules.
+            foreach (var own in new[] { ArptablesDialect.OwnInputChain, ArptablesDialect.OwnOutputChain })
+            {
+                var builtin = dialect.BuiltinFor(own);
+                Exec("arptables", ["-N", own], ignoreFailure: true);
+                Exec("arptables", ["-D", builtin, "-j", own], ignoreFailure: true);
+                Exec("arptables", ["-I", builtin, "1", "-j", own]);
+            }
+        }
+
+        foreach (var v in suppressed)
         {
             foreach (var (chain, spec) in new[]
                      {
-                         (dialect.InputChain, ArptablesSyntax.InputDropSpec(v.Address)),
-                         (dialect.OutputChain, ArptablesSyntax.OutputMangleSpec(v.Address, v.RealIP!)),
+                         (ArptablesDialect.OwnInputChain, ArptablesSyntax.InputDropSpec(v.Address)),
+                         (ArptablesDialect.OwnOutputChain, ArptablesSyntax.OutputMangleSpec(v.Address, v.RealIP!)),
                      })
             {
                 Exec("arptables", ["-D", chain, .. spec], ignoreFailure: true);

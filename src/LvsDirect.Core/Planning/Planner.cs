@@ -12,16 +12,15 @@ namespace LvsDirect.Core.Planning;
 /// <summary>
 /// Turns current state + desired change into ordered, batched commands. The one place that knows the ordering
 /// rule (suppress before adding, remove before unsuppressing), idempotence (only what differs is planned) and
-/// batching (one `ip -batch` per direction, one `arptables-restore` where restore is atomic).
+/// batching (one `ip -batch` per direction, one `arptables -A/-D` per address list where the flavor takes lists).
 /// </summary>
 public static class Planner
 {
     /// <summary>
-    /// Up to this many rule changes are made one `arptables -A/-D` at a time. Each is its own kernel
-    /// transaction that touches no other rule, so even a foreign writer that ignores our lock cannot lose a
-    /// rule to us; above it, one atomic restore keeps the process count constant for large batches.
+    /// The longest comma list one arptables argument gets: the kernel refuses a single argument over
+    /// MAX_ARG_STRLEN (128 KiB), so 10,000 VIPs go in a few calls instead of one.
     /// </summary>
-    public const int RuleByRuleLimit = 8;
+    public const int MaxAddressListLength = 100_000;
 
     public static Plan Create(HostState state, DesiredChange desired)
     {
@@ -237,72 +236,175 @@ public static class Planner
     private static ToolCommand IpBatch(IEnumerable<string> lines) =>
         new("ip", ["-batch", "-"], string.Join('\n', lines) + "\n");
 
+    /// <summary>
+    /// The arptables method. A VIP's rules live in LvsDirect's own chains, entered from the first rule of the
+    /// built-in chains, and every change is an incremental `arptables -N/-I/-A/-D/-X` that touches no rule it does
+    /// not name: never a restore, which rewrites the whole table and loses what another tool writes meanwhile. A
+    /// batch and a single VIP take this same path. Order: chains and jumps first (a jump someone pushed down is
+    /// inserted again at the top before the old one goes), then new rules, then removals (a replaced mangle rule
+    /// goes after its successor exists), then the jumps and chains left empty, so the host is as it was.
+    /// </summary>
     private static IEnumerable<PlanStep> PlanArpRules(HostState state, DesiredChange desired, List<ItemChange> changes)
     {
         var dialect = state.RequireDialect();
-        var toRemove = new List<ArpRule>();
-        var toAdd = new List<(string Chain, string[] Spec)>();
+        var addIn = new List<IPAddress>();
+        var addOut = new List<(IPAddress Vip, IPAddress RealIP)>();
+        var removeIn = new List<ArpRule>();
+        var removeOut = new List<ArpRule>();
 
         foreach (var vip in desired.RemoveSuppression.Concat(desired.RemoveArptablesOnly).Distinct())
         {
-            var rules = state.InputRulesFor(vip).Concat(state.OutputRulesFor(vip)).ToList();
-            toRemove.AddRange(rules);
-            changes.Add(rules.Count > 0
-                ? new ItemChange("ArpSuppression", vip, ChangeKind.Removed, $"{rules.Count} rule(s) removed")
-                : new ItemChange("ArpSuppression", vip, ChangeKind.Unchanged, "no suppression rules"));
+            var migrate = desired.MigrateBuiltinRules.Contains(vip);
+            var input = state.OwnInputRulesFor(vip).Concat(migrate ? state.BuiltinInputRulesFor(vip) : []).ToList();
+            var output = state.OwnOutputRulesFor(vip).Concat(migrate ? state.BuiltinOutputRulesFor(vip) : []).ToList();
+            removeIn.AddRange(input);
+            removeOut.AddRange(output);
+            var foreign = migrate ? 0 : state.BuiltinInputRulesFor(vip).Count() + state.BuiltinOutputRulesFor(vip).Count();
+            var kept = foreign > 0 ? $"; its {foreign} rule(s) in {dialect.InputChain}/{dialect.OutputChain} are not LvsDirect's and stay" : string.Empty;
+            changes.Add(input.Count + output.Count > 0
+                ? new ItemChange("ArpSuppression", vip, ChangeKind.Removed, $"{input.Count + output.Count} rule(s) removed{kept}")
+                : new ItemChange("ArpSuppression", vip, ChangeKind.Unchanged, $"no suppression rules of LvsDirect{kept}"));
         }
 
-        foreach (var req in desired.EnsureSuppression.DistinctBy(r => r.VirtualIP))
+        var ensure = desired.EnsureSuppression.DistinctBy(r => r.VirtualIP).ToList();
+        var ensureChains = ensure.Count > 0;
+        var jumpSteps = new List<PlanStep>();
+        var moved = new List<string>();
+        foreach (var own in ensureChains ? [ArptablesDialect.OwnInputChain, ArptablesDialect.OwnOutputChain] : Array.Empty<string>())
+        {
+            var builtin = dialect.BuiltinFor(own);
+            if (!state.HasChain(own))
+            {
+                jumpSteps.Add(Arptables("Create LvsDirect's ARP chain", own, "-N", own));
+            }
+
+            var jumps = state.Chain(builtin).JumpsTo(own);
+            if (jumps.Count > 0 && jumps[0] == 0)
+            {
+                continue;
+            }
+
+            jumpSteps.Add(Arptables($"Jump to {own} first", $"{builtin} 1", "-I", builtin, "1", "-j", own));
+            if (jumps.Count > 0 || state.Chain(own).Rules.Count > 0)
+            {
+                moved.Add(builtin);
+            }
+
+            // The insert above moved each old jump one down; deleting from the bottom keeps the other numbers right.
+            jumpSteps.AddRange(jumps.OrderByDescending(j => j).Select(j =>
+                Arptables($"Remove the jump to {own} that other rules came before", $"{builtin} {j + 2}", "-D", builtin, (j + 2).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        }
+
+        foreach (var req in ensure)
         {
             var added = 0;
             var replaced = false;
-            if (!state.InputRulesFor(req.VirtualIP).Any())
+            if (!state.OwnInputRulesFor(req.VirtualIP).Any())
             {
-                toAdd.Add((dialect.InputChain, ArptablesSyntax.InputDropSpec(req.VirtualIP)));
+                addIn.Add(req.VirtualIP);
                 added++;
             }
 
-            var outputs = state.OutputRulesFor(req.VirtualIP).ToList();
+            var outputs = state.OwnOutputRulesFor(req.VirtualIP).ToList();
             if (!outputs.Any(r => req.RealIP.Equals(r.MangleIpSource)))
             {
                 // A mangle rule to another address would win over ours (first match); it is replaced.
                 replaced = outputs.Count > 0;
-                toRemove.AddRange(outputs);
-                toAdd.Add((dialect.OutputChain, ArptablesSyntax.OutputMangleSpec(req.VirtualIP, req.RealIP)));
+                removeOut.AddRange(outputs);
+                addOut.Add((req.VirtualIP, req.RealIP));
                 added++;
             }
 
-            changes.Add(added == 0
+            var migrated = string.Empty;
+            if (desired.MigrateBuiltinRules.Contains(req.VirtualIP))
+            {
+                var builtinRules = state.BuiltinInputRulesFor(req.VirtualIP).Concat(state.BuiltinOutputRulesFor(req.VirtualIP)).ToList();
+                removeIn.AddRange(state.BuiltinInputRulesFor(req.VirtualIP));
+                removeOut.AddRange(state.BuiltinOutputRulesFor(req.VirtualIP));
+                migrated = builtinRules.Count > 0 ? $"; {builtinRules.Count} rule(s) moved out of {dialect.InputChain}/{dialect.OutputChain}" : string.Empty;
+                replaced |= builtinRules.Count > 0;
+            }
+
+            var jump = moved.Count > 0 ? $"; the jump into LvsDirect's chains is first in {string.Join(" and ", moved)} again" : string.Empty;
+            changes.Add(added == 0 && migrated.Length == 0 && jump.Length == 0
                 ? new ItemChange("ArpSuppression", req.VirtualIP, ChangeKind.Unchanged, $"suppressed, real IP {req.RealIP}")
-                : new ItemChange("ArpSuppression", req.VirtualIP, replaced ? ChangeKind.Replaced : ChangeKind.Added, $"real IP {req.RealIP}"));
+                : new ItemChange("ArpSuppression", req.VirtualIP, replaced || added == 0 ? ChangeKind.Replaced : ChangeKind.Added, $"real IP {req.RealIP}{migrated}{jump}"));
         }
 
-        if (toAdd.Count == 0 && toRemove.Count == 0)
+        var steps = new List<PlanStep>(jumpSteps);
+        steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnInputChain, addIn, ArptablesSyntax.InputDropSpec));
+        foreach (var group in addOut.GroupBy(a => a.RealIP))
         {
-            yield break;
+            steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnOutputChain, group.Select(a => a.Vip), l => ArptablesSyntax.OutputMangleSpec(l, group.Key)));
         }
 
-        var target = string.Join(", ", toAdd.Select(a => a.Spec[1]).Concat(toRemove.Select(r => (r.Destination ?? r.Source)!.ToString())).Distinct());
-        if (dialect.AtomicRestore && toAdd.Count + toRemove.Count > RuleByRuleLimit)
+        foreach (var chain in removeIn.Concat(removeOut).Select(r => r.Chain).Distinct())
         {
-            var removeSet = toRemove.ToHashSet();
-            var text = state.ArpRules!.Render(dialect, toAdd.Select(a => ArptablesSyntax.RuleLine(a.Chain, a.Spec)), removeSet.Contains);
-            yield return new PlanStep(StepKind.ChangeArpRules, "Update ARP suppression rules", target, new ToolCommand("arptables-restore", [], text));
-            yield break;
+            steps.AddRange(RuleSteps(dialect, "-D", "Remove ARP suppression rules", chain, removeIn.Where(r => r.Chain == chain).Select(r => r.Destination!), ArptablesSyntax.InputDropSpec));
+            foreach (var group in removeOut.Where(r => r.Chain == chain).GroupBy(r => r.MangleIpSource!))
+            {
+                steps.AddRange(RuleSteps(dialect, "-D", "Remove ARP suppression rules", chain, group.Select(r => r.Source!), l => ArptablesSyntax.OutputMangleSpec(l, group.Key)));
+            }
         }
 
-        // Where restore is not atomic (it flushes first), only rule-by-rule changes keep every other rule in place.
-        foreach (var (chain, spec) in toAdd)
+        if (!ensureChains)
         {
-            yield return new PlanStep(StepKind.ChangeArpRules, "Add ARP suppression rule", spec[1], new ToolCommand("arptables", ["-A", chain, .. spec]));
+            steps.AddRange(RemoveEmptyChain(state, dialect, ArptablesDialect.OwnInputChain, removeIn));
+            steps.AddRange(RemoveEmptyChain(state, dialect, ArptablesDialect.OwnOutputChain, removeOut));
         }
 
-        foreach (var rule in toRemove.Distinct())
-        {
-            var spec = rule.Chain == dialect.InputChain
-                ? ArptablesSyntax.InputDropSpec(rule.Destination!)
-                : ArptablesSyntax.OutputMangleSpec(rule.Source!, rule.MangleIpSource!);
-            yield return new PlanStep(StepKind.ChangeArpRules, "Remove ARP suppression rule", spec[1], new ToolCommand("arptables", ["-D", rule.Chain, .. spec]));
-        }
+        return steps;
     }
+
+    /// <summary>Once no rule is left in LvsDirect's chain, its jumps and the chain go, as if LvsDirect had never been there.</summary>
+    private static IEnumerable<PlanStep> RemoveEmptyChain(HostState state, ArptablesDialect dialect, string own, List<ArpRule> removed)
+    {
+        if (!state.HasChain(own) || state.Chain(own).Rules.Count > removed.Count(r => r.Chain == own))
+        {
+            yield break;
+        }
+
+        var builtin = dialect.BuiltinFor(own);
+        foreach (var _ in state.Chain(builtin).JumpsTo(own))
+        {
+            yield return Arptables($"Remove the jump to {own}", builtin, "-D", builtin, "-j", own);
+        }
+
+        yield return Arptables("Remove LvsDirect's ARP chain", own, "-X", own);
+    }
+
+    /// <summary>
+    /// One `arptables -A/-D` per address list where the flavor takes lists (each list is one kernel transaction,
+    /// at most <see cref="MaxAddressListLength"/> characters long), else one per address.
+    /// </summary>
+    private static IEnumerable<PlanStep> RuleSteps(
+        ArptablesDialect dialect, string operation, string action, string chain, IEnumerable<IPAddress> addresses, Func<IReadOnlyList<IPAddress>, string[]> spec)
+    {
+        var chunk = new List<IPAddress>();
+        var length = 0;
+        foreach (var address in addresses)
+        {
+            var text = address.ToString();
+            if (chunk.Count > 0 && (!dialect.AddressLists || length + 1 + text.Length > MaxAddressListLength))
+            {
+                yield return Step(chunk);
+                chunk = [];
+                length = 0;
+            }
+
+            length += (chunk.Count > 0 ? 1 : 0) + text.Length;
+            chunk.Add(address);
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return Step(chunk);
+        }
+
+        PlanStep Step(IReadOnlyList<IPAddress> list) =>
+            new(StepKind.ChangeArpRules, action, string.Join(", ", list), new ToolCommand("arptables", [operation, chain, .. spec(list)]));
+    }
+
+    private static PlanStep Arptables(string action, string target, params string[] arguments) =>
+        new(StepKind.ChangeArpRules, action, target, new ToolCommand("arptables", arguments));
 }

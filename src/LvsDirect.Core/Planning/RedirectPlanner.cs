@@ -6,12 +6,18 @@ namespace LvsDirect.Core.Planning;
 
 /// <summary>
 /// Plans the REDIRECT method's rule changes against the rules read back from iptables: only what differs,
-/// rule by rule up to <see cref="Planner.RuleByRuleLimit"/> changes (each `iptables -A/-D` is its own
+/// rule by rule up to <see cref="RuleByRuleLimit"/> changes (each `iptables -A/-D` is its own
 /// transaction), beyond that one `iptables-restore --noflush` whose -A/-D lines apply together and leave every
 /// other rule, chain and table in place.
 /// </summary>
 public static class RedirectPlanner
 {
+    /// <summary>
+    /// Up to this many rule changes are made one `iptables -A/-D` at a time, each its own kernel transaction that
+    /// touches no other rule; above it, one restore keeps the process count constant for large batches.
+    /// </summary>
+    public const int RuleByRuleLimit = 8;
+
     public static Plan Create(
         IReadOnlyList<RedirectRule> current,
         IEnumerable<(System.Net.IPAddress VirtualIP, RedirectProtocol Protocol, int Port)> add,
@@ -44,7 +50,7 @@ public static class RedirectPlanner
 
         var steps = new List<PlanStep>();
         string Target((System.Net.IPAddress VirtualIP, RedirectProtocol Protocol, int Port) k) => $"{RedirectSyntax.ProtocolName(k.Protocol)} {k.VirtualIP}:{k.Port}";
-        if (toAdd.Count + toRemove.Count > Planner.RuleByRuleLimit)
+        if (toAdd.Count + toRemove.Count > RuleByRuleLimit)
         {
             var lines = toRemove.Select(r => $"-D {RedirectSyntax.Chain} " + string.Join(' ', RedirectSyntax.Spec(r.VirtualIP, r.Protocol, r.Port)))
                 .Concat(toAdd.Select(a => RedirectSyntax.RuleLine(a.VirtualIP, a.Protocol, a.Port)));

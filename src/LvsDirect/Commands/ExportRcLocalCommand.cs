@@ -104,6 +104,11 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             var block = RcLocal.RenderBlock(dialect, vips, sysctls, redirects);
             var existing = AtomicFile.ReadAllTextOrNull(path);
             var content = RcLocal.Merge(existing, block);
+            if (block.Count > 0 && RcLocal.WhyBlockCannotRun(content, executable: true) is { } problem)
+            {
+                WriteWarning($"{path}: the LvsDirect block will not run at boot: {problem}.");
+            }
+
             if (!ShouldProcess($"Write the LvsDirect block ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', block)}", $"Write the LvsDirect block to {path}?", "Export rc.local"))
             {
                 return null;

@@ -34,7 +34,8 @@ public sealed class GetArpSuppressionCommand : LvsCmdlet
 
     internal static IEnumerable<ArpSuppressionRule> List(HostState state)
     {
-        foreach (var vip in state.SuppressedAddresses())
+        // IPv6 has no ARP: an IPv6 VIP has no suppression rules to list, only its address (Get-LvsVip).
+        foreach (var vip in state.SuppressedAddresses().Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork))
         {
             if (state.MethodFor(vip) == ArpMethod.Nftables && state.NftEntryFor(vip) is { } entry)
             {
@@ -69,6 +70,7 @@ public sealed class GetArpSuppressionCommand : LvsCmdlet
                 Flavor = state.RequireDialect().Flavor,
                 State = state.SuppressionFor(vip),
                 Rules = rules.Select(r => r.RawLine).ToList(),
+                ShadowedBy = state.ShadowFor(vip),
             };
         }
     }

@@ -115,8 +115,8 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 State = SuppressionState.Complete,
                 Rules =
                 [
-                    Core.Parsing.ArptablesSyntax.RuleLine(dialect.InputChain, Core.Parsing.ArptablesSyntax.InputDropSpec(s.VirtualIP)),
-                    Core.Parsing.ArptablesSyntax.RuleLine(dialect.OutputChain, Core.Parsing.ArptablesSyntax.OutputMangleSpec(s.VirtualIP, s.RealIP)),
+                    Core.Parsing.ArptablesSyntax.RuleLine(ArptablesDialect.OwnInputChain, Core.Parsing.ArptablesSyntax.InputDropSpec(s.VirtualIP)),
+                    Core.Parsing.ArptablesSyntax.RuleLine(ArptablesDialect.OwnOutputChain, Core.Parsing.ArptablesSyntax.OutputMangleSpec(s.VirtualIP, s.RealIP)),
                 ],
             }).ToList();
         });

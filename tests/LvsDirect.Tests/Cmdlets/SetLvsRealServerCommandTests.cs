@@ -19,7 +19,7 @@ public class SetLvsRealServerCommandTests
     [Fact]
     public void SetLvsRealServer_AddsTheGivenVip_RemovesTheOwnedOneNotGiven_KeepsForeignState()
     {
-        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
         using var host = new CmdletHost(runner);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.100");
@@ -33,10 +33,10 @@ public class SetLvsRealServerCommandTests
         Assert.Equal("address del 203.0.113.5/32 dev eth0\n", changes[0].StandardInput);
         Assert.Equal(
             [
-                "arptables -A INPUT -d 203.0.113.100 -j DROP",
-                "arptables -A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
-                "arptables -D INPUT -d 203.0.113.5 -j DROP",
-                "arptables -D OUTPUT -s 203.0.113.5 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP",
+                "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D LVSDIRECT-IN -d 203.0.113.5 -j DROP",
+                "arptables -D LVSDIRECT-OUT -s 203.0.113.5 -j mangle --mangle-ip-s 192.0.2.11",
             ],
             changes.Skip(1).Take(4).Select(c => c.ToDisplayString()));
         Assert.Equal("address add 203.0.113.100/32 dev eth0\n", changes[5].StandardInput);
@@ -48,7 +48,7 @@ public class SetLvsRealServerCommandTests
     [Fact]
     public void SetLvsRealServer_DesiredStateAlreadyThere_IsUnchangedAndRunsNothing()
     {
-        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
         using var host = new CmdletHost(runner);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.5");
@@ -63,7 +63,7 @@ public class SetLvsRealServerCommandTests
     [Fact]
     public void SetLvsRealServer_EmptyList_RemovesEveryOwnedVipOnly()
     {
-        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
         using var host = new CmdletHost(runner);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP @()");
@@ -72,14 +72,16 @@ public class SetLvsRealServerCommandTests
         var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
         Assert.Equal(["203.0.113.5"], result.Removed.Select(a => a.ToString()));
         Assert.Empty(result.Added);
-        Assert.Equal(3, runner.Changes.Count());
+        // The address, its two rules, then the jumps and chains left empty.
+        Assert.Equal(7, runner.Changes.Count());
+        Assert.Equal(["-X", "-X"], runner.Changes.Select(c => c.Arguments[0]).Where(a => a == "-X"));
         Assert.DoesNotContain(runner.Changes, c => c.Arguments.Contains("-A"));
     }
 
     [Fact]
     public void SetLvsRealServer_WhatIf_ReportsWhatWouldChangeAndRunsNothing()
     {
-        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
         using var host = new CmdletHost(runner);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.100 -WhatIf");
@@ -88,7 +90,7 @@ public class SetLvsRealServerCommandTests
         var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
         Assert.Equal(RealServerStatus.WhatIf, result.Status);
         Assert.Equal(["203.0.113.100"], result.Added.Select(a => a.ToString()));
-        Assert.Contains("arptables -A INPUT -d 203.0.113.100 -j DROP", result.Commands);
+        Assert.Contains("arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP", result.Commands);
         Assert.Empty(runner.Changes);
     }
 
@@ -105,7 +107,10 @@ public class SetLvsRealServerCommandTests
         var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
         Assert.Equal(RealServerStatus.Changed, result.Status);
         Assert.Equal(
-            ["arptables -A INPUT -d 203.0.113.7 -j DROP", "arptables -A OUTPUT -s 203.0.113.7 -j mangle --mangle-ip-s 192.0.2.11"],
+            [
+                "arptables -N LVSDIRECT-IN", "arptables -I INPUT 1 -j LVSDIRECT-IN", "arptables -N LVSDIRECT-OUT", "arptables -I OUTPUT 1 -j LVSDIRECT-OUT",
+                "arptables -A LVSDIRECT-IN -d 203.0.113.7 -j DROP", "arptables -A LVSDIRECT-OUT -s 203.0.113.7 -j mangle --mangle-ip-s 192.0.2.11",
+            ],
             runner.Changes.Select(c => c.ToDisplayString()));
     }
 
@@ -116,7 +121,7 @@ public class SetLvsRealServerCommandTests
     [InlineData("Set-LvsRealServer -VirtualIP 300.0.0.1 -HostName rs1", "InvalidAddress")]
     public void SetLvsRealServer_BadInput_FailsBeforeAnyHostIsTouched(string script, string errorId)
     {
-        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
         using var host = new CmdletHost(runner);
 
         var error = host.InvokeFailing(script);

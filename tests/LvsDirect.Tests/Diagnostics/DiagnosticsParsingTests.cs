@@ -96,7 +96,8 @@ public class DiagnosticsParsingTests
         Assert.True(p.HasBlock);
         Assert.Equal([new PersistedAddress(IPAddress.Parse("203.0.113.100"), 32, "eth0"), new PersistedAddress(IPAddress.Parse("203.0.113.101"), 32, "lo")], p.RcAddresses);
         Assert.Equal(2, p.RcRules!.Rules.Count);
-        Assert.Equal(["IN", "OUT"], p.RcRules.Rules.Select(r => r.Chain));
+        Assert.Equal(["LVSDIRECT-IN", "LVSDIRECT-OUT"], p.RcRules.Rules.Select(r => r.Chain));
+        Assert.Null(p.BlockProblem);
         Assert.Equal(IPAddress.Parse("192.0.2.11"), p.RcRules.Rules[1].MangleIpSource);
         Assert.Null(p.BootSysctl("all", "arp_ignore"));
     }

@@ -18,7 +18,8 @@ public sealed class MethodSwitchTests : IDisposable
     private const string Vip = "203.0.113.100";
     private const string OnLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
     private const string OnEth0 = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"eth0\"}";
-    private const string Rules = "Chain INPUT (policy ACCEPT)\n-j DROP -d 203.0.113.100 \n\nChain OUTPUT (policy ACCEPT)\n-j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11 \n";
+    private const string Rules = "Chain INPUT (policy ACCEPT)\n-j LVSDIRECT-IN \n\nChain OUTPUT (policy ACCEPT)\n-j LVSDIRECT-OUT \n\n"
+        + "Chain LVSDIRECT-IN (1 references)\n-j DROP -d 203.0.113.100 \n\nChain LVSDIRECT-OUT (1 references)\n-j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11 \n";
     private const string NftTable = "{\"nftables\":[{\"metainfo\":{\"version\":\"1.0.6\",\"json_schema_version\":1}},"
         + "{\"table\":{\"family\":\"arp\",\"name\":\"lvsdirect\",\"handle\":1}},"
         + "{\"chain\":{\"family\":\"arp\",\"table\":\"lvsdirect\",\"name\":\"input\",\"handle\":1,\"type\":\"filter\",\"hook\":\"input\",\"prio\":0,\"policy\":\"accept\"}},"
@@ -55,8 +56,12 @@ public sealed class MethodSwitchTests : IDisposable
                 "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2",
                 "ip -batch - <<address add 203.0.113.100/32 dev lo",
                 "ip -batch - <<address del 203.0.113.100/32 dev eth0",
-                "arptables -D INPUT -d 203.0.113.100 -j DROP",
-                "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D LVSDIRECT-IN -d 203.0.113.100 -j DROP",
+                "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -j LVSDIRECT-IN",
+                "arptables -X LVSDIRECT-IN",
+                "arptables -D OUTPUT -j LVSDIRECT-OUT",
+                "arptables -X LVSDIRECT-OUT",
             ],
             Changes(runner));
         AssertEveryPrefixSafe(runner, new Replay { OnEth0 = true, ArptablesDrop = true });
@@ -90,8 +95,12 @@ public sealed class MethodSwitchTests : IDisposable
         Assert.Empty(errors);
         Assert.Equal(
             [
-                "arptables -A INPUT -d 203.0.113.100 -j DROP",
-                "arptables -A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -N LVSDIRECT-IN",
+                "arptables -I INPUT 1 -j LVSDIRECT-IN",
+                "arptables -N LVSDIRECT-OUT",
+                "arptables -I OUTPUT 1 -j LVSDIRECT-OUT",
+                "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP",
+                "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
                 "ip -batch - <<address add 203.0.113.100/32 dev eth0",
                 "ip -batch - <<address del 203.0.113.100/32 dev lo",
                 "sysctl -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 net.ipv4.conf.eth0.arp_ignore=0 net.ipv4.conf.eth0.arp_announce=0",
@@ -127,7 +136,7 @@ public sealed class MethodSwitchTests : IDisposable
         var (_, errors, _) = host.Invoke($"Set-ArpSuppression -VirtualIP {Vip} -RealIP 192.0.2.11 -SysctlStatePath '{StatePath}'");
 
         Assert.Empty(errors);
-        Assert.Equal(["arptables", "arptables"], runner.Changes.Select(c => c.Program));
+        Assert.Equal(Enumerable.Repeat("arptables", 6), runner.Changes.Select(c => c.Program));
     }
 
     [Fact]
@@ -158,7 +167,7 @@ public sealed class MethodSwitchTests : IDisposable
     public void SetLvsRealServer_Sysctl_MovesAnArptablesVipToLo_AndRemovesAnUnlistedOne_SafelyAtEveryStep()
     {
         var second = OnEth0.Replace("203.0.113.100", "203.0.113.101", StringComparison.Ordinal);
-        var rules = Rules.Replace("\n\nChain OUTPUT (policy ACCEPT)\n", "\n-j DROP -d 203.0.113.101 \n\nChain OUTPUT (policy ACCEPT)\n", StringComparison.Ordinal)
+        var rules = Rules.Replace("\n\nChain LVSDIRECT-OUT (1 references)\n", "\n-j DROP -d 203.0.113.101 \n\nChain LVSDIRECT-OUT (1 references)\n", StringComparison.Ordinal)
             + "-j mangle -s 203.0.113.101 --mangle-ip-s 192.0.2.11 \n";
         var runner = FakeRunner.Host(rules, extraAddrInfo: OnEth0 + second).On(SysctlRead, Sysctl(0));
         using var host = new CmdletHost(runner);
@@ -171,10 +180,12 @@ public sealed class MethodSwitchTests : IDisposable
                 "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2",
                 "ip -batch - <<address add 203.0.113.100/32 dev lo",
                 "ip -batch - <<address del 203.0.113.100/32 dev eth0\naddress del 203.0.113.101/32 dev eth0",
-                "arptables -D INPUT -d 203.0.113.101 -j DROP",
-                "arptables -D OUTPUT -s 203.0.113.101 -j mangle --mangle-ip-s 192.0.2.11",
-                "arptables -D INPUT -d 203.0.113.100 -j DROP",
-                "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D LVSDIRECT-IN -d 203.0.113.101,203.0.113.100 -j DROP",
+                "arptables -D LVSDIRECT-OUT -s 203.0.113.101,203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -j LVSDIRECT-IN",
+                "arptables -X LVSDIRECT-IN",
+                "arptables -D OUTPUT -j LVSDIRECT-OUT",
+                "arptables -X LVSDIRECT-OUT",
             ],
             Changes(runner));
         AssertEveryPrefixSafe(runner, new Replay { OnEth0 = true, ArptablesDrop = true });
@@ -194,8 +205,8 @@ public sealed class MethodSwitchTests : IDisposable
         var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Arptables -SysctlStatePath '{StatePath}'");
 
         Assert.Empty(errors);
-        Assert.Equal(["arptables", "arptables", "ip", "ip", "sysctl"], runner.Changes.Select(c => c.Program));
-        Assert.Contains("address add 203.0.113.100/32 dev eth0", runner.Changes.ElementAt(2).StandardInput, StringComparison.Ordinal);
+        Assert.Equal([.. Enumerable.Repeat("arptables", 6), "ip", "ip", "sysctl"], runner.Changes.Select(c => c.Program));
+        Assert.Contains("address add 203.0.113.100/32 dev eth0", runner.Changes.ElementAt(6).StandardInput, StringComparison.Ordinal);
         AssertEveryPrefixSafe(runner, new Replay { OnLo = true, SysctlsUp = true });
         Assert.Empty(SysctlStateFile.Load(StatePath));
     }
@@ -209,9 +220,9 @@ public sealed class MethodSwitchTests : IDisposable
         var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Nftables -SysctlStatePath '{StatePath}'");
 
         Assert.Empty(errors);
-        Assert.Equal(["nft", "arptables", "arptables"], runner.Changes.Select(c => c.Program));
+        Assert.Equal(["nft", .. Enumerable.Repeat("arptables", 6)], runner.Changes.Select(c => c.Program));
         Assert.Contains($"arp daddr ip {Vip} drop", runner.Changes.First().StandardInput, StringComparison.Ordinal);
-        Assert.All(runner.Changes.Skip(1), c => Assert.Equal("-D", c.Arguments[0]));
+        Assert.Equal(["-D", "-D", "-D", "-X", "-D", "-X"], runner.Changes.Skip(1).Select(c => c.Arguments[0]));
         AssertEveryPrefixSafe(runner, new Replay { OnEth0 = true, ArptablesDrop = true });
 
         var after = FakeRunner.Host(extraAddrInfo: OnEth0).On(SysctlRead, Sysctl(0)).On("nft -j list table arp lvsdirect", NftTable);
@@ -296,7 +307,7 @@ public sealed class MethodSwitchTests : IDisposable
                     }
 
                     break;
-                case "arptables" when line.Contains($"INPUT -d {Vip} -j DROP", StringComparison.Ordinal):
+                case "arptables" when Regex.IsMatch(line, $@"^-[AD] (LVSDIRECT-IN|INPUT) -d (\S+,)?{Regex.Escape(Vip)}(,\S+)? -j DROP$"):
                     ArptablesDrop = c.Arguments[0] == "-A";
                     break;
                 case "nft":

@@ -90,14 +90,17 @@ public class NftablesMethodTests
     public void SetArpSuppression_MethodNftables_AddsTheTableBeforeDeletingTheArptablesRules()
     {
         var save = "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n-A INPUT -j DROP -d 203.0.113.100\n-A INPUT -j ACCEPT -s 192.0.2.99\n-A OUTPUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n";
-        var runner = FakeRunner.Host(Listing.FromSave(save));
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(save));
         using var host = new CmdletHost(runner);
 
         var (_, errors, _) = host.Invoke("Set-ArpSuppression -VirtualIP 203.0.113.100 -Method Nftables");
 
         Assert.Empty(errors);
         Assert.Equal(
-            ["nft -f -", "arptables -D INPUT -d 203.0.113.100 -j DROP", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
+            [
+                "nft -f -", "arptables -D LVSDIRECT-IN -d 203.0.113.100 -j DROP", "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -j LVSDIRECT-IN", "arptables -X LVSDIRECT-IN", "arptables -D OUTPUT -j LVSDIRECT-OUT", "arptables -X LVSDIRECT-OUT",
+            ],
             runner.Changes.Select(c => c.Program + " " + string.Join(' ', c.Arguments)));
     }
 

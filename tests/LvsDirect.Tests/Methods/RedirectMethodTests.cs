@@ -58,7 +58,7 @@ public class RedirectMethodTests
     [Fact]
     public void Planner_AboveTheLimit_UsesOneRestoreWithNoflush_WithOnlyOurLines()
     {
-        var ports = Enumerable.Range(1000, Planner.RuleByRuleLimit + 1).Select(p => (Vip, RedirectProtocol.Udp, p)).ToList();
+        var ports = Enumerable.Range(1000, RedirectPlanner.RuleByRuleLimit + 1).Select(p => (Vip, RedirectProtocol.Udp, p)).ToList();
 
         var plan = RedirectPlanner.Create(RedirectSyntax.Parse(Listing), ports, [(Vip, RedirectProtocol.Tcp, 443)]);
 
@@ -68,7 +68,7 @@ public class RedirectMethodTests
         Assert.Equal("*nat", lines[0]);
         Assert.Equal("COMMIT", lines[^1]);
         Assert.Equal("-D PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT", lines[1]);
-        Assert.Equal(Planner.RuleByRuleLimit + 1, lines.Count(l => l.StartsWith("-A PREROUTING", StringComparison.Ordinal)));
+        Assert.Equal(RedirectPlanner.RuleByRuleLimit + 1, lines.Count(l => l.StartsWith("-A PREROUTING", StringComparison.Ordinal)));
         Assert.DoesNotContain(lines, l => l.Contains("192.0.2.99", StringComparison.Ordinal) || l.StartsWith("-F", StringComparison.Ordinal));
     }
 
@@ -147,7 +147,7 @@ public class RedirectMethodTests
 
         var line = Assert.Single(block, l => l.StartsWith("iptables", StringComparison.Ordinal));
         Assert.Equal(
-            "iptables -t nat -C PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT 2>/dev/null || iptables -t nat -A PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT",
+            "iptables -t nat -C PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT 2>/dev/null || iptables -t nat -A PREROUTING -d 203.0.113.100/32 -p tcp -m tcp --dport 443 -m comment --comment lvsdirect -j REDIRECT || echo 'LvsDirect: the REDIRECT rule for 203.0.113.100 could not be added' >&2",
             line);
         Assert.Equal(RcLocal.BeginMarker, block[0]);
     }

@@ -233,9 +233,9 @@ public sealed class SysctlMethodTests : IDisposable
             ArpSysctls.Persisted(ArpSysctls.Parse(Sysctl(allIgnore: 2)), "eth0"));
 
         var sysctl = block.ToList().FindIndex(l => l.StartsWith("sysctl ", StringComparison.Ordinal));
-        var address = block.ToList().FindIndex(l => l.StartsWith("ip addr replace 203.0.113.100/32 dev lo", StringComparison.Ordinal));
+        var address = block.ToList().FindIndex(l => l.StartsWith("[ \"$lvsdirect_sysctl\" = no ] || ip addr replace 203.0.113.100/32 dev lo", StringComparison.Ordinal));
         Assert.InRange(sysctl, 0, address - 1);
-        Assert.Equal("sysctl -q -w net.ipv4.conf.all.arp_ignore=2 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2", block[sysctl]);
+        Assert.Equal("sysctl -q -w net.ipv4.conf.all.arp_ignore=2 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2 || lvsdirect_sysctl=no", block[sysctl]);
         Assert.DoesNotContain(block, l => l.Contains("arptables", StringComparison.Ordinal));
     }
 

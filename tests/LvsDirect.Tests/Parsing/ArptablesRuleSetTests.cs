@@ -364,4 +364,44 @@ public class ArptablesRuleSetTests
     {
         Assert.Throws<ArgumentException>(() => Fixture("empty.txt").Render(Nft, ["-D INPUT -d 203.0.113.100 -j DROP"], _ => false));
     }
+
+    [Fact]
+    public void OwnChains_FromTheListingOfArptablesNft_AreReadWithTheirJumpsAndRulesInOrder()
+    {
+        const string listing = "Chain INPUT (policy ACCEPT)\n-j ACCEPT -s 192.0.2.99\n-j LVSDIRECT-IN\n\nChain OUTPUT (policy ACCEPT)\n-j LVSDIRECT-OUT\n\n"
+            + "Chain LVSDIRECT-IN (1 references)\n-j DROP -d 203.0.113.100\n-j DROP -d 203.0.113.101\n\n"
+            + "Chain LVSDIRECT-OUT (1 references)\n-j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.10\n";
+
+        var set = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(listing));
+
+        Assert.Equal(["INPUT", "OUTPUT", "LVSDIRECT-IN", "LVSDIRECT-OUT"], set.ChainNames);
+        Assert.Equal(["ACCEPT", "LVSDIRECT-IN"], set.RulesOf("INPUT").Select(r => r.Target));
+        Assert.True(set.RulesOf("INPUT")[1].IsJumpTo(ArptablesDialect.OwnInputChain));
+        Assert.False(set.RulesOf("INPUT")[0].IsJumpTo(ArptablesDialect.OwnInputChain));
+        Assert.Equal(["203.0.113.100", "203.0.113.101"], set.RulesOf("LVSDIRECT-IN").Select(r => r.Destination!.ToString()));
+        Assert.True(set.RulesOf("LVSDIRECT-OUT")[0].IsOutputMangleFor(Vip, ArptablesDialect.OwnOutputChain));
+        Assert.False(set.RulesOf("LVSDIRECT-OUT")[0].IsOutputMangleFor(Vip, Nft));
+        Assert.Contains(":LVSDIRECT-IN -\n-", set.Render(Nft, [], _ => false).Replace(":LVSDIRECT-OUT -\n", string.Empty));
+    }
+
+    [Fact]
+    public void UserChainsDeclaredAsCommands_AreChains()
+    {
+        var set = ArptablesRuleSet.Parse("*filter\n:INPUT ACCEPT\n-N LVSDIRECT-IN\n-A INPUT -j LVSDIRECT-IN\n-A LVSDIRECT-IN -j DROP -d 203.0.113.100\n");
+
+        Assert.Equal(["INPUT", "LVSDIRECT-IN"], set.ChainNames);
+        Assert.True(set.Rules[1].IsInputDropFor(Vip, ArptablesDialect.OwnInputChain));
+    }
+
+    [Theory]
+    [InlineData("-A INPUT -j ACCEPT -d 198.51.100.9", true)]
+    [InlineData("-A INPUT -j ACCEPT -d 203.0.113.100", false)]
+    [InlineData("-A INPUT -j ACCEPT -d 203.0.113.0/24", false)]
+    [InlineData("-A INPUT -j ACCEPT -d 198.51.100.0/255.255.255.0", true)]
+    [InlineData("-A INPUT -j ACCEPT ! -d 203.0.113.100", true)]
+    [InlineData("-A INPUT -j ACCEPT -d ! 198.51.100.9", false)]
+    [InlineData("-A INPUT -j ACCEPT -s 198.51.100.9", false)]
+    [InlineData("-A INPUT -j ACCEPT", false)]
+    public void Excludes_TellsWhenARulesOwnAddressLeavesTheVipOut(string line, bool excludes) =>
+        Assert.Equal(excludes, ArptablesRuleSet.Excludes(ArptablesRuleSet.Parse(line).Rules[0], Vip, destination: true));
 }

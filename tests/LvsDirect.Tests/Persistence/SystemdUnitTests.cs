@@ -32,10 +32,16 @@ public sealed class SystemdUnitTests : IDisposable
 
         Assert.Equal(
             [
-                "-arptables -D INPUT -d 203.0.113.100 -j DROP",
-                "arptables -A INPUT -d 203.0.113.100 -j DROP",
-                "-arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
-                "arptables -A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "-arptables -N LVSDIRECT-IN",
+                "-arptables -D INPUT -j LVSDIRECT-IN",
+                "arptables -I INPUT 1 -j LVSDIRECT-IN",
+                "-arptables -N LVSDIRECT-OUT",
+                "-arptables -D OUTPUT -j LVSDIRECT-OUT",
+                "arptables -I OUTPUT 1 -j LVSDIRECT-OUT",
+                "-arptables -D LVSDIRECT-IN -d 203.0.113.100 -j DROP",
+                "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP",
+                "-arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
                 "-iptables -t nat -D PREROUTING -d 203.0.113.101/32 -p tcp -m tcp --dport 80 -m comment --comment lvsdirect -j REDIRECT",
                 "iptables -t nat -A PREROUTING -d 203.0.113.101/32 -p tcp -m tcp --dport 80 -m comment --comment lvsdirect -j REDIRECT",
                 "ip addr replace 203.0.113.100/32 dev eth0 label eth0:1",

@@ -24,8 +24,16 @@ public class PlannerTests
 
     private static string Line(PlanStep s) => s.Command.Program + (s.Command.Arguments.Count > 0 ? " " + string.Join(' ', s.Command.Arguments) : string.Empty);
 
-    /// <summary>Enough extra VIPs to push a plan past the rule-by-rule limit, so it goes through one restore.</summary>
-    private static string[] Filler => Enumerable.Range(1, Planner.RuleByRuleLimit).Select(i => $"198.51.100.{i}").ToArray();
+    /// <summary>An nft host where LvsDirect suppresses <see cref="Vip"/> in its own chains, jumped to first, next to foreign rules.</summary>
+    private const string NftWithOwnChains =
+        "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n:LVSDIRECT-IN -\n:LVSDIRECT-OUT -\n"
+        + "-A INPUT -j LVSDIRECT-IN\n-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99\n-A OUTPUT -j LVSDIRECT-OUT\n"
+        + "-A LVSDIRECT-IN -j DROP -d 203.0.113.100\n-A LVSDIRECT-OUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n";
+
+    private static readonly string[] FreshChains =
+    [
+        "arptables -N LVSDIRECT-IN", "arptables -I INPUT 1 -j LVSDIRECT-IN", "arptables -N LVSDIRECT-OUT", "arptables -I OUTPUT 1 -j LVSDIRECT-OUT",
+    ];
 
     private static DesiredChange Add(params string[] vips)
     {
@@ -40,104 +48,168 @@ public class PlannerTests
         return d;
     }
 
+    private static DesiredChange Remove(params string[] vips)
+    {
+        var d = new DesiredChange();
+        d.RemoveSuppression.AddRange(vips.Select(IPAddress.Parse));
+        return d;
+    }
+
     [Fact]
-    public void NewVip_SuppressesBeforeAddingTheAddress()
+    public void NewVip_OnAFreshHost_MakesChainsAndJumpsFirst_ThenRules_ThenTheAddress()
     {
         var plan = Planner.Create(Read(FakeRunner.Host()), Add("203.0.113.100"));
 
         Assert.Equal(
-            ["arptables -A INPUT -d 203.0.113.100 -j DROP", "arptables -A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11", "ip -batch -"],
+            [.. FreshChains, "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP", "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11", "ip -batch -"],
             plan.Steps.Select(Line));
-        Assert.Equal([StepKind.ChangeArpRules, StepKind.ChangeArpRules, StepKind.AddAddresses], plan.Steps.Select(s => s.Kind));
-        Assert.Equal("address add 203.0.113.100/32 dev eth0\n", plan.Steps[2].Command.StandardInput);
+        Assert.Equal(StepKind.AddAddresses, plan.Steps[^1].Kind);
+        Assert.All(plan.Steps.SkipLast(1), s => Assert.Equal(StepKind.ChangeArpRules, s.Kind));
+        Assert.Equal("address add 203.0.113.100/32 dev eth0\n", plan.Steps[^1].Command.StandardInput);
     }
 
     [Fact]
-    public void NewVips_AboveTheRuleByRuleLimit_UseOneAtomicRestore()
-    {
-        var vips = Enumerable.Range(1, (Planner.RuleByRuleLimit / 2) + 1).Select(i => $"203.0.113.{i}").ToArray();
-        var plan = Planner.Create(Read(FakeRunner.Host()), Add(vips));
-
-        Assert.Equal(["arptables-restore", "ip -batch -"], plan.Steps.Select(Line));
-        Assert.Contains("-A INPUT -d 203.0.113.1 -j DROP", plan.Steps[0].Command.StandardInput);
-        Assert.Contains("-A OUTPUT -s 203.0.113.1 -j mangle --mangle-ip-s 192.0.2.11", plan.Steps[0].Command.StandardInput);
-    }
-
-    [Fact]
-    public void ManyVips_CostOneRestoreAndOneIpBatch()
+    public void ManyVips_CostOneListPerChainAndOneIpBatch_NeverARestore()
     {
         var vips = Enumerable.Range(1, 500).Select(i => $"198.18.{i / 256}.{i % 256}").ToArray();
-        var plan = Planner.Create(Read(FakeRunner.Host()), Add(vips));
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithOwnChains), VipAddr)), Add(vips));
 
-        Assert.Equal(2, plan.Steps.Count);
-        Assert.Equal(500, plan.Steps[1].Command.StandardInput!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Equal(1000, plan.Steps[0].Command.StandardInput!.Split('\n').Count(l => l.StartsWith("-A ")));
+        Assert.Equal(["arptables -A LVSDIRECT-IN", "arptables -A LVSDIRECT-OUT", "ip -batch -"], plan.Steps.Select(s => string.Join(' ', [s.Command.Program, .. s.Command.Arguments.Take(2)])));
+        Assert.Equal(string.Join(',', vips), plan.Steps[0].Command.Arguments[3]);
+        Assert.Equal(["-s", string.Join(',', vips), "-j", "mangle", "--mangle-ip-s", "192.0.2.11"], plan.Steps[1].Command.Arguments.Skip(2));
+        Assert.Equal(500, plan.Steps[2].Command.StandardInput!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
     [Fact]
-    public void ExistingVipWithRules_PlansNothing()
+    public void TenThousandVips_SplitIntoListsUnderTheArgumentLimit()
     {
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr)), Add("203.0.113.100"));
+        var vips = Enumerable.Range(0, 10_000).Select(i => $"198.18.{i / 256}.{i % 256}").ToArray();
+        var plan = Planner.Create(Read(FakeRunner.Host()), Add(vips));
+        var adds = plan.Steps.Where(s => s.Command.Arguments[0] == "-A").ToList();
+
+        Assert.All(adds, s => Assert.All(s.Command.Arguments, a => Assert.True(a.Length <= Planner.MaxAddressListLength)));
+        Assert.InRange(adds.Count, 4, 8);
+        Assert.Equal(vips, adds.Where(s => s.Command.Arguments[1] == "LVSDIRECT-IN").SelectMany(s => s.Command.Arguments[3].Split(',')));
+        Assert.Equal(vips, adds.Where(s => s.Command.Arguments[1] == "LVSDIRECT-OUT").SelectMany(s => s.Command.Arguments[3].Split(',')));
+    }
+
+    [Fact]
+    public void ExistingVipInOwnChains_JumpFirst_PlansNothing()
+    {
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithOwnChains), VipAddr)), Add("203.0.113.100"));
 
         Assert.True(plan.IsEmpty);
         Assert.All(plan.Changes, c => Assert.Equal(ChangeKind.Unchanged, c.Kind));
     }
 
     [Fact]
-    public void Restore_KeepsForeignRulesAndUserChains()
+    public void ForeignRuleAheadOfOurJump_NewJumpGoesFirst_ThenTheOldOneIsDeletedByItsNewNumber()
     {
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr)), Add(["203.0.113.101", .. Filler]));
-        var text = plan.Steps.Single(s => s.Kind == StepKind.ChangeArpRules).Command.StandardInput!;
+        var save = NftWithOwnChains.Replace("-A INPUT -j LVSDIRECT-IN\n", "-A INPUT -j ACCEPT\n-A INPUT -j LVSDIRECT-IN\n");
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save), VipAddr)), Add("203.0.113.100"));
 
-        Assert.Contains("-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99", text);
-        Assert.Contains(":FOO -", text);
-        Assert.Contains("-A FOO -j ACCEPT --opcode 1", text);
-        Assert.Contains("-A INPUT -j DROP -d 203.0.113.100", text);
-        Assert.Contains("-A INPUT -d 203.0.113.101 -j DROP", text);
+        Assert.Equal(["arptables -I INPUT 1 -j LVSDIRECT-IN", "arptables -D INPUT 3"], plan.Steps.Select(Line));
+        Assert.Equal(ChangeKind.Replaced, plan.Changes.Single(c => c.Subject == "ArpSuppression").Kind);
     }
 
     [Fact]
-    public void RemoveVip_RemovesAddressBeforeItsRules()
+    public void OurRulesWithoutTheirJump_GetTheJumpBack_AndSaySo()
+    {
+        var save = NftWithOwnChains.Replace("-A INPUT -j LVSDIRECT-IN\n", string.Empty);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save), VipAddr)), Add("203.0.113.100"));
+
+        Assert.Equal(["arptables -I INPUT 1 -j LVSDIRECT-IN"], plan.Steps.Select(Line));
+        Assert.Equal(ChangeKind.Replaced, plan.Changes.Single(c => c.Subject == "ArpSuppression").Kind);
+    }
+
+    [Fact]
+    public void BuiltinRulesOfTheVip_AreForeign_UnlessMigrated()
     {
         var state = Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr));
-        var d = new DesiredChange();
+
+        var plan = Planner.Create(state, Add("203.0.113.100"));
+
+        Assert.Equal(
+            [.. FreshChains, "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP", "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
+            plan.Steps.Select(Line));
+        Assert.DoesNotContain(plan.Steps, s => s.Command.Arguments.Contains("-D"));
+        Assert.Equal(ChangeKind.Unchanged, Planner.Create(state, Remove("203.0.113.100")).Changes.Single().Kind);
+        Assert.True(Planner.Create(state, Remove("203.0.113.100")).IsEmpty);
+    }
+
+    [Fact]
+    public void MigrateBuiltinRules_OnEnsure_RemovesThemOnceOwnRulesAreInPlace()
+    {
+        var d = Add("203.0.113.100");
+        d.MigrateBuiltinRules.Add(Vip);
+
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign), VipAddr)), d);
+
+        Assert.Equal(
+            [
+                .. FreshChains, "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP", "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -d 203.0.113.100 -j DROP", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+            ],
+            plan.Steps.Select(Line));
+    }
+
+    [Fact]
+    public void MigrateBuiltinRules_OnRemove_RemovesThemWithOwnRules_AndNoOtherVipsRules()
+    {
+        var save = NftWithOwnChains.Replace("-A OUTPUT -j LVSDIRECT-OUT\n", "-A OUTPUT -j LVSDIRECT-OUT\n-A OUTPUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n-A OUTPUT -j mangle -s 203.0.113.7 --mangle-ip-s 192.0.2.11\n")
+            .Replace("-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99\n", "-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99\n-A INPUT -j DROP -d 203.0.113.100\n-A INPUT -j DROP -d 203.0.113.7\n");
+        var d = Remove("203.0.113.100");
+        d.MigrateBuiltinRules.Add(Vip);
+
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save), VipAddr)), d);
+
+        Assert.Equal(
+            [
+                "arptables -D LVSDIRECT-IN -d 203.0.113.100 -j DROP", "arptables -D INPUT -d 203.0.113.100 -j DROP",
+                "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -j LVSDIRECT-IN", "arptables -X LVSDIRECT-IN", "arptables -D OUTPUT -j LVSDIRECT-OUT", "arptables -X LVSDIRECT-OUT",
+            ],
+            plan.Steps.Select(Line).OrderBy(l => l.Contains("-X") || l.Contains("-j LVSDIRECT")).ToList());
+        Assert.DoesNotContain(plan.Steps, s => s.Command.Arguments.Any(a => a.Contains("203.0.113.7")));
+    }
+
+    [Fact]
+    public void RemoveLastVip_RemovesAddressFirst_ThenRules_ThenJumpsAndChains()
+    {
+        var state = Read(FakeRunner.Host(Listing.FromSave(NftWithOwnChains), VipAddr));
+        var d = Remove("203.0.113.100");
         d.RemoveAddresses.AddRange(state.FindAddress(Vip));
-        d.RemoveSuppression.Add(Vip);
 
         var plan = Planner.Create(state, d);
 
         Assert.Equal(
-            ["ip -batch -", "arptables -D INPUT -d 203.0.113.100 -j DROP", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
+            [
+                "ip -batch -", "arptables -D LVSDIRECT-IN -d 203.0.113.100 -j DROP", "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
+                "arptables -D INPUT -j LVSDIRECT-IN", "arptables -X LVSDIRECT-IN", "arptables -D OUTPUT -j LVSDIRECT-OUT", "arptables -X LVSDIRECT-OUT",
+            ],
             plan.Steps.Select(Line));
         Assert.Equal("address del 203.0.113.100/32 dev eth0\n", plan.Steps[0].Command.StandardInput);
     }
 
     [Fact]
-    public void RemoveManyVips_OneRestoreKeepsForeignRules()
+    public void RemoveOneOfTwoVips_KeepsChainsAndJumps()
     {
-        var save = NftWithVipAndForeign + string.Concat(Filler.Select(f => $"-A INPUT -j DROP -d {f}\n-A OUTPUT -j mangle -s {f} --mangle-ip-s 192.0.2.11\n"));
-        var d = new DesiredChange();
-        d.RemoveSuppression.AddRange(Filler.Select(IPAddress.Parse));
+        var save = NftWithOwnChains + "-A LVSDIRECT-IN -j DROP -d 203.0.113.101\n-A LVSDIRECT-OUT -j mangle -s 203.0.113.101 --mangle-ip-s 192.0.2.11\n";
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save))), Remove("203.0.113.101"));
 
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save))), d);
-        var text = Assert.Single(plan.Steps).Command.StandardInput!;
-
-        Assert.DoesNotContain("198.51.100.", text);
-        Assert.Contains("-A INPUT -j DROP -d 203.0.113.100", text);
-        Assert.Contains("-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99", text);
-        Assert.Contains("-A FOO -j ACCEPT --opcode 1", text);
+        Assert.Equal(
+            ["arptables -D LVSDIRECT-IN -d 203.0.113.101 -j DROP", "arptables -D LVSDIRECT-OUT -s 203.0.113.101 -j mangle --mangle-ip-s 192.0.2.11"],
+            plan.Steps.Select(Line));
     }
 
     [Fact]
     public void RemoveSuppression_MatchesAddressesExactly()
     {
-        var save = NftWithVipAndForeign.Replace("203.0.113.100", "203.0.113.10") + "-A INPUT -j DROP -d 203.0.113.1\n";
-        var d = new DesiredChange();
-        d.RemoveSuppression.Add(IPAddress.Parse("203.0.113.1"));
+        var save = NftWithOwnChains.Replace("203.0.113.100", "203.0.113.10") + "-A LVSDIRECT-IN -j DROP -d 203.0.113.1\n";
 
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save))), d);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(save))), Remove("203.0.113.1"));
 
-        Assert.Equal(["arptables -D INPUT -d 203.0.113.1 -j DROP"], plan.Steps.Select(Line));
+        Assert.Equal(["arptables -D LVSDIRECT-IN -d 203.0.113.1 -j DROP"], plan.Steps.Select(Line));
     }
 
     [Fact]
@@ -146,25 +218,31 @@ public class PlannerTests
         var d = new DesiredChange();
         d.EnsureSuppression.Add(new SuppressionRequest(Vip, IPAddress.Parse("192.0.2.12")));
 
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithVipAndForeign))), d);
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithOwnChains))), d);
 
         Assert.Equal(
-            ["arptables -A OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.12", "arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
+            ["arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.12", "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
             plan.Steps.Select(Line));
         Assert.Equal(ChangeKind.Replaced, plan.Changes.Single().Kind);
     }
 
-    [Fact]
-    public void JfFlavor_ChangesRuleByRuleWithInOutChains_EvenForLargeBatches()
+    [Theory]
+    [InlineData("*filter\n:IN ACCEPT\n:OUT ACCEPT\n:FORWARD ACCEPT\n-A IN -j ACCEPT -i eth0 -s 192.0.2.99 \n", ArptablesFlavor.Jf, "IN", "OUT")]
+    [InlineData("*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n:FORWARD ACCEPT\n", ArptablesFlavor.Legacy, "INPUT", "OUTPUT")]
+    public void FlavorsWithoutAddressLists_ChangeOneRulePerCall(string save, ArptablesFlavor flavor, string input, string output)
     {
-        var big = Planner.Create(Read(FakeRunner.Host(Listing.FromSave("*filter\n:IN ACCEPT\n:OUT ACCEPT\n"))), Add(Filler));
-        Assert.DoesNotContain(big.Steps, s => s.Command.Program == "arptables-restore");
+        var read = Read(FakeRunner.Host(Listing.FromSave(save)));
+        var state = new HostState(read.Interfaces, read.DefaultRoutes, read.ArpRules, new ArptablesDialect(flavor));
 
-        var jf = "*filter\n:IN ACCEPT\n:OUT ACCEPT\n:FORWARD ACCEPT\n-A IN -j ACCEPT -i eth0 -s 192.0.2.99 \n";
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(jf))), Add("203.0.113.100"));
+        var plan = Planner.Create(state, Add("203.0.113.1", "203.0.113.2"));
 
         Assert.Equal(
-            ["arptables -A IN -d 203.0.113.100 -j DROP", "arptables -A OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11", "ip -batch -"],
+            [
+                "arptables -N LVSDIRECT-IN", $"arptables -I {input} 1 -j LVSDIRECT-IN", "arptables -N LVSDIRECT-OUT", $"arptables -I {output} 1 -j LVSDIRECT-OUT",
+                "arptables -A LVSDIRECT-IN -d 203.0.113.1 -j DROP", "arptables -A LVSDIRECT-IN -d 203.0.113.2 -j DROP",
+                "arptables -A LVSDIRECT-OUT -s 203.0.113.1 -j mangle --mangle-ip-s 192.0.2.11", "arptables -A LVSDIRECT-OUT -s 203.0.113.2 -j mangle --mangle-ip-s 192.0.2.11",
+                "ip -batch -",
+            ],
             plan.Steps.Select(Line));
     }
 

@@ -38,4 +38,19 @@ public static class Listing
 
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The same rule set as LvsDirect now writes it: each seed-shaped drop/mangle rule moved from INPUT/OUTPUT into
+    /// LVSDIRECT-IN/OUT, entered by a jump that is the first rule of INPUT/OUTPUT. Other rules stay where they are.
+    /// </summary>
+    public static string FromSaveInOwnChains(string saveText)
+    {
+        var lines = saveText.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        bool Own(string l) => System.Text.RegularExpressions.Regex.IsMatch(l, @"^-A (INPUT -j DROP -d \S+|OUTPUT -j mangle -s \S+ --mangle-ip-s \S+)$");
+        var head = lines.Where(l => !l.StartsWith("-A ")).ToList();
+        var rules = new List<string> { "-A INPUT -j LVSDIRECT-IN", "-A OUTPUT -j LVSDIRECT-OUT" };
+        rules.AddRange(lines.Where(l => l.StartsWith("-A ") && !Own(l)));
+        rules.AddRange(lines.Where(Own).Select(l => l.Replace("-A INPUT ", "-A LVSDIRECT-IN ").Replace("-A OUTPUT ", "-A LVSDIRECT-OUT ")));
+        return FromSave(string.Join('\n', [.. head, ":LVSDIRECT-IN -", ":LVSDIRECT-OUT -", .. rules]) + "\n");
+    }
 }
