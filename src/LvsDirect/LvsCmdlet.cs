@@ -232,6 +232,7 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
         LvsErrorKind.HostKeyUnknown => ErrorCategory.SecurityError,
         LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
+        LvsErrorKind.NotManaged => ErrorCategory.PermissionDenied,
         _ => ErrorCategory.NotSpecified,
     };
 

@@ -19,6 +19,9 @@ public enum LvsErrorKind
     AuthenticationFailed,
     HostKeyUnknown,
     RemoteFailed,
+
+    /// <summary>An existing VIP that LvsDirect did not create was named without -Adopt.</summary>
+    NotManaged,
 }
 
 /// <summary>

@@ -51,6 +51,13 @@ public sealed class DesiredChange
     /// <summary>VIPs whose nftables entry alone is removed (their arptables rules, if any, stay): a conversion to arptables.</summary>
     public List<IPAddress> RemoveNftOnly { get; } = [];
 
+    /// <summary>
+    /// VIPs whose exact drop/mangle rules in the built-in INPUT/OUTPUT chains (IN/OUT for arptables_jf) belong to
+    /// LvsDirect: an earlier LvsDirect wrote them there, or the user adopted the VIP. They are removed once
+    /// LvsDirect's own chains suppress the VIP, or when its suppression is removed. Rules of other VIPs are never touched.
+    /// </summary>
+    public HashSet<IPAddress> MigrateBuiltinRules { get; } = [];
+
     public List<InterfaceAddress> RemoveAddresses { get; } = [];
 }
 
