@@ -37,13 +37,22 @@ public sealed class Ownership
 
     public bool IsManaged(IPAddress address) => Managed.Contains(address);
 
-    /// <summary>The boot files whose LvsDirect block counts: the given rc.local (else the default one) and the unit.</summary>
-    public static IReadOnlyList<string> BootFiles(string? rcLocalPath = null) => [rcLocalPath ?? RcLocal.DefaultPath(), SystemdUnit.DefaultPath];
+    /// <summary>
+    /// Whether the host's boot files describe <paramref name="scope"/>: they run in the namespace the system
+    /// boots in (the host's, or a container's with its own root), never in one made with ip netns, which shares
+    /// the host's /etc. A boot file named by the caller (-RcLocalPath) always counts.
+    /// </summary>
+    public static bool BootFilesApply(HostScopeKind scope, bool rcLocalGiven) => rcLocalGiven || scope != HostScopeKind.Named;
 
-    /// <summary>This host's ownership: the record at <paramref name="recordPath"/> and the boot files on disk.</summary>
-    public static Ownership Read(string recordPath, string? rcLocalPath = null)
+    /// <summary>This host's ownership: the record at <paramref name="recordPath"/> and, where they apply, the boot files on disk.</summary>
+    public static Ownership Read(string recordPath, HostScopeKind scope, string? rcLocalPath = null)
     {
-        var boot = BootFiles(rcLocalPath);
+        var recorded = VipRecord.Load(recordPath);
+        if (!BootFilesApply(scope, rcLocalPath is not null))
+        {
+            return new Ownership(recorded);
+        }
+
         string? ReadOrNull(string path)
         {
             try
@@ -56,7 +65,8 @@ public sealed class Ownership
             }
         }
 
-        return FromTexts(VipRecord.Load(recordPath), ReadOrNull(boot[0]), boot[0], ReadOrNull(boot[1]));
+        var rc = rcLocalPath ?? RcLocal.DefaultPath();
+        return FromTexts(recorded, ReadOrNull(rc), rc, ReadOrNull(SystemdUnit.DefaultPath));
     }
 
     /// <summary>

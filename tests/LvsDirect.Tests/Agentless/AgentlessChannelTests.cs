@@ -271,8 +271,9 @@ public sealed class AgentlessChannelTests : IDisposable
     [Fact]
     public void TheServerLock_IsTheModulesLock_AndARunWaitsForIt()
     {
-        var ns = new string((new FileInfo("/proc/self/ns/net").LinkTarget ?? string.Empty).Where(char.IsAsciiDigit).ToArray());
-        var held = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, Path.Combine(_dir, $"lvsdirect-{ns}.lock"));
+        // The same folder HostScope computes for this namespace, with _dir standing in for /run/lvsdirect.
+        var folder = HostScope.EnsurePrivateDirectory(HostScope.Current().RuntimeDirectoryUnder(_dir), _dir);
+        var held = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, Path.Combine(folder, HostScope.LockFileName));
         var run = Task.Run(() => Channel().Run(_target, [], _ => null));
 
         Assert.False(run.Wait(700), "the agentless run read the state while another run held the host lock");
