@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Tests.Support;
 using Xunit;
 
@@ -22,6 +23,63 @@ public class NewLvsVipCommandTests
         Assert.Equal("eth0", vip.InterfaceName);
         Assert.Equal("192.0.2.11", vip.RealIP!.ToString());
         Assert.Equal(["arptables", "arptables", "ip"], runner.Changes.Select(c => c.Program));
+    }
+
+    [Fact]
+    public void NewLvsVip_RecordsTheVipAsManaged_AndGetLvsVipListsOnlyManagedOnes()
+    {
+        var handMade = ",{\"family\":\"inet\",\"local\":\"203.0.113.5\",\"prefixlen\":32,\"scope\":\"global\",\"secondary\":true,\"label\":\"eth0:1\"}";
+        var added = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"secondary\":true,\"label\":\"eth0\"}";
+        var runner = FakeRunner.Host(extraAddrInfo: handMade);
+        using var host = new CmdletHost(runner);
+
+        host.Invoke("New-LvsVip -Address 203.0.113.100");
+        Assert.Equal(["203.0.113.100/32 eth0"], VipRecord.Load(host.RecordPath).Select(v => $"{v.Address}/{v.PrefixLength} {v.InterfaceName}"));
+
+        using var after = new CmdletHost(FakeRunner.Host(extraAddrInfo: handMade + added), managed: ["203.0.113.100"]);
+        var (managed, _, _) = after.Invoke("Get-LvsVip");
+        var (all, _, _) = after.Invoke("Get-LvsVip -All");
+
+        Assert.Equal(["203.0.113.100"], managed.Select(o => ((LvsVip)o.BaseObject).Address.ToString()));
+        Assert.Equal(
+            ["127.0.0.1 False", "192.0.2.11 False", "203.0.113.5 False", "203.0.113.100 True"],
+            all.Select(o => (LvsVip)o.BaseObject).Select(v => $"{v.Address} {v.Managed}"));
+    }
+
+    [Fact]
+    public void NewLvsVip_OnAVipItDidNotCreate_IsNotManaged_UnlessAdopted_AndWhatIfShowsTheAdoption()
+    {
+        var handMade = ",{\"family\":\"inet\",\"local\":\"203.0.113.5\",\"prefixlen\":32,\"scope\":\"global\",\"secondary\":true,\"label\":\"eth0\"}";
+        var runner = FakeRunner.Host(extraAddrInfo: handMade);
+        using var host = new CmdletHost(runner);
+
+        var refused = host.InvokeFailing("New-LvsVip -Address 203.0.113.5");
+        var removeRefused = host.InvokeFailing("Remove-LvsVip -Address 203.0.113.5");
+        host.Invoke("New-LvsVip -Address 203.0.113.5 -Adopt -WhatIf");
+
+        Assert.StartsWith("NotManaged,", refused.FullyQualifiedErrorId);
+        Assert.StartsWith("NotManaged,", removeRefused.FullyQualifiedErrorId);
+        Assert.Empty(runner.Changes);
+        Assert.Contains(host.HostLines, l => l.StartsWith("What if: ", StringComparison.Ordinal) && l.Contains("Adopt 203.0.113.5"));
+        Assert.False(File.Exists(host.RecordPath));
+
+        var (_, errors, _) = host.Invoke("New-LvsVip -Address 203.0.113.5 -Adopt");
+
+        Assert.Empty(errors);
+        Assert.Equal(["203.0.113.5"], VipRecord.Load(host.RecordPath).Select(v => v.Address.ToString()));
+    }
+
+    [Fact]
+    public void RemoveLvsVip_ForgetsTheVip()
+    {
+        var vip = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"secondary\":true,\"label\":\"eth0\"}";
+        var runner = FakeRunner.Host(extraAddrInfo: vip);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.100", "203.0.113.101"]);
+
+        var (_, errors, _) = host.Invoke("Remove-LvsVip -Address 203.0.113.100");
+
+        Assert.Empty(errors);
+        Assert.Equal(["203.0.113.101"], VipRecord.Load(host.RecordPath).Select(v => v.Address.ToString()));
     }
 
     [Fact]

@@ -51,6 +51,9 @@ public sealed class CmdletHost : IDisposable
         return (output, ps.Streams.Error.ToList(), info);
     }
 
+    /// <summary>Lines written to the host so far, such as -WhatIf's "What if: …".</summary>
+    public IReadOnlyList<string> HostLines => _host.Lines;
+
     /// <summary>The ownership record the hosted cmdlets read and write.</summary>
     public string RecordPath => Path.Combine(_recordFolder, Core.Persistence.VipRecord.FileName);
 
