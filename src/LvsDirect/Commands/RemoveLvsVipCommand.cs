@@ -75,7 +75,8 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
 
             // An interface's own address gets its own refusal below; every other address must be LvsDirect's.
             var primaries = state.Interfaces.Select(i => i.PrimaryIPv4).OfType<IPAddress>().ToHashSet();
-            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address).Where(a => !primaries.Contains(a)), Adopt.IsPresent, "Remove-LvsVip");
+            bool RefusedAsPrimary(IPAddress a) => primaries.Contains(a) && !Force.IsPresent && state.SuppressionFor(a) == SuppressionState.None;
+            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address).Where(a => !RefusedAsPrimary(a)), Adopt.IsPresent, "Remove-LvsVip");
             ownership.MarkBuiltinRules(desired, adopted);
             var forgotten = new List<IPAddress>();
             var output = new List<LvsVip>();
