@@ -108,7 +108,8 @@ Describe 'A real server set up by hand and by other tools' -Skip:([bool]$SkipRea
         foreach ($file in $rc, $rcPiped) {
             $text = Get-Content -LiteralPath $file -Raw
             $text | Should -Match ([regex]::Escape("$Vip/32"))
-            foreach ($foreign in $Seed, $OnLo, $Extra) { $text | Should -Not -Match ([regex]::Escape($foreign)) -Because "$foreign is not LvsDirect's" }
+            # Whole addresses only: 203.0.113.10 is a prefix of the managed 203.0.113.100.
+            foreach ($foreign in $Seed, $OnLo, $Extra) { $text | Should -Not -Match "(?<![\d.])$([regex]::Escape($foreign))(?!\d)" -Because "$foreign is not LvsDirect's" }
         }
         Get-HandMadeState | Should -Be $Before
 
