@@ -164,8 +164,9 @@ public abstract class LvsCmdlet : PSCmdlet
     /// <summary>Runs <paramref name="body"/> under the per-host lock so overlapping runs cannot lose each other's changes.</summary>
     protected T WithHostLock<T>(Func<T> body)
     {
-        WriteVerbose($"Waiting for the LvsDirect host lock {HostLock.DefaultPath()}");
-        using var hostLock = HostLock.Acquire(LockTimeout, CancellationToken);
+        var path = HostLock.DefaultPath();
+        WriteVerbose($"Waiting for the LvsDirect host lock {path}");
+        using var hostLock = HostLock.Acquire(LockTimeout, CancellationToken, path);
         return body();
     }
 
