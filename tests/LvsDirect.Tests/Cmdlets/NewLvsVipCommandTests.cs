@@ -218,7 +218,7 @@ public class NewLvsVipCommandTests
         var onEth0 = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"eth0\"}";
         var onLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
         var runner = FakeRunner.Host(Listing.FromSave(save), onEth0, extraLoAddrInfo: onLo);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.100"]);
 
         var (_, errors, _) = host.Invoke("Remove-LvsVip -Address 203.0.113.100 -InterfaceName eth0 -WarningAction SilentlyContinue");
 
