@@ -375,6 +375,32 @@ virtual_server $VipB 80 {
         (Get-LvsLabArpRule -Namespace $Lab.Hosts['rs2'].Namespace | Where-Object Source -eq '192.0.2.99').Target | Should -Be 'ACCEPT'
     }
 
+    It 'refuses a VIP set up by hand with NotManaged, and -Adopt takes it over in the record on the host' {
+        $rs3 = $Lab.Hosts['rs3']
+        $hand = '203.0.113.40'
+        $null = Invoke-LvsNative ip '-n', $rs3.Namespace, 'addr', 'add', "$hand/32", 'dev', 'eth0'
+        $null = Invoke-LvsNetns $rs3.Namespace arptables '-A', 'INPUT', '-d', $hand, '-j', 'DROP'
+        $null = Invoke-LvsNetns $rs3.Namespace arptables '-A', 'OUTPUT', '-s', $hand, '-j', 'mangle', '--mangle-ip-s', $rs3.Address
+        $before = Get-LvsLabKernelState -Namespace $rs3.Namespace
+        $set = 'param($k, $vip, $adopt) Set-LvsRealServer -HostName rs3 -VirtualIP $vip -Transport Ssh -UserName root -KeyFilePath $k -Adopt:$adopt'
+
+        $refused = Invoke-Pool $set $Key, $hand, $false
+
+        $refused.Results[0].Status | Should -Be 'Failed'
+        $refused.Results[0].ErrorId | Should -Be 'NotManaged'
+        Get-LvsLabKernelState -Namespace $rs3.Namespace | Should -Be $before
+
+        $adopted = Invoke-Pool $set $Key, $hand, $true
+
+        $adopted.Errors | Should -BeNullOrEmpty
+        $record = (Get-LvsNamespaceStatePath -Namespace $rs3.Namespace).Record
+        @((Get-Content -LiteralPath $record -Raw | ConvertFrom-Json).vips | ForEach-Object { $_.address }) | Should -Be @($hand)
+        $gone = Invoke-Pool 'param($k) Set-LvsRealServer -HostName rs3 -VirtualIP @() -Transport Ssh -UserName root -KeyFilePath $k' $Key
+        $gone.Results[0].Removed | Should -Be @($hand)
+        Get-Vips 'rs3' | Should -BeNullOrEmpty
+        @((Get-Content -LiteralPath $record -Raw | ConvertFrom-Json).vips) | Should -HaveCount 0 -Because 'the removed VIP is forgotten'
+    }
+
     It 'fails a host without arptables with ProgramNotFound naming the package, and changes nothing there' {
         Hide-LvsSshLabProgram -SshLab $Ssh -Role rs4 -Program arptables
         $before = Get-LvsLabKernelState -Namespace $Lab.Hosts['rs4'].Namespace

@@ -26,14 +26,16 @@ Describe 'LvsDirect module help' {
         Join-Path $script:Module.ModuleBase 'en-US' 'about_LvsDirect.help.txt' | Should -Exist
     }
 
-    It 'has the about_LvsDirect topic explaining the ARP problem, ordering, persistence and locking' {
+    It 'has the about_LvsDirect topic explaining the ARP problem, ordering, persistence, ownership and locking' {
         $about = Get-Help -Name about_LvsDirect -ErrorAction Stop | Out-String
         $about | Should -Match 'about_LvsDirect'
         $about | Should -Match 'ARP problem'
         $about | Should -Match 'IN and OUT'
         $about | Should -Match 'ordering rule'
         $about | Should -Match 'Export-RcLocal'
-        $about | Should -Match '/run/lock'
+        $about | Should -Match '/run/lvsdirect'
+        $about | Should -Match 'Ownership and adoption'
+        $about | Should -Match 'NotManaged'
     }
 
     It 'documents every error id (LvsErrorKind) in the README and about_LvsDirect, with its category and what to do next' {

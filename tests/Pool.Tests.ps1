@@ -242,8 +242,8 @@ Describe "A pool of real servers over SSH remoting$(if ($SkipReason) { " (skippe
             "$($v.ArpSuppression)" | Should -Be 'Complete'
         }
         # The module's table view applied to the deserialized objects: its columns, not a property list.
-        $table | Should -Match '(?m)^Cidr\s+Interface\s+Suppression\s+Method\s+RealIP\s+PSComputerName'
-        $table | Should -Match '203\.0\.113\.50/32\s+eth0\s+Complete\s+Arptables\s+192\.0\.2\.1[14]'
+        $table | Should -Match '(?m)^Cidr\s+Interface\s+Suppression\s+Method\s+RealIP\s+Managed\s+PSComputerName'
+        $table | Should -Match '203\.0\.113\.50/32\s+eth0\s+Complete\s+Arptables\s+192\.0\.2\.1[14]\s+True'
         foreach ($role in 'rs1', 'rs4') { Get-PoolSuppressed $role | Should -Contain '203.0.113.50' }
     }
 

@@ -210,7 +210,7 @@ function Remove-LvsNamespace {
     <#
     .SYNOPSIS
     Deletes namespaces this run created, after stopping the processes started in them; also removes their
-    /etc/netns folder and the per-namespace lock file the module leaves in /run/lock. Never throws.
+    /etc/netns folder and the module's folders for them (Clear-LvsNamespaceState). Never throws.
     #>
     param([Parameter(Mandatory)][string[]] $Name)
 
@@ -222,19 +222,46 @@ function Remove-LvsNamespace {
             # Only processes inside our own namespace: the lab started every one of them.
             $pids = (Invoke-LvsNative ip 'netns', 'pids', $ns -AllowFailure).StdOut -split '\s+' | Where-Object { $_ -match '^\d+$' }
             foreach ($id in $pids) { Stop-Process -Id ([int]$id) -Force -ErrorAction SilentlyContinue }
-            $inode = (Invoke-LvsNative stat '-L', '-c', '%i', "/run/netns/$ns" -AllowFailure).StdOut.Trim()
             $delete = Invoke-LvsNative ip 'netns', 'delete', $ns -AllowFailure
             if ($delete.ExitCode -ne 0) { Write-Warning "ip netns delete ${ns}: $($delete.StdErr.Trim())" }
-            if ($inode -match '^\d+$') {
-                Remove-Item -LiteralPath "/run/lock/lvsdirect-$inode.lock" -Force -ErrorAction SilentlyContinue
-            }
         }
         catch {
             Write-Warning "Removing namespace $ns failed: $_"
         }
         finally {
             if (Test-Path -LiteralPath "/etc/netns/$ns") { Remove-Item -LiteralPath "/etc/netns/$ns" -Recurse -Force -ErrorAction SilentlyContinue }
+            Clear-LvsNamespaceState -Namespace $ns
         }
+    }
+}
+
+function Get-LvsNamespaceStatePath {
+    <#
+    .SYNOPSIS
+    The module's folders for a lab namespace (ip netns exec makes it a named one): Durable holds its ownership
+    record and sysctl record, Runtime its lock.
+    #>
+    param([Parameter(Mandatory)][string] $Namespace)
+
+    [pscustomobject]@{
+        Durable = "/var/lib/lvsdirect/netns/$Namespace"
+        Runtime = "/run/lvsdirect/netns/$Namespace"
+        Record  = "/var/lib/lvsdirect/netns/$Namespace/vips.json"
+    }
+}
+
+function Clear-LvsNamespaceState {
+    <#
+    .SYNOPSIS
+    Removes what the module keeps for a lab namespace (its record and lock folders), so a run leaves nothing
+    behind and the next test starts with no VIP known as LvsDirect's. Never throws.
+    #>
+    param([Parameter(Mandatory)][string] $Namespace)
+
+    if ($Namespace -notmatch '^lvt[0-9a-f]{4}-') { Write-Warning "Not clearing '$Namespace': not a lab namespace."; return }
+    $paths = Get-LvsNamespaceStatePath -Namespace $Namespace
+    foreach ($dir in $paths.Durable, $paths.Runtime) {
+        if (Test-Path -LiteralPath $dir) { Remove-Item -LiteralPath $dir -Recurse -Force -ErrorAction SilentlyContinue }
     }
 }
 

@@ -1,10 +1,12 @@
 using System.Management.Automation;
+using System.Net;
 using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
 using LvsDirect.Core.Tools;
+using LvsDirect.Remoting;
 
 namespace LvsDirect;
 
@@ -22,6 +24,9 @@ public abstract class LvsCmdlet : PSCmdlet
 
     /// <summary>Test seam for the root precondition.</summary>
     internal static Func<bool> IsRoot { get; set; } = () => Privileges.IsRoot;
+
+    /// <summary>Test seam: where the ownership record is (xUnit points it at a temp file).</summary>
+    internal static Func<string>? VipRecordPathOverride { get; set; }
 
     /// <summary>How long to wait for another LvsDirect run on the same host to finish.</summary>
     internal static TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -70,11 +75,98 @@ public abstract class LvsCmdlet : PSCmdlet
     protected string SysctlStatePathOrDefault(string? path) =>
         path is null ? SysctlStateFile.DefaultPath() : GetUnresolvedProviderPathFromPSPath(path);
 
+    /// <summary>This network namespace's ownership record (<see cref="VipRecord"/>).</summary>
+    protected static string VipRecordPath => VipRecordPathOverride?.Invoke() ?? VipRecord.DefaultPath();
+
+    /// <summary>Which VIPs LvsDirect manages here: its record, and the boot files that apply (<paramref name="rcLocalPath"/> when given).</summary>
+    protected static Ownership ReadOwnership(string? rcLocalPath = null) => Ownership.Read(VipRecordPath, HostScope.Current().Kind, rcLocalPath);
+
+    /// <summary>
+    /// Asks ShouldProcess once per VIP to adopt, so -WhatIf shows each adoption and -Confirm asks for it; false
+    /// when one was declined (then nothing runs: the plan treats the VIP's rules as LvsDirect's).
+    /// </summary>
+    protected bool ConfirmAdoption(IReadOnlyCollection<IPAddress> adopted)
+    {
+        foreach (var a in adopted)
+        {
+            if (!ShouldProcess(
+                    $"Adopt {a}: record it in {VipRecordPath} as managed by LvsDirect; its address and its arptables rules in the built-in chains become LvsDirect's",
+                    $"Adopt {a}, a VIP LvsDirect did not create?",
+                    "Adopt VIP",
+                    out var why)
+                && why != ShouldProcessReason.WhatIf)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Runs a plan (<see cref="ExecutePlan"/>) and keeps the ownership record in step with it, in the same
+    /// locked run: VIPs added (or adopted) are recorded, removed ones forgotten. When the plan stops or fails
+    /// part-way, the record follows what is on the host now, so no VIP LvsDirect added is left unrecorded.
+    /// </summary>
+    protected bool ExecuteOwnedPlan(Plan plan, string? sysctlStatePath, Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
+    {
+        var rejected = plan.Rejected.Select(r => r.Target?.ToString()).ToHashSet();
+        added = added.Where(v => !rejected.Contains(v.Address.ToString())).ToList();
+        bool complete;
+        try
+        {
+            complete = ExecutePlan(plan, sysctlStatePath);
+        }
+        catch (Exception) when (!RemoteCmdlet.IsWhatIf(this))
+        {
+            RecordWhatIsThere(ownership, state, added, removed);
+            throw;
+        }
+
+        if (RemoteCmdlet.IsWhatIf(this))
+        {
+            return complete;
+        }
+
+        if (complete)
+        {
+            SaveOwnership(ownership, ownership.After(state, added, removed));
+        }
+        else
+        {
+            RecordWhatIsThere(ownership, state, added, removed);
+        }
+
+        return complete;
+    }
+
+    private void RecordWhatIsThere(Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
+    {
+        try
+        {
+            var now = ReadState(false);
+            SaveOwnership(ownership, ownership.After(state, added.Where(v => now.FindAddress(v.Address).Any()), removed.Where(a => !now.FindAddress(a).Any())));
+        }
+        catch (LvsException ex)
+        {
+            WriteWarning($"The ownership record {VipRecordPath} could not be brought up to date: {ex.Message}");
+        }
+    }
+
+    private void SaveOwnership(Ownership before, IReadOnlyList<ManagedVip> next)
+    {
+        if (before.Differs(next) && VipRecord.Save(VipRecordPath, next))
+        {
+            WriteVerbose($"Ownership record {VipRecordPath}: {(next.Count == 0 ? "no VIPs" : string.Join(", ", next.Select(v => v.Address)))}");
+        }
+    }
+
     /// <summary>Runs <paramref name="body"/> under the per-host lock so overlapping runs cannot lose each other's changes.</summary>
     protected T WithHostLock<T>(Func<T> body)
     {
-        WriteVerbose($"Waiting for the LvsDirect host lock {HostLock.DefaultPath()}");
-        using var hostLock = HostLock.Acquire(LockTimeout, CancellationToken);
+        var path = HostLock.DefaultPath();
+        WriteVerbose($"Waiting for the LvsDirect host lock {path}");
+        using var hostLock = HostLock.Acquire(LockTimeout, CancellationToken, path);
         return body();
     }
 
@@ -233,6 +325,7 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.HostKeyUnknown => ErrorCategory.SecurityError,
         LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
         LvsErrorKind.RemoteCommandFailed => ErrorCategory.InvalidOperation,
+        LvsErrorKind.NotManaged => ErrorCategory.PermissionDenied,
         _ => ErrorCategory.NotSpecified,
     };
 

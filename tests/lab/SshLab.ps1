@@ -13,7 +13,8 @@ Hide-LvsSshLabProgram    restarts one host's sshd with programs hidden from its 
 Remove-LvsSshLab         stops every sshd this lab started, by PID, and removes its files.
 
 Nothing of the host is written: each sshd runs in a mount namespace of its own (a private /run holding
-/run/sshd; the host's /run/lock is bound back so the module's per-namespace lock stays shared), reads its
+/run/sshd; the host's /run/lvsdirect and /run/netns are bound back, so the module finds the namespace's name and
+takes the same lock there as a local run), reads its
 configuration, host key and authorized key from the lab's temp folder, and gives its sessions XDG_DATA_HOME,
 XDG_CACHE_HOME and XDG_CONFIG_HOME under that folder, so "the remote user's module path" is a folder of the
 test's own. The client's ssh reads /etc/ssh/ssh_config, which `ip netns exec` replaces with the lab's
@@ -111,14 +112,17 @@ function Add-LvsSshLabHost {
     if (-not $SshLab.NoPowerShell) { $config += "Subsystem powershell $(Get-LvsSshLabPwshSubsystem)" }
     Set-Content -LiteralPath (Join-Path $dir 'sshd_config') -Value $config -Encoding ascii
     # Runs inside `unshare --mount`: /run becomes a private tmpfs with /run/sshd (which sshd insists on), and the
-    # host's /run/lock is bound back into it. `exec` keeps the PID: the one we started is sshd itself.
+    # host's /run/lvsdirect (the module's lock, root-only) and /run/netns (how a namespace knows its name) are
+    # bound back into it. `exec` keeps the PID: the one we started is sshd itself.
     $hostRun = Join-Path $dir 'hostrun'
     Set-Content -LiteralPath $h.Script -Encoding ascii -Value @(
         'set -e'
         "mount --rbind /run '$hostRun'"
         'mount -t tmpfs -o mode=0755 lvslab-run /run'
-        'mkdir -p /run/sshd /run/lock'
-        "mount --rbind '$hostRun/lock' /run/lock"
+        "mkdir -p -m 0700 '$hostRun/lvsdirect'"
+        'mkdir -p /run/sshd /run/lvsdirect /run/netns'
+        "mount --rbind '$hostRun/lvsdirect' /run/lvsdirect"
+        "mount --rbind '$hostRun/netns' /run/netns"
         "umount -l '$hostRun'"
         "exec '$SshdPath' -D -f '$(Join-Path $dir 'sshd_config')' -E '$($h.Log)'"
     )

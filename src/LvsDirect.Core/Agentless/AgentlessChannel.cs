@@ -25,7 +25,10 @@ public sealed class AgentlessChannel
         _launch = launch ?? SshStartInfo;
     }
 
-    /// <summary>Where the server keeps the lock file; null means the script's default (/run/lock), as the module does.</summary>
+    /// <summary>
+    /// The folder that stands in for /run/lvsdirect on the server (tests); null means the script's default, as
+    /// the module does: the lock is then the same file <see cref="HostLock"/> takes.
+    /// </summary>
     public string? LockDirectory { get; init; }
 
     public static ProcessStartInfo SshStartInfo(SshTarget target)
@@ -133,6 +136,14 @@ public sealed class AgentlessChannel
             }
 
             TryWrite(process, "COMMIT\n");
+        }
+        catch (Exception)
+        {
+            // The server sees the end of input and ends the session; wait (briefly) so that its lock is free
+            // and its temporary files gone when the caller hears of the failure.
+            CloseInput(process);
+            process.WaitForExit(TimeSpan.FromSeconds(10));
+            throw;
         }
         finally
         {
@@ -316,6 +327,8 @@ public sealed class AgentlessChannel
         public RemoteSnapshot? ReadSnapshot()
         {
             int? uid = null;
+            var scope = HostScopeKind.Anonymous;
+            string? stateDirectory = null;
             var programs = new HashSet<string>(StringComparer.Ordinal);
             var reads = new Dictionary<string, RemoteOutput>(StringComparer.Ordinal);
             var files = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -333,6 +346,11 @@ public sealed class AgentlessChannel
                         break;
                     case "HAVE":
                         programs.Add(rest);
+                        break;
+                    case "SCOPE":
+                        var (kind, folder) = Split(rest);
+                        scope = kind switch { "host" => HostScopeKind.Host, "named" => HostScopeKind.Named, _ => HostScopeKind.Anonymous };
+                        stateDirectory = folder.Length > 0 ? folder : null;
                         break;
                     case "OUT":
                         var (name, rc) = Split(rest);
@@ -366,6 +384,8 @@ public sealed class AgentlessChannel
                             Files = files,
                             UnreadableFiles = unreadable,
                             FileModes = modes,
+                            Scope = scope,
+                            StateDirectory = stateDirectory,
                         };
                     default:
                         throw Protocol(line);

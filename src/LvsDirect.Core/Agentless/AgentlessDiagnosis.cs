@@ -22,6 +22,13 @@ public static class AgentlessDiagnosis
             ? [RcDFolder, "/etc/rc.d/rc.local", "/etc/rc.local", savedRulesPath ?? SavedRulesDefaultPath]
             : [rcLocalPath, savedRulesPath ?? SavedRulesDefaultPath];
 
+    /// <summary>
+    /// The files that say which VIPs an earlier LvsDirect brought up (its rc.local block and unit); the record
+    /// itself the script adds to what it reads.
+    /// </summary>
+    public static IReadOnlyList<string> OwnershipFiles(string? rcLocalPath) =>
+        rcLocalPath is null ? [RcDFolder, "/etc/rc.d/rc.local", "/etc/rc.local", SystemdUnit.DefaultPath] : [rcLocalPath, SystemdUnit.DefaultPath];
+
     /// <summary>The rc.local of a host without -RcLocalPath, from the files <see cref="FilesToRead"/> asked for.</summary>
     public static string RcLocalPathOn(RemoteSnapshot remote) => RcLocal.DefaultPath(remote.Exists(RcDFolder));
 

@@ -127,9 +127,44 @@ public sealed class RemoteSnapshot
 
     public bool IsRoot => Uid == 0;
 
+    /// <summary>The server's network namespace kind, as the script found it (HostScope's rule).</summary>
+    public HostScopeKind Scope { get; init; } = HostScopeKind.Anonymous;
+
+    /// <summary>The folder of its records (durable, or runtime for an anonymous namespace); null from a script that did not say.</summary>
+    public string? StateDirectory { get; init; }
+
+    /// <summary>Where its ownership record is; null when the script named no state folder.</summary>
+    public string? VipRecordPath => StateDirectory is null ? null : Persistence.VipRecord.PathIn(StateDirectory);
+
+    /// <summary>
+    /// Which VIPs LvsDirect manages on the server: its record (read with the state) and, where they apply, the
+    /// boot files among those read (<see cref="AgentlessDiagnosis.OwnershipFiles"/>).
+    /// </summary>
+    public Ownership ReadOwnership(string? rcLocalPath)
+    {
+        if (VipRecordPath is { } record && UnreadableFiles.Contains(record))
+        {
+            throw new LvsException(LvsErrorKind.FileError, $"The ownership record {record} exists but could not be read (it needs root).", record);
+        }
+
+        var recorded = Persistence.VipRecord.Parse(VipRecordPath is null ? null : Files.GetValueOrDefault(VipRecordPath), VipRecordPath ?? "vips.json");
+        if (!Ownership.BootFilesApply(Scope, rcLocalPath is not null))
+        {
+            return new Ownership(recorded);
+        }
+
+        var rc = rcLocalPath ?? AgentlessDiagnosis.RcLocalPathOn(this);
+        return Ownership.FromTexts(recorded, Files.GetValueOrDefault(rc), rc, Files.GetValueOrDefault(Persistence.SystemdUnit.DefaultPath));
+    }
+
     /// <summary>The host state in the same shape the local inspector builds, so the planner needs no second path.</summary>
     public HostState ToHostState()
     {
+        if (Reads.TryGetValue("lock", out var lockFailure) && lockFailure.ExitCode != 0)
+        {
+            throw new LvsException(LvsErrorKind.LockTimeout, $"The LvsDirect host lock could not be taken on the server: {lockFailure.StandardError.Trim()}");
+        }
+
         var ip = Require("ip", "ip");
         var arp = Reads.TryGetValue("arplist", out var a) ? a : null;
         if (arp is { ExitCode: not 0 })
@@ -158,6 +193,8 @@ public sealed class RemoteSnapshot
             Files = first.Files,
             UnreadableFiles = first.UnreadableFiles,
             FileModes = first.FileModes,
+            Scope = first.Scope,
+            StateDirectory = first.StateDirectory,
         }.ToHostState();
     }
 

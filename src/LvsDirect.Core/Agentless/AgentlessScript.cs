@@ -1,3 +1,6 @@
+using LvsDirect.Core.Host;
+using LvsDirect.Core.Persistence;
+
 namespace LvsDirect.Core.Agentless;
 
 /// <summary>
@@ -9,10 +12,14 @@ namespace LvsDirect.Core.Agentless;
 /// Protocol (standard input):
 ///   LVSDIRECT 1 NONCE        header; NONCE (hex) prefixes every marker the script prints
 ///   FILE PATH                zero or more files to read (base64 in the state dump)
-///   LOCKDIR DIR              optional, where the per-netns lock file lives (default /run/lock)
+///   LOCKDIR DIR              optional, the root-only folder that stands in for /run/lvsdirect (and DIR/lib for
+///                            /var/lib/lvsdirect); the lock is its scope's folder's "lock", as HostScope computes it
 ///   READ sockets|sysctl      optional reads: listening sockets (ss); ARP and rp_filter sysctls per conf,
 ///                            with the boot sysctl files (sysctl.d, sysctl.conf) added to the files read
-///   READY                    end of the header; the script takes the host lock and prints the state
+///   READY                    end of the header; the script finds its network namespace (host, named by
+///                            /run/netns, or anonymous, exactly as HostScope does), creates and checks its
+///                            root-only folders, takes the host lock there and prints the state, with
+///                            "SCOPE KIND STATEDIR" and the ownership record STATEDIR/vips.json among the files
 ///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
 ///                            WRITE MODE NLINES [x] / PATH / NLINES base64 lines (atomic replace;
 ///                            x: make it executable even when the file it replaces was not)
@@ -52,25 +59,74 @@ set -- $hello
 if [ "$1" != LVSDIRECT ] || [ "$2" != {{ProtocolVersion}} ]; then echo "lvsdirect: unknown protocol header" >&2; exit 97; fi
 case $3 in ""|*[!0-9a-f]*) echo "lvsdirect: bad nonce" >&2; exit 97;; esac
 m="==$3"
-lockdir=/run/lock
-[ -d "$lockdir" ] || lockdir=/tmp
-t=$(mktemp -d "${TMPDIR:-/tmp}/lvsdirect.XXXXXX") || exit 97
-trap "rm -rf \"\$t\"" EXIT
-: > "$t/files"
+nl="
+"
+files=
+lockdir=
 rsockets=
 rsysctl=
 while IFS= read -r line; do
   case $line in
     READY) break;;
-    "FILE "*) printf "%s\n" "${line#FILE }" >> "$t/files";;
+    "FILE "*) files="$files${line#FILE }$nl";;
     "LOCKDIR "*) lockdir=${line#LOCKDIR };;
     "READ sockets") rsockets=1;;
     "READ sysctl") rsysctl=1;;
     *) echo "lvsdirect: bad header line" >&2; exit 97;;
   esac
 done
+ns() { stat -L -c %d:%i -- "$1" 2>/dev/null; }
+me=$(ns /proc/self/ns/net)
+init=$(ns /proc/1/ns/net)
+scope=anon
+name=
+if [ -n "$me" ] && { [ "$me" = "$init" ] || { [ -z "$init" ] && [ "${me##*:}" = {{HostScope.InitialNetnsInode}} ]; }; }; then
+  scope=host
+elif [ -n "$me" ]; then
+  set +f
+  for f in {{HostScope.NamedNetnsFolder}}/*; do
+    n=${f##*/}
+    case $n in ""|.|..|ino-*|*[!A-Za-z0-9._@+-]*) continue;; esac
+    if [ "$(ns "$f")" = "$me" ]; then scope=named; name=$n; break; fi
+  done
+  set -f
+fi
+if [ -n "$lockdir" ]; then rp=$lockdir; rr=; dp=$lockdir; dr=lib; else rp=/run; rr=lvsdirect; dp=/var/lib; dr=lvsdirect; fi
+runbase=$rp${rr:+/$rr}
+case $scope in
+  host) rs=; ds=; rundir=$runbase; statedir=$dp/$dr;;
+  named) rs="{{HostScope.NetnsFolder}} $name"; ds=$rs; rundir=$runbase/{{HostScope.NetnsFolder}}/$name; statedir=$dp/$dr/{{HostScope.NetnsFolder}}/$name;;
+  *) rs="{{HostScope.NetnsFolder}} ino-${me##*:}"; ds=; rundir=$runbase/{{HostScope.NetnsFolder}}/ino-${me##*:}; statedir=$rundir;;
+esac
+chk() {
+  [ ! -L "$1" ] && [ -d "$1" ] && [ "$(stat -c %u -- "$1")" = 0 ] &&
+    case $(stat -c %a -- "$1") in *[2367]?|*[2367]) false;; *) true;; esac
+}
+mkpriv() {
+  d=$1
+  shift
+  for c in "$@"; do
+    d=$d/$c
+    [ -L "$d" ] || [ -d "$d" ] || mkdir -m 700 -- "$d" 2>/dev/null
+    chk "$d" || { echo "lvsdirect: $d is not a folder only root can change (a symlink, not owned by root, or writable by others); fix it (root-owned, mode 0700)" >&2; return 1; }
+  done
+}
+uid=$(id -u)
+if [ "$uid" = 0 ]; then
+  { [ -z "$lockdir" ] || chk "$lockdir" || { echo "lvsdirect: $lockdir is not a folder only root can change" >&2; false; }; } &&
+    mkpriv "$rp" $rr $rs && { [ $scope = anon ] || mkpriv "$dp" $dr $ds; } || exit 97
+  t=$(mktemp -d "$rundir/.tmp.XXXXXX") || exit 97
+  files="$files$statedir/{{VipRecord.FileName}}$nl"
+else
+  pd=${HOME:-/nonexistent}
+  pd=${XDG_RUNTIME_DIR:-$pd}
+  t=$(mktemp -d "$pd/.lvsdirect.XXXXXX") || { echo "lvsdirect: no private folder for temporary files (XDG_RUNTIME_DIR or HOME)" >&2; exit 97; }
+fi
+trap "rm -rf \"\$t\"" EXIT
+printf "%s" "$files" > "$t/files"
 echo "$m BEGIN {{ProtocolVersion}}"
-echo "$m UID $(id -u)"
+echo "$m UID $uid"
+echo "$m SCOPE $scope $statedir"
 for p in ip arptables flock base64 ss systemctl chkconfig; do
   command -v "$p" >/dev/null 2>&1 && echo "$m HAVE $p"
 done
@@ -81,15 +137,25 @@ dump() {
   base64 < "$t/e"
   echo "$m END"
 }
-if command -v flock >/dev/null 2>&1; then
-  ns=$(readlink /proc/self/ns/net 2>/dev/null | tr -cd 0-9)
-  [ -n "$ns" ] || ns=default
-  if ! { command exec 9>>"$lockdir/lvsdirect-$ns.lock"; } 2>"$t/e" || ! flock -w 60 9 2>>"$t/e"; then
+if [ "$uid" = 0 ] && command -v flock >/dev/null 2>&1; then
+  set +f
+  for d in "$runbase"/{{HostScope.NetnsFolder}}/*; do
+    n=${d##*/}
+    case $n in ino-*|*[!A-Za-z0-9._@+-]*) continue;; esac
+    [ -d "$d" ] && [ ! -L "$d" ] && [ ! -e "{{HostScope.NamedNetnsFolder}}/$n" ] || continue
+    ( exec 8>>"$d/{{HostScope.LockFileName}}" && flock -n 8 && [ ! -e "{{HostScope.NamedNetnsFolder}}/$n" ] && rm -rf -- "$d" ) 2>/dev/null
+  done
+  set -f
+  lock=$rundir/{{HostScope.LockFileName}}
+  umask 077
+  if [ -L "$lock" ] || ! { command exec 9>>"$lock"; } 2>"$t/e" || ! flock -w 60 9 2>>"$t/e"; then
+    [ -L "$lock" ] && echo "lvsdirect: the lock file $lock is a symbolic link" >> "$t/e"
     : > "$t/o"
     dump lock 1
     echo "$m STATE-END"
     exit 0
   fi
+  umask 022
 fi
 state() {
   if command -v ip >/dev/null 2>&1; then

@@ -25,6 +25,8 @@ public enum LvsErrorKind
     /// remote pwsh or module broke, or a file could not be copied there); the message is the remote error's.
     /// </summary>
     RemoteCommandFailed,
+    /// <summary>An existing VIP that LvsDirect did not create was named without -Adopt.</summary>
+    NotManaged,
 }
 
 /// <summary>

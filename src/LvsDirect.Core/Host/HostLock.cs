@@ -6,7 +6,9 @@ namespace LvsDirect.Core.Host;
 /// <summary>
 /// Serialises LvsDirect runs that change one host. arptables-restore replaces the whole rule set, so two
 /// overlapping read-modify-write runs would lose each other's rules without it. The lock is per network
-/// namespace (the kernel state it protects), taken with flock(2) so it is released even if the process dies.
+/// namespace (the kernel state it protects), in that namespace's root-only runtime folder
+/// (<see cref="HostScope"/>) so no other user can hold it, and taken with flock(2) so it is released even if
+/// the process dies.
 /// </summary>
 public sealed partial class HostLock : IDisposable
 {
@@ -14,9 +16,14 @@ public sealed partial class HostLock : IDisposable
     private const int LOCK_NB = 4;
     private const int EWOULDBLOCK = 11;
     private const int EINTR = 4;
+    internal const int O_RDONLY = 0;
     private const int O_RDWR = 2;
     private const int O_CREAT = 0x40;
-    private const int O_CLOEXEC = 0x80000;
+    internal const int O_CLOEXEC = 0x80000;
+
+    // The one open flag here whose value differs between architectures.
+    internal static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
+    internal const int ELOOP = 40;
 
     private int _fd;
 
@@ -39,42 +46,52 @@ public sealed partial class HostLock : IDisposable
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
 
-    /// <summary>The inode of the host's own network namespace (init_net), the same on every boot since Linux 3.8.</summary>
-    public const string InitialNetnsId = "4026531840";
-
-    /// <summary>The lock file for the current network namespace.</summary>
+    /// <summary>
+    /// The lock file of the current network namespace, in its root-only runtime folder (created on the way);
+    /// runtime folders of named namespaces that are gone are pruned first.
+    /// </summary>
     public static string DefaultPath()
     {
-        var folder = Directory.Exists("/run/lock") ? "/run/lock" : System.IO.Path.GetTempPath();
-        return System.IO.Path.Combine(folder, $"lvsdirect-{NetnsId()}.lock");
+        var scope = HostScope.Current();
+        HostScope.EnsurePrivateDirectory(scope.RuntimeDirectory, "/run");
+        HostScope.PruneRuntime();
+        return scope.LockPath;
     }
 
-    /// <summary>The current network namespace's inode ("default" if it cannot be read): the host whose state we change.</summary>
-    public static string NetnsId()
+    /// <summary>The lock at <paramref name="path"/> if no one holds it, else null (never waits).</summary>
+    internal static HostLock? TryAcquire(string path)
     {
-        string netns;
-        try
+        var fd = OpenLockFile(path);
+        if (Flock(fd, LOCK_EX | LOCK_NB) == 0)
         {
-            // "net:[4026531840]": the inode identifies the namespace.
-            var link = new FileInfo("/proc/self/ns/net").LinkTarget ?? "net";
-            netns = new string(link.Where(char.IsAsciiDigit).ToArray());
-        }
-        catch (IOException)
-        {
-            netns = "default";
+            return new HostLock(fd, path);
         }
 
-        return netns.Length > 0 ? netns : "default";
+        Close(fd);
+        return null;
+    }
+
+    /// <summary>
+    /// Never through a symlink (O_NOFOLLOW) and 0600: the folder is root's, and the file must be the one in it.
+    /// </summary>
+    private static int OpenLockFile(string path)
+    {
+        var fd = Open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, Convert.ToInt32("600", 8));
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new LvsException(LvsErrorKind.FileError,
+                errno == ELOOP ? $"The lock file '{path}' is a symbolic link; LvsDirect does not follow it. Remove it and run again." : $"Cannot open the lock file '{path}' (errno {errno}).",
+                path);
+        }
+
+        return fd;
     }
 
     public static HostLock Acquire(TimeSpan timeout, CancellationToken cancellationToken, string? path = null)
     {
         path ??= DefaultPath();
-        var fd = Open(path, O_RDWR | O_CREAT | O_CLOEXEC, Convert.ToInt32("644", 8));
-        if (fd < 0)
-        {
-            throw new LvsException(LvsErrorKind.FileError, $"Cannot open the lock file '{path}' (errno {Marshal.GetLastPInvokeError()}).", path);
-        }
+        var fd = OpenLockFile(path);
 
         var deadline = DateTime.UtcNow + timeout;
         var delay = 10;

@@ -62,6 +62,12 @@ public sealed class LvsVip
     /// <summary>How its ARP is suppressed: arptables rules, or (a VIP on lo) the ARP sysctls; null when it is not.</summary>
     public ArpMethod? Method { get; init; }
 
+    /// <summary>
+    /// True when LvsDirect manages it (its ownership record, or its boot block from an earlier version): only
+    /// such VIPs are listed without -All, and only they are changed by desired state, pipeline removal and Export-RcLocal.
+    /// </summary>
+    public bool Managed { get; init; }
+
     public string Cidr => $"{Address}/{PrefixLength}";
 
     public override string ToString() => Cidr;

@@ -56,6 +56,9 @@ public sealed class RealServerResult
 
     public IReadOnlyList<IPAddress> Unchanged => Select(VipAction.Unchanged);
 
+    /// <summary>VIPs that were configured but not LvsDirect's, taken over with -Adopt (with -WhatIf: would be).</summary>
+    public IReadOnlyList<IPAddress> Adopted { get; init; } = [];
+
     /// <summary>With -Persist: whether rc.local or the saved ARP rules had to be rewritten.</summary>
     public bool PersistenceChanged { get; init; }
 

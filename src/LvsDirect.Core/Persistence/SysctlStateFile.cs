@@ -12,25 +12,24 @@ public sealed record SysctlRecord(SysctlKey Key, int Previous, int Set);
 /// <summary>
 /// The values the sysctl method replaced, kept so that removing the last VIP on lo puts them back. Only
 /// settings LvsDirect itself raised are recorded; a setting that already had the value is never touched on
-/// removal. Written atomically; an empty record removes the file.
+/// removal. Written atomically; an empty record removes the file. The record carries the
+/// <see cref="NamespaceStamp"/> of the namespace and boot it was written in: one without that stamp (an earlier
+/// namespace with the same name or inode, an earlier boot) describes values of a kernel state that is gone, so
+/// it is removed and never applied.
 /// </summary>
 public static class SysctlStateFile
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    /// <summary>
-    /// /var/lib/lvsdirect for the host's own network namespace. The sysctls of any other namespace die with
-    /// it, so its record lives in /run, named after the namespace like the host lock.
-    /// </summary>
-    public static string DefaultPath()
-    {
-        var netns = HostLock.NetnsId();
-        return netns == HostLock.InitialNetnsId
-            ? "/var/lib/lvsdirect/arp-sysctl.json"
-            : $"/run/lvsdirect/arp-sysctl-{netns}.json";
-    }
+    public const string FileName = "arp-sysctl.json";
 
-    public static IReadOnlyList<SysctlRecord> Load(string path)
+    /// <summary>In this network namespace's root-only state folder (see <see cref="HostScope"/>), created on the way.</summary>
+    public static string DefaultPath() => Path.Combine(HostScope.Current().EnsureStateDirectory(), FileName);
+
+    /// <summary>The record, or nothing when there is none or it is stale (then the file is removed).</summary>
+    public static IReadOnlyList<SysctlRecord> Load(string path) => Load(path, HostScope.Stamp());
+
+    internal static IReadOnlyList<SysctlRecord> Load(string path, NamespaceStamp current)
     {
         var text = AtomicFile.ReadAllTextOrNull(path);
         if (string.IsNullOrWhiteSpace(text))
@@ -41,6 +40,12 @@ public static class SysctlStateFile
         try
         {
             var doc = JsonSerializer.Deserialize<Document>(text, Json);
+            if (!current.Matches(new NamespaceStamp(doc?.NetnsCookie, doc?.BootId, doc?.NetnsInode ?? 0)))
+            {
+                Delete(path);
+                return [];
+            }
+
             var result = new List<SysctlRecord>();
             foreach (var e in doc?.Sysctls ?? [])
             {
@@ -57,8 +62,22 @@ public static class SysctlStateFile
         }
     }
 
+    private static void Delete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
+        }
+    }
+
     /// <summary>Writes <paramref name="records"/> (or removes the file when there are none); false when nothing changed.</summary>
-    public static bool Save(string path, IReadOnlyList<SysctlRecord> records)
+    public static bool Save(string path, IReadOnlyList<SysctlRecord> records) => Save(path, records, HostScope.Stamp());
+
+    internal static bool Save(string path, IReadOnlyList<SysctlRecord> records, NamespaceStamp stamp)
     {
         if (records.Count == 0)
         {
@@ -67,20 +86,16 @@ public static class SysctlStateFile
                 return false;
             }
 
-            try
-            {
-                File.Delete(path);
-                return true;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
-            }
+            Delete(path);
+            return true;
         }
 
         var doc = new Document
         {
             Comment = "Written by LvsDirect: the ARP sysctls it raised for VIPs on lo, with their earlier values, restored when the last such VIP is removed.",
+            NetnsCookie = stamp.Cookie,
+            BootId = stamp.BootId,
+            NetnsInode = stamp.Inode,
             Sysctls = records.Select(r => new Entry { Name = r.Key.Name, Previous = r.Previous, Set = r.Set }).ToList(),
         };
         try
@@ -92,13 +107,22 @@ public static class SysctlStateFile
             throw new LvsException(LvsErrorKind.FileError, $"Cannot create the folder of '{path}': {ex.Message}", path, ex);
         }
 
-        return AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, Json) + "\n", (UnixFileMode)Convert.ToInt32("644", 8));
+        return AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, Json) + "\n", (UnixFileMode)Convert.ToInt32("600", 8));
     }
 
     private sealed class Document
     {
         [JsonPropertyName("comment")]
         public string? Comment { get; set; }
+
+        [JsonPropertyName("netnsCookie")]
+        public ulong? NetnsCookie { get; set; }
+
+        [JsonPropertyName("bootId")]
+        public string? BootId { get; set; }
+
+        [JsonPropertyName("netnsInode")]
+        public ulong NetnsInode { get; set; }
 
         [JsonPropertyName("sysctls")]
         public List<Entry>? Sysctls { get; set; }

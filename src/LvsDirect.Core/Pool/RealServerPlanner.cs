@@ -8,14 +8,25 @@ using LvsDirect.Core.Planning;
 namespace LvsDirect.Core.Pool;
 
 /// <summary>A real server's desired state turned into a plan, with what it does to each VIP.</summary>
-public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, IReadOnlyList<IPAddress> Removed, IReadOnlyList<VipChange> Changes);
+public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, IReadOnlyList<IPAddress> Removed, IReadOnlyList<VipChange> Changes)
+{
+    /// <summary>Wanted VIPs that were configured here but not LvsDirect's, taken over with -Adopt.</summary>
+    public IReadOnlyList<IPAddress> Adopted { get; init; } = [];
+
+    /// <summary>The wanted VIPs as the ownership record keeps them once the plan has run.</summary>
+    public IReadOnlyList<ManagedVip> Recorded { get; init; } = [];
+
+    /// <summary>Managed VIPs not wanted: removed from the host (where present) and forgotten by the record.</summary>
+    public IReadOnlyList<IPAddress> Forgotten { get; init; } = [];
+}
 
 /// <summary>
 /// Set-LvsRealServer's desired state: exactly <c>vips</c>, each with the ARP method given: on the interface given
 /// (else where it already is, else the default route's) with arptables rules or LvsDirect's nftables table, or on
 /// lo as /32 with the ARP sysctls. Only a method given explicitly (<c>convert</c>) moves a VIP between lo and the
-/// facing interface and converts its suppression from another method. VIPs LvsDirect manages there but not listed are removed, whatever method they use. Nothing else is
-/// touched. The same plan whether it runs here, in a PowerShell session on the host, or over the agentless
+/// facing interface and converts its suppression from another method. VIPs LvsDirect manages there (its
+/// <see cref="Ownership"/>) but not listed are removed, whatever method they use. Nothing else is touched: a
+/// listed VIP that is configured but not LvsDirect's is refused (NotManaged) unless <c>adopt</c>. The same plan whether it runs here, in a PowerShell session on the host, or over the agentless
 /// transport.
 /// </summary>
 /// <remarks>
@@ -29,14 +40,19 @@ public static class RealServerPlanner
 {
     public static RealServerPlan Create(
         HostState state,
+        Ownership ownership,
         IReadOnlyList<(IPAddress Address, int PrefixLength)> vips,
         string? interfaceName,
         ArpMethod method = ArpMethod.Arptables,
         IReadOnlyList<SysctlRecord>? sysctlRecords = null,
-        bool convert = false)
+        bool convert = false,
+        bool adopt = false)
     {
         var records = sysctlRecords ?? [];
+        var adopted = ownership.RequireManaged(state, vips.Select(v => v.Address), adopt, "Set-LvsRealServer");
         var ensure = new DesiredChange { SysctlRecords = records };
+        ownership.MarkBuiltinRules(ensure, adopted);
+        var recorded = new List<ManagedVip>();
         var moves = new List<InterfaceAddress>();
         foreach (var (address, prefix) in vips)
         {
@@ -70,6 +86,7 @@ public static class RealServerPlanner
             }
 
             ensure.EnsureVips.Add(new VipRequest(address, prefix, target));
+            recorded.Add(new ManagedVip(address, prefix, target, state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == target)?.AliasLabel));
         }
 
         // The first plan sees only the chosen method's half of the rules: the other half is the second plan's.
@@ -81,7 +98,17 @@ public static class RealServerPlanner
         };
         var wanted = vips.Select(v => v.Address).Distinct().ToList();
         var wantedSet = wanted.ToHashSet();
-        var removed = state.SuppressedAddresses().Where(a => !wantedSet.Contains(a)).ToList();
+        var removed = state.SuppressedAddresses().Concat(state.AllAddresses.Select(a => a.Address)).Distinct()
+            .Where(a => ownership.IsManaged(a) && !wantedSet.Contains(a))
+            .ToList();
+        var forgotten = removed.Concat(ownership.Managed.Where(a => !wantedSet.Contains(a))).Distinct().ToList();
+        RealServerPlan Result(Plan p) => new(p, wanted, removed, RealServerPool.Summarize(wanted, removed, p.Changes))
+        {
+            Adopted = adopted,
+            Recorded = recorded,
+            Forgotten = forgotten,
+        };
+
         if (!convert)
         {
             foreach (var vip in removed)
@@ -91,13 +118,13 @@ public static class RealServerPlanner
             }
 
             ensure.RestoreSysctls = method != ArpMethod.Sysctl;
-            var single = Planner.Create(state, ensure);
-            return new RealServerPlan(single, wanted, removed, RealServerPool.Summarize(wanted, removed, single.Changes));
+            return Result(Planner.Create(state, ensure));
         }
 
         var first = Planner.Create(ruleState, ensure);
         var refused = first.Rejected.Select(e => e.Target?.ToString()).ToHashSet();
         var then = new DesiredChange { SysctlRecords = records, RestoreSysctls = method != ArpMethod.Sysctl };
+        ownership.MarkBuiltinRules(then, adopted);
         then.RemoveAddresses.AddRange(moves.Where(m => !refused.Contains(m.Address.ToString())));
         foreach (var vip in removed)
         {
@@ -124,7 +151,6 @@ public static class RealServerPlanner
             }
         }
 
-        var plan = first.Then(Planner.Create(state, then));
-        return new RealServerPlan(plan, wanted, removed, RealServerPool.Summarize(wanted, removed, plan.Changes));
+        return Result(first.Then(Planner.Create(state, then)));
     }
 }

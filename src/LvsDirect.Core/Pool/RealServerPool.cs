@@ -97,8 +97,8 @@ public static class RealServerPool
     }
 
     /// <summary>Changed when any VIP or the persisted files changed, WhatIf when nothing was applied.</summary>
-    public static RealServerStatus StatusOf(IReadOnlyList<VipChange> changes, bool persistenceChanged, bool whatIf) =>
-        changes.Any(c => c.Action != VipAction.Unchanged) || persistenceChanged
+    public static RealServerStatus StatusOf(IReadOnlyList<VipChange> changes, bool persistenceChanged, bool whatIf, bool adopted = false) =>
+        changes.Any(c => c.Action != VipAction.Unchanged) || persistenceChanged || adopted
             ? whatIf ? RealServerStatus.WhatIf : RealServerStatus.Changed
             : RealServerStatus.Unchanged;
 }

@@ -69,7 +69,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken).ToList();
                 state = ReadSuppressionState();
                 dialect = state.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
-                var live = GetLvsVipCommand.List(state, all: false).ToList();
+                var live = GetLvsVipCommand.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
 
                 // The nftables method's table is persisted by Save-ArpSuppression -Method Nftables, which
                 // nftables.service loads before the network comes up; the boot script only adds the addresses.
@@ -88,7 +88,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 state = ReadState(readRules, includeSysctls: sysctlMethod);
                 dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
                 var isRedirect = (PSObject o) => o.Properties["Port"] is not null && o.Properties["Protocol"] is not null;
-                vips = _input.Where(o => !isRedirect(o)).Select(FromObject).ToList();
+                vips = _input.Where(o => !isRedirect(o) && !IsForeign(o)).Select(FromObject).ToList();
                 redirects = _input.Where(isRedirect).Select(RedirectFromObject).ToList();
             }
 
@@ -219,6 +219,21 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
         }
 
         Runner.RunChecked(command, CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>
+    /// A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those too): the block never brings up
+    /// what LvsDirect does not manage, so it is left out, with a warning.
+    /// </summary>
+    private bool IsForeign(PSObject o)
+    {
+        if (o.Properties["Managed"]?.Value is not (false or PSObject { BaseObject: false }))
+        {
+            return false;
+        }
+
+        WriteWarning($"{o.Properties["Address"]?.Value} is not managed by LvsDirect, so it is left out of the block; adopt it first (New-LvsVip -Adopt) to have it recreated at boot.");
         return true;
     }
 

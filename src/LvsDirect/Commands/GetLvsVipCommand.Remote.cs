@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Net;
 using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Errors;
+using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 
 namespace LvsDirect.Commands;
@@ -44,7 +45,7 @@ public sealed partial class GetLvsVipCommand
         var targets = HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => new SshTarget(h, UserName, Port == 0 ? null : Port, key)).ToList();
         var interfaceName = Optional(InterfaceName);
         var channel = new AgentlessChannel();
-        foreach (var outcome in HostParallel.Run(targets, ThrottleLimit, (t, ct) => channel.Run(t, [], _ => null, ct).Snapshot!, CancellationToken))
+        foreach (var outcome in HostParallel.Run(targets, ThrottleLimit, (t, ct) => channel.Run(t, AgentlessDiagnosis.OwnershipFiles(null), _ => null, ct).Snapshot!, CancellationToken))
         {
             if (outcome.Error is { } error)
             {
@@ -55,7 +56,8 @@ public sealed partial class GetLvsVipCommand
 
             var snapshot = outcome.Result!;
             var state = snapshot.ToHostState();
-            foreach (var vip in List(state, All.IsPresent || !snapshot.IsRoot))
+            var ownership = snapshot.IsRoot ? snapshot.ReadOwnership(null) : Ownership.None;
+            foreach (var vip in List(state, All.IsPresent || !snapshot.IsRoot, ownership))
             {
                 if ((filter is null || filter.Contains(vip.Address)) && (interfaceName is null || vip.InterfaceName == interfaceName))
                 {

@@ -6,9 +6,9 @@ using LvsDirect.Core.Model;
 namespace LvsDirect.Commands;
 
 /// <summary>
-/// Lists the VIPs of this host: addresses whose ARP is suppressed, by arptables rules or (addresses on lo) by
-/// the ARP sysctls. That definition needs no state file and also recognises VIPs configured by hand with the
-/// seed's commands.
+/// Lists the VIPs LvsDirect manages on this host (its ownership record, see <see cref="Ownership"/>); with -All
+/// every address, each with Managed. A VIP set up by hand looks exactly like one LvsDirect made, so only the
+/// record tells them apart: it is listed with -All, Managed false, until it is adopted.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "LvsVip", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(LvsVip))]
@@ -42,17 +42,18 @@ public sealed partial class GetLvsVipCommand : LvsCmdlet
         var canReadRules = IsRoot();
         if (!canReadRules)
         {
-            WriteWarning("Not running as root: the ARP rules cannot be read, so every address is listed and ArpSuppression is Unknown.");
+            WriteWarning("Not running as root: the ARP rules and LvsDirect's ownership record cannot be read, so every address is listed, with ArpSuppression Unknown and Managed false.");
         }
 
         var state = canReadRules ? ReadSuppressionState() : ReadState(false);
+        var ownership = canReadRules ? ReadOwnership() : Ownership.None;
         var interfaceName = Optional(InterfaceName);
         if (interfaceName is not null)
         {
             state.RequireInterface(interfaceName);
         }
 
-        foreach (var vip in List(state, All.IsPresent || !canReadRules))
+        foreach (var vip in List(state, All.IsPresent || !canReadRules, ownership))
         {
             if ((filter is null || filter.Contains(vip.Address)) && (interfaceName is null || vip.InterfaceName == interfaceName))
             {
@@ -61,14 +62,15 @@ public sealed partial class GetLvsVipCommand : LvsCmdlet
         }
     });
 
-    /// <summary>The VIPs (or with <paramref name="all"/> every address) of a host, as output objects.</summary>
-    internal static IEnumerable<LvsVip> List(HostState state, bool all)
+    /// <summary>The VIPs LvsDirect manages (or with <paramref name="all"/> every address) of a host, as output objects.</summary>
+    internal static IEnumerable<LvsVip> List(HostState state, bool all, Ownership ownership)
     {
         var suppressed = state.SuppressedAddresses().ToHashSet();
         foreach (var a in state.AllAddresses)
         {
             var isVip = suppressed.Contains(a.Address);
-            if (!isVip && !all)
+            var managed = ownership.IsManaged(a.Address);
+            if (!managed && !all)
             {
                 continue;
             }
@@ -86,6 +88,7 @@ public sealed partial class GetLvsVipCommand : LvsCmdlet
                 RealIP = RealIPOf(state, a.Address),
                 IsVip = isVip,
                 Method = isVip ? state.MethodFor(a.Address) : null,
+                Managed = managed,
             };
         }
     }

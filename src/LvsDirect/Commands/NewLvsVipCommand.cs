@@ -55,6 +55,14 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     [AllowNull]
     public ArpMethod? Method { get; set; }
 
+    /// <summary>
+    /// Takes over a VIP that is already configured but that LvsDirect did not create (set up by hand or by
+    /// another tool): it is recorded as managed, and its rules in the built-in chains become LvsDirect's.
+    /// Without it such a VIP is refused (NotManaged).
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Adopt { get; set; }
+
     /// <summary>Where the sysctl method records the values it replaces (default: see about_LvsDirect).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -99,7 +107,10 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                 CancellationToken,
                 includeSysctls: sysctl && ArpSuppression.IsPresent,
                 includeNft: ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Nftables && !IsIPv6(p.Cidr.Address)));
+            var ownership = ReadOwnership();
+            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address), Adopt.IsPresent, "New-LvsVip");
             var desired = new DesiredChange();
+            ownership.MarkBuiltinRules(desired, adopted);
             if (statePath is not null)
             {
                 desired.SysctlRecords = SysctlStateFile.Load(statePath);
@@ -146,6 +157,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                     RealIP = realIp,
                     IsVip = suppressed,
                     Method = ipv6 ? null : suppressed ? r.Method : state.MethodFor(address),
+                    Managed = true,
                 });
             }
 
@@ -156,7 +168,15 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             }
 
             var rejected = plan.Rejected.Select(e => e.Target as string).ToHashSet();
-            return ExecutePlan(plan, statePath) ? output.Where(o => !rejected.Contains(o.Address.ToString())).ToList() : [];
+            if (!ConfirmAdoption(adopted))
+            {
+                return [];
+            }
+
+            var added = output.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
+            return ExecuteOwnedPlan(plan, statePath, ownership, state, added, [])
+                ? output.Where(o => !rejected.Contains(o.Address.ToString())).ToList()
+                : [];
         });
 
         foreach (var vip in results)

@@ -37,6 +37,13 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>
+    /// Removes a VIP that LvsDirect did not create (set up by hand or by another tool), with its rules in the
+    /// built-in chains, by adopting it first. Without it such a VIP is refused (NotManaged).
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Adopt { get; set; }
+
     /// <summary>Where the sysctl method recorded the values it replaced; they are restored when the last VIP leaves lo.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -64,6 +71,14 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
         {
             var state = ReadSuppressionState();
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
+            var ownership = ReadOwnership();
+
+            // An interface's own address gets its own refusal below; every other address must be LvsDirect's.
+            var primaries = state.Interfaces.Select(i => i.PrimaryIPv4).OfType<IPAddress>().ToHashSet();
+            bool RefusedAsPrimary(IPAddress a) => primaries.Contains(a) && !Force.IsPresent && state.SuppressionFor(a) == SuppressionState.None;
+            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address).Where(a => !RefusedAsPrimary(a)), Adopt.IsPresent, "Remove-LvsVip");
+            ownership.MarkBuiltinRules(desired, adopted);
+            var forgotten = new List<IPAddress>();
             var output = new List<LvsVip>();
             foreach (var (ifaceName, (address, prefix)) in parsed)
             {
@@ -102,6 +117,11 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                     desired.RestoreSysctls |= matches.Any(HostState.IsLoopbackVip);
                 }
 
+                if (remaining.Count == 0)
+                {
+                    forgotten.Add(address);
+                }
+
                 output.AddRange(matches.Select(m => new LvsVip
                 {
                     Address = m.Address,
@@ -122,7 +142,12 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            return ExecutePlan(plan, statePath) ? output : [];
+            if (!ConfirmAdoption(adopted))
+            {
+                return [];
+            }
+
+            return ExecuteOwnedPlan(plan, statePath, ownership, state, [], forgotten) ? output : [];
         });
 
         if (PassThru.IsPresent)

@@ -72,8 +72,9 @@ public sealed partial class SetLvsRealServerCommand
         RealServerPlan? planned = null;
         var writes = new List<RemoteFileWrite>();
         IReadOnlyList<string> files = Persist.IsPresent
-            ? [.. AgentlessDiagnosis.FilesToRead(rcLocal, arpRules), SavedRulesFolder]
-            : [];
+            ? [.. AgentlessDiagnosis.FilesToRead(rcLocal, arpRules), SavedRulesFolder, .. AgentlessDiagnosis.OwnershipFiles(rcLocal)]
+            : AgentlessDiagnosis.OwnershipFiles(rcLocal);
+        files = files.Distinct().ToList();
         var run = channel.Run(w.Target, files, snapshot =>
         {
             if (!snapshot.IsRoot)
@@ -92,18 +93,31 @@ public sealed partial class SetLvsRealServerCommand
                 }
             }
 
-            planned = RealServerPlanner.Create(snapshot.ToHostState(), w.Vips, InterfaceName);
+            var state = snapshot.ToHostState();
+            var ownership = snapshot.ReadOwnership(rcLocal);
+            planned = RealServerPlanner.Create(state, ownership, w.Vips, InterfaceName, adopt: Adopt.IsPresent);
             if (planned.Plan.Rejected.Count > 0)
             {
                 throw planned.Plan.Rejected[0];
             }
 
+            // The record is written in the same session, after the steps (the script stops at a failed one).
+            var next = ownership.After(state, planned.Recorded, planned.Forgotten);
+            var recordPath = snapshot.VipRecordPath
+                ?? throw new LvsException(LvsErrorKind.RemoteFailed, $"{w.Target}: the agentless script did not name its state folder.", w.Target.HostName);
+            var operations = planned.Plan.Steps.Select(s => (RemoteOperation)new RemoteCommandOperation(s.Command)).ToList();
+            if (ownership.Differs(next))
+            {
+                operations.Add(new RemoteFileWrite(recordPath, VipRecord.Render(next), "0600"));
+            }
+
+            var managedAfter = new Ownership(next, ownership.FromBootFiles, ownership.BuiltinRuleVips);
             return whatIf
                 ? null
                 : new RemoteBatch
                 {
-                    Operations = planned.Plan.Steps.Select(s => (RemoteOperation)new RemoteCommandOperation(s.Command)).ToList(),
-                    Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules) : null,
+                    Operations = operations,
+                    Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules, managedAfter) : null,
                 };
         }, cancellationToken);
 
@@ -112,9 +126,10 @@ public sealed partial class SetLvsRealServerCommand
         return new RealServerResult
         {
             ComputerName = w.Target.HostName,
-            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(planned.Changes, writes.Count > 0, whatIf),
+            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(planned.Changes, writes.Count > 0, whatIf, planned.Adopted.Count > 0),
             Method = Method,
             Changes = planned.Changes,
+            Adopted = planned.Adopted,
             PersistenceChanged = writes.Count > 0 && failed is null,
             Commands = commands,
             Duration = run.Duration,
@@ -127,11 +142,11 @@ public sealed partial class SetLvsRealServerCommand
     /// What Export-RcLocal and Save-ArpSuppression would write on the host, from its state after the change:
     /// only the files whose content differs, so a second run writes nothing.
     /// </summary>
-    private static List<RemoteFileWrite> PersistWrites(RemoteSnapshot before, HostState after, string? rcLocal, string? arpRules)
+    private static List<RemoteFileWrite> PersistWrites(RemoteSnapshot before, HostState after, string? rcLocal, string? arpRules, Ownership ownership)
     {
         var writes = new List<RemoteFileWrite>();
         var dialect = after.RequireDialect();
-        var vips = GetLvsVipCommand.List(after, all: false)
+        var vips = GetLvsVipCommand.List(after, all: false, ownership)
             .Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP))
             .ToList();
         var rcPath = rcLocal ?? AgentlessDiagnosis.RcLocalPathOn(before);

@@ -92,6 +92,14 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
+    /// <summary>
+    /// Takes over listed VIPs that are configured but that LvsDirect did not create (by hand, by another tool):
+    /// they are recorded as managed and their rules in the built-in chains become LvsDirect's. Without it such a
+    /// VIP fails the host (NotManaged) before anything changes there.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Adopt { get; set; }
+
     /// <summary>Also make it survive a reboot: Save-ArpSuppression and Export-RcLocal after the change.</summary>
     [Parameter]
     public SwitchParameter Persist { get; set; }
@@ -176,7 +184,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList();
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
-        var (changes, commands, rejected) = WithHostLock(() =>
+        var (changes, commands, rejected, adopted) = WithHostLock(() =>
         {
             // Every method's state is read where its tool is installed: a VIP managed another way is converted
             // or, when not listed, removed. The chosen method's own tool is required.
@@ -185,21 +193,23 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 CancellationToken,
                 includeSysctls: true,
                 includeNft: Method == ArpMethod.Nftables || ToolLocator.TryResolve("nft") is not null);
-            var (plan, _, _, summary) = RealServerPlanner.Create(state, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
-                convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)));
+            var ownership = ReadOwnership(RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath));
+            var planned = RealServerPlanner.Create(state, ownership, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
+                convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), adopt: Adopt.IsPresent);
+            var plan = planned.Plan;
             foreach (var c in plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            var complete = ExecutePlan(plan, statePath);
+            var complete = ConfirmAdoption(planned.Adopted) && ExecuteOwnedPlan(plan, statePath, ownership, state, planned.Recorded, planned.Forgotten);
             var rejectedText = plan.Rejected.Select(r => r.Message).ToList();
             if (!complete && !whatIf)
             {
                 rejectedText.Add("Not every step was confirmed, so the host is only partly configured.");
             }
 
-            return (summary, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText);
+            return (planned.Changes, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText, planned.Adopted);
         });
 
         var persistenceChanged = false;
@@ -214,9 +224,10 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         return new RealServerResult
         {
             ComputerName = Dns.GetHostName(),
-            Status = failure.Count > 0 ? RealServerStatus.Failed : RealServerPool.StatusOf(changes, persistenceChanged, whatIf),
+            Status = failure.Count > 0 ? RealServerStatus.Failed : RealServerPool.StatusOf(changes, persistenceChanged, whatIf, adopted.Count > 0),
             Method = Method,
             Changes = changes,
+            Adopted = adopted,
             PersistenceChanged = persistenceChanged,
             Commands = commands,
             Duration = watch.Elapsed,
@@ -314,6 +325,11 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 parameters["Persist"] = true;
             }
 
+            if (Adopt.IsPresent)
+            {
+                parameters["Adopt"] = true;
+            }
+
             if (whatIf)
             {
                 parameters["WhatIf"] = true;
@@ -354,7 +370,9 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
 
     private static string Describe(RealServerResult r)
     {
-        var parts = r.Changes.Where(c => c.Action != VipAction.Unchanged).Select(c => $"{(c.Action == VipAction.Added ? "add" : "remove")} {c.VirtualIP}").ToList();
+        var parts = r.Adopted.Select(a => $"adopt {a} (record it as managed by LvsDirect)")
+            .Concat(r.Changes.Where(c => c.Action != VipAction.Unchanged).Select(c => $"{(c.Action == VipAction.Added ? "add" : "remove")} {c.VirtualIP}"))
+            .ToList();
         return string.Join("; ", parts) + (r.Commands.Count > 0 ? $"\n  {string.Join("\n  ", r.Commands)}" : string.Empty);
     }
 
@@ -391,6 +409,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             Status = Enum.Parse<RealServerStatus>(Text(remote, "Status")!, ignoreCase: true),
             Method = Enum.TryParse<ArpMethod>(Text(remote, "Method"), true, out var m) ? m : ArpMethod.Arptables,
             Changes = changes,
+            Adopted = Items(remote.Properties["Adopted"]?.Value).Select(a => IPAddress.Parse(a.ToString())).ToList(),
             PersistenceChanged = remote.Properties["PersistenceChanged"]?.Value is true,
             Commands = Items(remote.Properties["Commands"]?.Value).Select(c => c.ToString()).ToList(),
             ModuleInstalled = r.ModuleInstalled,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Tools;
 using Xunit;
 
@@ -55,6 +56,34 @@ public sealed class AgentlessChannelTests : IDisposable
         Assert.Contains(state.Interfaces, i => i.Name == "lo");
         Assert.Empty(run.Results);
         Assert.True(run.Completed);
+    }
+
+    [Fact]
+    public void Snapshot_NamesItsScope_LikeHostScope_AndReadsTheOwnershipRecordThere()
+    {
+        var scope = HostScope.Current();
+        var stateDir = scope.Kind switch
+        {
+            HostScopeKind.Host => _dir + "/lib",
+            HostScopeKind.Named => $"{_dir}/lib/netns/{scope.Name}",
+            _ => scope.RuntimeDirectoryUnder(_dir),
+        };
+        HostScope.EnsurePrivateDirectory(stateDir, _dir);
+        VipRecord.Save(VipRecord.PathIn(stateDir), [new ManagedVip(System.Net.IPAddress.Parse("203.0.113.5"), 32, "eth0")]);
+
+        var snap = Channel().Run(_target, [], _ => null).Snapshot!;
+
+        Assert.Equal((scope.Kind, stateDir), (snap.Scope, snap.StateDirectory));
+        Assert.True(snap.ReadOwnership(null).IsManaged(System.Net.IPAddress.Parse("203.0.113.5")));
+        Assert.Empty(Directory.GetDirectories(scope.RuntimeDirectoryUnder(_dir), ".tmp.*"));
+    }
+
+    [Fact]
+    public void Script_UsesNoWorldWritableFolder()
+    {
+        Assert.DoesNotContain("/tmp", AgentlessScript.Text);
+        Assert.DoesNotContain("/run/lock", AgentlessScript.Text);
+        Assert.Contains("mktemp -d \"$rundir/", AgentlessScript.Text);
     }
 
     [Fact]
@@ -271,8 +300,9 @@ public sealed class AgentlessChannelTests : IDisposable
     [Fact]
     public void TheServerLock_IsTheModulesLock_AndARunWaitsForIt()
     {
-        var ns = new string((new FileInfo("/proc/self/ns/net").LinkTarget ?? string.Empty).Where(char.IsAsciiDigit).ToArray());
-        var held = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, Path.Combine(_dir, $"lvsdirect-{ns}.lock"));
+        // The same folder HostScope computes for this namespace, with _dir standing in for /run/lvsdirect.
+        var folder = HostScope.EnsurePrivateDirectory(HostScope.Current().RuntimeDirectoryUnder(_dir), _dir);
+        var held = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, Path.Combine(folder, HostScope.LockFileName));
         var run = Task.Run(() => Channel().Run(_target, [], _ => null));
 
         Assert.False(run.Wait(700), "the agentless run read the state while another run held the host lock");

@@ -1,4 +1,5 @@
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
 using LvsDirect.Tests.Support;
 using Xunit;
 
@@ -20,7 +21,7 @@ public class SetLvsRealServerCommandTests
     public void SetLvsRealServer_AddsTheGivenVip_RemovesTheOwnedOneNotGiven_KeepsForeignState()
     {
         var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.5"]);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.100");
 
@@ -43,13 +44,63 @@ public class SetLvsRealServerCommandTests
         Assert.Equal(6, changes.Count);
         Assert.DoesNotContain(changes, c => c.ToDisplayString().Contains("192.0.2.99") || (c.StandardInput ?? string.Empty).Contains("198.51.100.77"));
         Assert.Equal(changes.Select(c => c.ToDisplayString()), result.Commands);
+        Assert.Equal(["203.0.113.100"], VipRecord.Load(host.RecordPath).Select(v => v.Address.ToString()));
+    }
+
+    [Fact]
+    public void SetLvsRealServer_KeepsASuppressedVipLvsDirectDidNotCreate()
+    {
+        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        using var host = new CmdletHost(runner);
+
+        var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.100");
+
+        Assert.Empty(errors);
+        var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
+        Assert.Empty(result.Removed);
+        Assert.DoesNotContain(runner.Changes, c => c.ToDisplayString().Contains("203.0.113.5") || (c.StandardInput ?? string.Empty).Contains("203.0.113.5"));
+    }
+
+    [Fact]
+    public void SetLvsRealServer_NamingAVipLvsDirectDidNotCreate_IsNotManaged_AndChangesNothing()
+    {
+        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        using var host = new CmdletHost(runner);
+
+        var error = host.InvokeFailing("Set-LvsRealServer -VirtualIP 203.0.113.5, 203.0.113.100");
+
+        Assert.StartsWith("NotManaged,", error.FullyQualifiedErrorId);
+        Assert.Contains("-Adopt", error.Exception.Message);
+        Assert.Empty(runner.Changes);
+        Assert.False(File.Exists(host.RecordPath));
+    }
+
+    [Fact]
+    public void SetLvsRealServer_Adopt_WhatIfShowsIt_ThenRecordsTheVip()
+    {
+        var runner = FakeRunner.Host(Listing.FromSave(Save), Addresses);
+        using var host = new CmdletHost(runner);
+
+        var (preview, _, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.5 -Adopt -WhatIf");
+        var whatIf = Assert.IsType<RealServerResult>(Assert.Single(preview).BaseObject);
+        Assert.Equal(RealServerStatus.WhatIf, whatIf.Status);
+        Assert.Equal(["203.0.113.5"], whatIf.Adopted.Select(a => a.ToString()));
+        Assert.False(File.Exists(host.RecordPath));
+
+        var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.5 -Adopt");
+
+        Assert.Empty(errors);
+        var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
+        Assert.Equal(["203.0.113.5"], result.Adopted.Select(a => a.ToString()));
+        Assert.Equal(RealServerStatus.Changed, result.Status);
+        Assert.Equal(["203.0.113.5/32 eth0"], VipRecord.Load(host.RecordPath).Select(v => $"{v.Address}/{v.PrefixLength} {v.InterfaceName}"));
     }
 
     [Fact]
     public void SetLvsRealServer_DesiredStateAlreadyThere_IsUnchangedAndRunsNothing()
     {
         var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.5"]);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.5");
 
@@ -64,7 +115,7 @@ public class SetLvsRealServerCommandTests
     public void SetLvsRealServer_EmptyList_RemovesEveryOwnedVipOnly()
     {
         var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.5"]);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP @()");
 
@@ -99,7 +150,7 @@ public class SetLvsRealServerCommandTests
     {
         var onLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.7\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
         var runner = FakeRunner.Host(extraLoAddrInfo: onLo);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.7"]);
 
         var (output, errors, _) = host.Invoke("Set-LvsRealServer -VirtualIP 203.0.113.7");
 

@@ -84,7 +84,7 @@ public class IPv6VipTests
     public void GetLvsVip_ListsAnIPv6AddressOnLo_AndRemoveLvsVipTakesItOff()
     {
         var runner = FakeRunner.Host(extraLoAddrInfo: V6OnLo);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["2001:db8::100/128"]);
 
         var (output, errors, _) = host.Invoke("Get-LvsVip -Address 2001:db8::100");
         var (_, removeErrors, _) = host.Invoke("Remove-LvsVip -Address 2001:db8::100");

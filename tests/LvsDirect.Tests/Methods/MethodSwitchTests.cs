@@ -170,7 +170,7 @@ public sealed class MethodSwitchTests : IDisposable
         var rules = Rules.Replace("\n\nChain LVSDIRECT-OUT (1 references)\n", "\n-j DROP -d 203.0.113.101 \n\nChain LVSDIRECT-OUT (1 references)\n", StringComparison.Ordinal)
             + "-j mangle -s 203.0.113.101 --mangle-ip-s 192.0.2.11 \n";
         var runner = FakeRunner.Host(rules, extraAddrInfo: OnEth0 + second).On(SysctlRead, Sysctl(0));
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: [Vip, "203.0.113.101"]);
 
         var (output, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Sysctl -SysctlStatePath '{StatePath}'");
 
@@ -200,7 +200,7 @@ public sealed class MethodSwitchTests : IDisposable
     {
         SysctlStateFile.Save(StatePath, SysctlKey.For("eth0").Select(k => new SysctlRecord(k, 0, k.Target)).ToList());
         var runner = FakeRunner.Host(extraLoAddrInfo: OnLo).On(SysctlRead, Sysctl(1));
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: [Vip]);
 
         var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Arptables -SysctlStatePath '{StatePath}'");
 
@@ -215,7 +215,7 @@ public sealed class MethodSwitchTests : IDisposable
     public void SetLvsRealServer_Nftables_ConvertsAnArptablesVip_AndASecondRunChangesNothing()
     {
         var runner = FakeRunner.Host(Rules, extraAddrInfo: OnEth0).On(SysctlRead, Sysctl(0));
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: [Vip]);
 
         var (_, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Nftables -SysctlStatePath '{StatePath}'");
 
@@ -226,7 +226,7 @@ public sealed class MethodSwitchTests : IDisposable
         AssertEveryPrefixSafe(runner, new Replay { OnEth0 = true, ArptablesDrop = true });
 
         var after = FakeRunner.Host(extraAddrInfo: OnEth0).On(SysctlRead, Sysctl(0)).On("nft -j list table arp lvsdirect", NftTable);
-        using var again = new CmdletHost(after);
+        using var again = new CmdletHost(after, managed: [Vip]);
         var (output, errors2, _) = again.Invoke($"Set-LvsRealServer -VirtualIP {Vip} -Method Nftables -SysctlStatePath '{StatePath}'");
         Assert.Empty(errors2);
         Assert.Empty(after.Changes);

@@ -188,7 +188,7 @@ public sealed class SysctlMethodTests : IDisposable
     {
         SysctlStateFile.Save(StatePath, [new SysctlRecord(new SysctlKey("all", "arp_ignore"), 0, 1), new SysctlRecord(new SysctlKey("all", "arp_announce"), 0, 2)]);
         var runner = Host(Sysctl(1, 2), OnLo);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.100"]);
 
         var (_, errors, _) = host.Invoke($"Remove-LvsVip -Address 203.0.113.100 -SysctlStatePath '{StatePath}'");
 
@@ -203,7 +203,7 @@ public sealed class SysctlMethodTests : IDisposable
     public void GetLvsVip_ListsTheVipOnLo_AsSuppressedBySysctl()
     {
         var runner = Host(Sysctl(1, 2), OnLo);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.100"]);
 
         var (output, errors, _) = host.Invoke("Get-LvsVip");
 

@@ -74,7 +74,7 @@ public sealed class SystemdUnitTests : IDisposable
         var save = "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n-A INPUT -j DROP -d 203.0.113.100\n-A OUTPUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n";
         var onEth0 = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"eth0\"}";
         var runner = FakeRunner.Host(Listing.FromSave(save), onEth0);
-        using var host = new CmdletHost(runner);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.100"]);
         var path = Path.Combine(_dir, "lvsdirect.service");
 
         var (output, errors, _) = host.Invoke($"Export-RcLocal -Target SystemdUnit -Path '{path}'");

@@ -17,9 +17,21 @@ public sealed class CmdletHost : IDisposable
 {
     private readonly Runspace _runspace;
     private readonly RecordingHost _host = new();
+    private readonly string _recordFolder = Directory.CreateTempSubdirectory("lvsdirect-record-").FullName;
 
-    public CmdletHost(IProcessRunner runner, bool isRoot = true)
+    /// <param name="managed">VIPs in LvsDirect's ownership record (a temp file, never the machine's).</param>
+    public CmdletHost(IProcessRunner runner, bool isRoot = true, IEnumerable<string>? managed = null)
     {
+        LvsCmdlet.VipRecordPathOverride = () => RecordPath;
+        if (managed is not null)
+        {
+            Core.Persistence.VipRecord.Save(RecordPath, managed.Select(m =>
+            {
+                var (address, prefix) = Core.Model.InputValidation.ParseVipCidr(m);
+                return new Core.Persistence.ManagedVip(address, prefix, "eth0");
+            }).ToList());
+        }
+
         LvsCmdlet.RunnerFactory = () => runner;
         LvsCmdlet.IsRoot = () => isRoot;
         LvsCmdlet.LockTimeout = TimeSpan.FromSeconds(10);
@@ -38,6 +50,12 @@ public sealed class CmdletHost : IDisposable
         var info = ps.Streams.Information.Select(i => i.MessageData?.ToString() ?? string.Empty).ToList();
         return (output, ps.Streams.Error.ToList(), info);
     }
+
+    /// <summary>Lines written to the host so far, such as -WhatIf's "What if: …".</summary>
+    public IReadOnlyList<string> HostLines => _host.Lines;
+
+    /// <summary>The ownership record the hosted cmdlets read and write.</summary>
+    public string RecordPath => Path.Combine(_recordFolder, Core.Persistence.VipRecord.FileName);
 
     /// <summary>Every progress record the cmdlets wrote so far (through the host, the only place a runspace sends them).</summary>
     public IReadOnlyList<ProgressRecord> Progress => _host.Progress;
@@ -58,6 +76,8 @@ public sealed class CmdletHost : IDisposable
     public void Dispose()
     {
         _runspace.Dispose();
+        LvsCmdlet.VipRecordPathOverride = null;
+        Directory.Delete(_recordFolder, recursive: true);
         LvsCmdlet.RunnerFactory = () => ProcessRunner.Default;
         LvsCmdlet.IsRoot = () => Core.Host.Privileges.IsRoot;
     }

@@ -16,6 +16,9 @@ public sealed class RecordingHost : PSHost
 
     public IReadOnlyList<ProgressRecord> Progress => _ui.Progress.ToList();
 
+    /// <summary>Lines written to the host, such as -WhatIf's "What if: …".</summary>
+    public IReadOnlyList<string> Lines => _ui.Lines.ToList();
+
     public override string Name => "LvsDirect.Tests";
 
     public override Version Version => new(1, 0);
@@ -48,6 +51,8 @@ public sealed class RecordingHost : PSHost
     {
         public ConcurrentQueue<ProgressRecord> Progress { get; } = new();
 
+        public ConcurrentQueue<string> Lines { get; } = new();
+
         public override PSHostRawUserInterface? RawUI => null;
 
         public override void WriteProgress(long sourceId, ProgressRecord record) => Progress.Enqueue(record);
@@ -64,9 +69,7 @@ public sealed class RecordingHost : PSHost
         {
         }
 
-        public override void WriteLine(string value)
-        {
-        }
+        public override void WriteLine(string value) => Lines.Enqueue(value);
 
         public override void WriteErrorLine(string value)
         {
