@@ -74,7 +74,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 var onLo = explicitMethod ? MethodSwitch.AddressesToMove(state, vip, Method) : [];
                 var facing = onLo.Count > 0 ? Resolve.Interface(state, r.InterfaceName == HostState.LoopbackInterface ? null : r.InterfaceName).Name : r.InterfaceName;
                 moves.AddRange(onLo.Select(a => new VipMove(a, facing!)).Take(1));
-                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, facing, r.RealIP)));
+                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(Resolve.Suppression(state, vip, facing, r.RealIP));
             }
 
             // Only the chosen method's half of the state: the old method's rules are no business of this plan.

@@ -129,7 +129,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         // Validated here, before any host is contacted, so bad input changes nothing anywhere.
         foreach (var v in _vips)
         {
-            InputValidation.ParseCidr(v);
+            VipValidation.RequireClass(InputValidation.ParseCidr(v).Address);
         }
 
         if (InterfaceName is not null)
@@ -173,7 +173,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     {
         var watch = Stopwatch.StartNew();
         DemandRoot();
-        var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList();
+        var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).Distinct().ToList();
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var (changes, commands, rejected) = WithHostLock(() =>
@@ -192,11 +192,17 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            var complete = ExecutePlan(plan, statePath);
-            var rejectedText = plan.Rejected.Select(r => r.Message).ToList();
-            if (!complete && !whatIf)
+            // Desired state is one unit, as over -Transport Ssh: a refused VIP means no step runs on this host.
+            if (plan.Rejected.Count > 0)
             {
-                rejectedText.Add("Not every step was confirmed, so the host is only partly configured.");
+                plan.Rejected.ToList().ForEach(WriteLvsError);
+                return (summary, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), plan.Rejected.Select(r => (r.Message, r.ErrorId)).ToList());
+            }
+
+            var rejectedText = new List<(string Message, string ErrorId)>();
+            if (!ExecutePlan(plan, statePath) && !whatIf)
+            {
+                rejectedText.Add(("Not every step was confirmed, so the host is only partly configured.", nameof(LvsErrorKind.InvalidArgument)));
             }
 
             return (summary, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText);
@@ -210,7 +216,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 | RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors);
         }
 
-        var failure = rejected.Concat(errors.Select(e => e.Exception.Message)).ToList();
+        var failure = rejected.Select(r => r.Message).Concat(errors.Select(e => e.Exception.Message)).ToList();
         return new RealServerResult
         {
             ComputerName = Dns.GetHostName(),
@@ -221,7 +227,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             Commands = commands,
             Duration = watch.Elapsed,
             Error = failure.Count > 0 ? string.Join(" ", failure) : null,
-            ErrorId = failure.Count > 0 ? (errors.FirstOrDefault()?.FullyQualifiedErrorId.Split(',')[0] ?? nameof(LvsErrorKind.InvalidArgument)) : null,
+            ErrorId = failure.Count > 0 ? (rejected.Select(r => r.ErrorId).FirstOrDefault() ?? errors.First().FullyQualifiedErrorId.Split(',')[0]) : null,
         };
     }
 

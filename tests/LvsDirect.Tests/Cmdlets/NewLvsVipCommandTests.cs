@@ -129,15 +129,19 @@ public class NewLvsVipCommandTests
         Assert.Equal("arptables -D OUTPUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11", changes[2].ToDisplayString());
     }
 
-    [Fact]
-    public void RemoveLvsVip_RefusesThePrimaryAddressWithoutForce()
+    [Theory]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11")]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11 -Force")]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11/24 -Force")]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11 -PrefixLength 24 -Force")]
+    public void RemoveLvsVip_NeverRemovesThePrimaryAddress_NotEvenWithForce(string command)
     {
         var runner = FakeRunner.Host();
         using var host = new CmdletHost(runner);
 
-        var (_, errors, _) = host.Invoke("Remove-LvsVip -Address 192.0.2.11");
+        var (_, errors, _) = host.Invoke(command);
 
-        Assert.StartsWith("InvalidArgument,", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.StartsWith("HostAddress,", Assert.Single(errors).FullyQualifiedErrorId);
         Assert.Empty(runner.Changes);
     }
 
