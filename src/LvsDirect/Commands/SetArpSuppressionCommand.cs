@@ -88,12 +88,13 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
-            if (convert && !ConvertFrom(state, parsed.Select(p => p.Vip).ToList(), nft))
+            // The plan dropped the VIPs it refused: only the accepted ones hold the new method's suppression now.
+            var requested = (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).DistinctBy(s => s.VirtualIP).ToList();
+            if (convert && !ConvertFrom(state, requested.Select(s => s.VirtualIP).ToList(), nft))
             {
                 return [];
             }
 
-            var requested = (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).DistinctBy(s => s.VirtualIP);
             if (nft)
             {
                 return requested.Select(s => new ArpSuppressionRule
