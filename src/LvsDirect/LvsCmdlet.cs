@@ -232,6 +232,9 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
         LvsErrorKind.HostKeyUnknown => ErrorCategory.SecurityError,
         LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
+        LvsErrorKind.InvalidVip or LvsErrorKind.HostAddress or LvsErrorKind.GatewayAddress or LvsErrorKind.InvalidRealIP or LvsErrorKind.ConflictingRequest
+            => ErrorCategory.InvalidArgument,
+        LvsErrorKind.VipOnOtherInterface => ErrorCategory.ResourceExists,
         _ => ErrorCategory.NotSpecified,
     };
 
