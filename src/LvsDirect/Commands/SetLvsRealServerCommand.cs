@@ -158,6 +158,11 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                     WriteWarning($"Skipped {s.Service} ({s.Service.SourceFile} line {s.Service.SourceLine}): {s.Why}.");
                 }
 
+                foreach (var vip in assignments.SelectMany(a => a.VirtualIPs))
+                {
+                    VipValidation.RequireClass(vip);
+                }
+
                 if (Transport == LvsTransport.Ssh)
                 {
                     RunAgentless(assignments.Select(a => (a.Address.ToString(), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());

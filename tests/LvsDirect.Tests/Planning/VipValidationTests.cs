@@ -401,6 +401,7 @@ public sealed class VipValidationTests : IDisposable
     [Theory]
     [InlineData("Set-LvsRealServer -VirtualIP 127.0.0.1 -HostName rs1.invalid -Transport Ssh")]
     [InlineData("Set-LvsRealServer -VirtualIP 0.0.0.0 -HostName rs1.invalid")]
+    [InlineData("[pscustomobject]@{ Address = '224.0.0.1'; Port = 80; RealServers = @([pscustomobject]@{ Address = '192.0.2.11'; Port = 80 }) } | Set-LvsRealServer -Transport Ssh")]
     public void SetLvsRealServer_AnInvalidVip_IsRefusedBeforeAnyHostIsContacted(string command)
     {
         var runner = Runner();
