@@ -398,6 +398,23 @@ public sealed class VipValidationTests : IDisposable
         Assert.Empty(runner.Changes);
     }
 
+    [Fact]
+    public void RealServerPlanner_TheSnapshotOfAnSshHost_RefusesItsGateway_AndTwoPrefixesOfOneVip()
+    {
+        var plan = LvsDirect.Core.Pool.RealServerPlanner.Create(
+            State(),
+            [(IPAddress.Parse("203.0.113.7"), 32), (IPAddress.Parse("192.0.2.254"), 32), (IPAddress.Parse("203.0.113.8"), 32), (IPAddress.Parse("203.0.113.8"), 28)],
+            null).Plan;
+
+        Assert.Equal(
+            [(LvsErrorKind.GatewayAddress, "192.0.2.254"), (LvsErrorKind.ConflictingRequest, "203.0.113.8")],
+            plan.Rejected.Select(e => (e.Kind, (string)e.Target!)));
+        var planned = string.Join('\n', plan.Steps.Select(s => string.Join(' ', s.Command.Arguments) + s.Command.StandardInput));
+        Assert.DoesNotContain("192.0.2.254", planned, StringComparison.Ordinal);
+        Assert.DoesNotContain("203.0.113.8", planned, StringComparison.Ordinal);
+        Assert.Contains("203.0.113.7", planned, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Set-LvsRealServer -VirtualIP 127.0.0.1 -HostName rs1.invalid -Transport Ssh")]
     [InlineData("Set-LvsRealServer -VirtualIP 0.0.0.0 -HostName rs1.invalid")]
