@@ -34,12 +34,24 @@ BeforeAll {
     }
 
     function Assert-RefusedAndUnchanged {
-        # Runs $ScriptBlock in the real server; it must fail with $ErrorId and change nothing in the kernel.
+        # Runs $ScriptBlock in the real server the way a user at the prompt does, with $ErrorActionPreference
+        # Continue (a non-terminating refusal does not stop the cmdlet there); it must report $ErrorId and change
+        # nothing in the kernel.
         param([string] $ErrorId, [scriptblock] $ScriptBlock, [object[]] $ArgumentList = @())
+        $asUser = {
+            param($Script, $Arguments)
+            $ErrorActionPreference = 'Continue'
+            $splat = @($Arguments | Where-Object { $null -ne $_ })
+            $errors = @(& ([scriptblock]::Create($Script)) @splat 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+            if ($errors) { throw $errors[0] }
+        }
         $before = Get-RawKernelState $Rs1.Namespace
-        { Invoke-LvsInNamespace $Rs1.Namespace $ScriptBlock -ArgumentList $ArgumentList } | Should -Throw -ErrorId "$ErrorId,*"
-        Get-RawKernelState $Rs1.Namespace | Should -BeExactly $before
-        Test-Path -LiteralPath $StatePath | Should -BeFalse
+        $err = $null
+        try { $null = Invoke-LvsInNamespace $Rs1.Namespace $asUser -ArgumentList $ScriptBlock.ToString(), $ArgumentList } catch { $err = $_ }
+        Get-RawKernelState $Rs1.Namespace | Should -BeExactly $before -Because 'a refusal changes nothing'
+        Test-Path -LiteralPath $StatePath | Should -BeFalse -Because 'a refusal records no sysctl'
+        { if ($err) { throw $err } } | Should -Throw -ErrorId "$ErrorId,*"
+        $err
     }
 }
 
@@ -53,42 +65,48 @@ Describe "LvsDirect refuses what cannot be a VIP, before any change$(if ($SkipRe
         foreach ($range in '203.0.113.0/24', '198.51.100.0/24') {
             foreach ($dev in 'eth0', 'lo') { $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'flush', 'dev', $dev, 'to', $range }
         }
+        # A run that did not refuse (an older module) may have moved or deleted the primary address and with it the
+        # default route: each test starts from the real server as the lab built it.
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'del', "$($Rs1.Address)/32", 'dev', 'lo' -AllowFailure
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'flush', 'dev', 'eth0', 'scope', 'global'
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', "$($Rs1.Address)/$($Lab.PrefixLength)", 'dev', 'eth0'
+        $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'route', 'replace', 'default', 'via', $Lab.Gateway
         Set-LvsNamespaceArpSysctl -Namespace $Rs1.Namespace
         Remove-Item -LiteralPath $StatePath -Force -ErrorAction SilentlyContinue
     }
 
     It 'New-LvsVip of the host''s primary address is HostAddress' {
-        Assert-RefusedAndUnchanged HostAddress { param($a) New-LvsVip -Address $a } $Rs1.Address
+        $null = Assert-RefusedAndUnchanged HostAddress { param($a) New-LvsVip -Address $a } $Rs1.Address
     }
 
     It 'Set-ArpSuppression -Method Sysctl of the host''s primary address is HostAddress (the address stays on eth0)' {
-        Assert-RefusedAndUnchanged HostAddress { param($a, $s) Set-ArpSuppression -VirtualIP $a -Method Sysctl -SysctlStatePath $s } $Rs1.Address, $StatePath
+        $null = Assert-RefusedAndUnchanged HostAddress { param($a, $s) Set-ArpSuppression -VirtualIP $a -Method Sysctl -SysctlStatePath $s } $Rs1.Address, $StatePath
     }
 
     It 'New-LvsVip of the default gateway is GatewayAddress' {
-        Assert-RefusedAndUnchanged GatewayAddress { param($a) New-LvsVip -Address $a } $Lab.Gateway
+        $null = Assert-RefusedAndUnchanged GatewayAddress { param($a) New-LvsVip -Address $a } $Lab.Gateway
     }
 
     It 'New-LvsVip of the subnet''s broadcast address is InvalidVip' {
-        Assert-RefusedAndUnchanged InvalidVip { New-LvsVip -Address 192.0.2.255 }
+        $null = Assert-RefusedAndUnchanged InvalidVip { New-LvsVip -Address 192.0.2.255 }
     }
 
     It 'New-LvsVip <_> is InvalidVip' -ForEach '0.0.0.0', '255.255.255.255', '224.0.0.18', '127.0.0.2', '169.254.1.1', '240.0.0.1' {
-        Assert-RefusedAndUnchanged InvalidVip { param($a) New-LvsVip -Address $a } $_
+        $null = Assert-RefusedAndUnchanged InvalidVip { param($a) New-LvsVip -Address $a } $_
     }
 
     It 'New-LvsVip with a leading zero (203.0.113.011, octal to ip) is InvalidAddress' {
-        Assert-RefusedAndUnchanged InvalidAddress { New-LvsVip -Address 203.0.113.011 }
+        $null = Assert-RefusedAndUnchanged InvalidAddress { New-LvsVip -Address 203.0.113.011 }
     }
 
     It 'New-LvsVip -RealIP <_> (not an address of this host''s eth0) is InvalidRealIP' -ForEach '192.0.2.99', '0.0.0.0', '203.0.113.100' {
-        Assert-RefusedAndUnchanged InvalidRealIP { param($v, $r) New-LvsVip -Address $v -RealIP $r } $Vip, $_
+        $null = Assert-RefusedAndUnchanged InvalidRealIP { param($v, $r) New-LvsVip -Address $v -RealIP $r } $Vip, $_
     }
 
     It 'the same VIP piped twice with two real IPs is ConflictingRequest, and neither is added' {
         $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', '192.0.2.111/24', 'dev', 'eth0'
         try {
-            Assert-RefusedAndUnchanged ConflictingRequest {
+            $null = Assert-RefusedAndUnchanged ConflictingRequest {
                 param($v, $r)
                 [pscustomobject]@{ Address = $v; RealIP = $r }, [pscustomobject]@{ Address = $v; RealIP = '192.0.2.111' } | New-LvsVip
             } $Vip, $Rs1.Address
@@ -99,7 +117,7 @@ Describe "LvsDirect refuses what cannot be a VIP, before any change$(if ($SkipRe
     }
 
     It 'the same VIP with two prefixes in one call is ConflictingRequest; exact duplicates give one VIP' {
-        Assert-RefusedAndUnchanged ConflictingRequest { param($v) New-LvsVip -Address "$v/32", "$v/28" } $Vip
+        $null = Assert-RefusedAndUnchanged ConflictingRequest { param($v) New-LvsVip -Address "$v/32", "$v/28" } $Vip
 
         $out = Invoke-LvsInNamespace $Rs1.Namespace { param($v) New-LvsVip -Address $v, "$v/32" } -ArgumentList $Vip
         @($out).Count | Should -Be 1
@@ -108,22 +126,16 @@ Describe "LvsDirect refuses what cannot be a VIP, before any change$(if ($SkipRe
     }
 
     It 'Remove-LvsVip <_> -Force of the host''s primary address is HostAddress, and the primary and default route stay' -ForEach '192.0.2.11', '192.0.2.11/24' {
-        Assert-RefusedAndUnchanged HostAddress { param($a) Remove-LvsVip -Address $a -Force } $_
+        $null = Assert-RefusedAndUnchanged HostAddress { param($a) Remove-LvsVip -Address $a -Force } $_
         (Invoke-LvsNative ip '-n', $Rs1.Namespace, '-j', 'route', 'show', 'default').StdOut | ConvertFrom-Json |
             ForEach-Object gateway | Should -Be $Lab.Gateway
     }
 
     It 'New-LvsVip -Method Sysctl on a VIP already on eth0 is VipOnOtherInterface and raises no sysctl' {
         $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) New-LvsVip -Address $v } -ArgumentList $Vip
-        $before = Get-RawKernelState $Rs1.Namespace
-        $err = $null
-        try { Invoke-LvsInNamespace $Rs1.Namespace { param($v, $s) New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s } -ArgumentList $Vip, $StatePath }
-        catch { $err = $_ }
-        $err.FullyQualifiedErrorId | Should -BeLike 'VipOnOtherInterface,*'
+        $err = Assert-RefusedAndUnchanged VipOnOtherInterface { param($v, $s) New-LvsVip -Address $v -Method Sysctl -SysctlStatePath $s } $Vip, $StatePath
         "$err" | Should -BeLike "*Set-ArpSuppression -VirtualIP $Vip -Method Sysctl*"
-        Get-RawKernelState $Rs1.Namespace | Should -BeExactly $before
         (Invoke-LvsNetns $Rs1.Namespace sysctl '-n', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce').StdOut.Trim() -split '\s+' |
             Should -Be @('0', '0')
-        Test-Path -LiteralPath $StatePath | Should -BeFalse
     }
 }
