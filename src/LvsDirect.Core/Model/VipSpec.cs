@@ -93,10 +93,7 @@ public static partial class InputValidation
             throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not a valid IPv6 address.", text);
         }
 
-        if (address.IsIPv6LinkLocal || address.IsIPv6Multicast || address.Equals(IPAddress.IPv6Loopback) || address.Equals(IPAddress.IPv6Any) || address.IsIPv4MappedToIPv6)
-        {
-            throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' cannot be a VIP: use a global unicast IPv6 address.", text);
-        }
+        Planning.VipValidation.RequireClass(address);
 
         if (slash < 0)
         {
