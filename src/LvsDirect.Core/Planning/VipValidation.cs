@@ -13,6 +13,9 @@ namespace LvsDirect.Core.Planning;
 /// </summary>
 public static class VipValidation
 {
+    // Once per snapshot: a batch checks every VIP against every subnet, which at 1000 VIPs would be quadratic.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<HostState, Dictionary<IPAddress, InterfaceAddress>> Broadcasts = new();
+
     /// <summary>Why <paramref name="vip"/> can be a VIP on no host at all (<see cref="LvsErrorKind.InvalidVip"/>), or null.</summary>
     public static LvsException? RefuseClass(IPAddress vip)
     {
@@ -43,8 +46,7 @@ public static class VipValidation
                 vip.ToString());
         }
 
-        var subnet = state.AllAddresses.FirstOrDefault(a => vip.Equals(SubnetBroadcast(a)));
-        if (subnet is not null)
+        if (Broadcasts.GetValue(state, BroadcastsOf).TryGetValue(vip, out var subnet))
         {
             return new LvsException(LvsErrorKind.InvalidVip,
                 $"{vip} cannot be a VIP: it is the broadcast address of {subnet.Cidr} on {subnet.InterfaceName}, which every host of that subnet receives.",
@@ -122,6 +124,20 @@ public static class VipValidation
 
     private static bool IsPrimary(HostState state, InterfaceAddress a) =>
         a.InterfaceName != HostState.LoopbackInterface && a.Address.Equals(state.FindInterface(a.InterfaceName)?.PrimaryIPv4);
+
+    private static Dictionary<IPAddress, InterfaceAddress> BroadcastsOf(HostState state)
+    {
+        var result = new Dictionary<IPAddress, InterfaceAddress>();
+        foreach (var a in state.AllAddresses)
+        {
+            if (SubnetBroadcast(a) is { } broadcast)
+            {
+                result.TryAdd(broadcast, a);
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>The broadcast address of an IPv4 subnet of /30 or wider (what ip reports, else the computed one); null otherwise.</summary>
     private static IPAddress? SubnetBroadcast(InterfaceAddress a)
