@@ -103,7 +103,7 @@ public static class VipValidation
         }
         else if (facing is not null && held.All(a => a.InterfaceName != facing))
         {
-            why = $"it is on {held[0].InterfaceName}, but ARP for {vip} leaves by {facing}";
+            why = $"it is on {held[0].InterfaceName}, but ARP for {vip} leaves by {facing} (give -InterfaceName {held[0].InterfaceName} if the VIP faces the director there)";
         }
         else if (!held.Any(a => IsHostAddress(state, a)))
         {

@@ -193,9 +193,11 @@ public sealed class VipValidationTests : IDisposable
     }
 
     [Fact]
-    public void HostInspector_AsksIpForTheRoutesOfEveryTable()
+    public void HostInspector_AndTheAgentlessScript_AskIpForTheRoutesOfEveryTable()
     {
-        Assert.Equal("address show\nroute show default\nroute show table all type unicast\n", HostInspector.ReadAddressesCommand.StandardInput);
+        const string reads = "address show\nroute show default\nroute show table all type unicast\n";
+        Assert.Equal(reads, HostInspector.ReadAddressesCommand.StandardInput);
+        Assert.Contains($"printf \"{reads.Replace("\n", "\\n", StringComparison.Ordinal)}\" | ip -j -batch -", LvsDirect.Core.Agentless.AgentlessScript.Text, StringComparison.Ordinal);
     }
 
     [Theory]
