@@ -73,6 +73,12 @@ Describe "LvsDirect refuses what cannot be a VIP, before any change$(if ($SkipRe
         $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'route', 'replace', 'default', 'via', $Lab.Gateway
         Set-LvsNamespaceArpSysctl -Namespace $Rs1.Namespace
         Remove-Item -LiteralPath $StatePath -Force -ErrorAction SilentlyContinue
+        # Duplicate address detection ends on its own (an IPv6 address stops being tentative): wait for it, so the
+        # kernel's own change is not taken for one of the module's.
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while ((Invoke-LvsNative ip '-n', $Rs1.Namespace, '-6', 'addr', 'show', 'tentative').StdOut.Trim() -and [DateTime]::UtcNow -lt $deadline) {
+            Start-Sleep -Milliseconds 200
+        }
     }
 
     It 'New-LvsVip of the host''s primary address is HostAddress' {
