@@ -20,6 +20,8 @@ Describe 'LvsDirect on legacy arptables' -Skip:([bool]$SkipReason) {
         $null = Invoke-LvsNative ip '-n', $Ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0'
         $null = Invoke-LvsNative ip '-n', $Ns, 'link', 'set', 'eth0', 'up'
         $null = Invoke-LvsNative ip '-n', $Ns, 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0'
+        # A second address of the host's own: the real IP the rules are switched to must be one.
+        $null = Invoke-LvsNative ip '-n', $Ns, 'addr', 'add', '192.0.2.12/24', 'dev', 'eth0'
         $null = Invoke-LvsNative ip '-n', $Ns, 'route', 'add', 'default', 'via', '192.0.2.254'
         $null = Invoke-LvsNetns $Ns arptables-legacy '-A', 'INPUT', '-i', 'eth0', '-s', '192.0.2.99', '-j', 'ACCEPT'
         $script:Env = @{ PATH = "${Bin}:$env:PATH" }

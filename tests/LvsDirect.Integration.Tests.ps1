@@ -318,10 +318,16 @@ Describe "LvsDirect on LVS-DR real servers in network namespaces$(if ($SkipReaso
             (Get-VipAddress $Rs1.Namespace).Count | Should -Be 0
         }
 
-        It 'Set-ArpSuppression -RealIP uses the given real IP' {
-            $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) Set-ArpSuppression -VirtualIP $v -RealIP 192.0.2.111 } -ArgumentList $Vip
+        It 'Set-ArpSuppression -RealIP uses the given real IP, one of the host''s own addresses' {
+            $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'add', '192.0.2.111/24', 'dev', 'eth0'
+            try {
+                $null = Invoke-LvsInNamespace $Rs1.Namespace { param($v) Set-ArpSuppression -VirtualIP $v -RealIP 192.0.2.111 } -ArgumentList $Vip
 
-            (Get-LvsLabSuppressionRule $Rs1.Namespace $Vip | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be '192.0.2.111'
+                (Get-LvsLabSuppressionRule $Rs1.Namespace $Vip | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be '192.0.2.111'
+            }
+            finally {
+                $null = Invoke-LvsNative ip '-n', $Rs1.Namespace, 'addr', 'del', '192.0.2.111/24', 'dev', 'eth0'
+            }
         }
 
         It 'Remove-ArpSuppression refuses while the VIP is still configured, and -Force removes the rules anyway' {

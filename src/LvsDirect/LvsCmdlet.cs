@@ -326,6 +326,9 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
         LvsErrorKind.RemoteCommandFailed => ErrorCategory.InvalidOperation,
         LvsErrorKind.NotManaged => ErrorCategory.PermissionDenied,
+        LvsErrorKind.InvalidVip or LvsErrorKind.HostAddress or LvsErrorKind.GatewayAddress or LvsErrorKind.InvalidRealIP or LvsErrorKind.ConflictingRequest
+            => ErrorCategory.InvalidArgument,
+        LvsErrorKind.VipOnOtherInterface => ErrorCategory.ResourceExists,
         _ => ErrorCategory.NotSpecified,
     };
 

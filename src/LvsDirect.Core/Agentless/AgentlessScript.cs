@@ -159,7 +159,7 @@ if [ "$uid" = 0 ] && command -v flock >/dev/null 2>&1; then
 fi
 state() {
   if command -v ip >/dev/null 2>&1; then
-    printf "address show\nroute show default\n" | ip -j -batch - > "$t/o" 2> "$t/e"
+    printf "address show\nroute show default\nroute show table all type unicast\n" | ip -j -batch - > "$t/o" 2> "$t/e"
     dump ip $?
   fi
   if command -v arptables >/dev/null 2>&1; then

@@ -27,6 +27,23 @@ public enum LvsErrorKind
     RemoteCommandFailed,
     /// <summary>An existing VIP that LvsDirect did not create was named without -Adopt.</summary>
     NotManaged,
+    /// <summary>The address can be a VIP on no host: unspecified, broadcast, multicast, loopback, link-local, reserved.</summary>
+    InvalidVip,
+
+    /// <summary>The address is this host's own (an interface's subnet address or primary address), not a VIP.</summary>
+    HostAddress,
+
+    /// <summary>The address is a gateway of one of this host's routes.</summary>
+    GatewayAddress,
+
+    /// <summary>-RealIP is not an address of this host on the VIP's facing interface.</summary>
+    InvalidRealIP,
+
+    /// <summary>One call asks for the same VIP twice, in two different ways.</summary>
+    ConflictingRequest,
+
+    /// <summary>The VIP is already on another interface than the one asked for.</summary>
+    VipOnOtherInterface,
 }
 
 /// <summary>

@@ -21,7 +21,7 @@ public sealed class HostInspector
     }
 
     public static ToolCommand ReadAddressesCommand { get; } =
-        new("ip", ["-j", "-batch", "-"], "address show\nroute show default\n");
+        new("ip", ["-j", "-batch", "-"], "address show\nroute show default\nroute show table all type unicast\n");
 
     public static ToolCommand ListArpCommand { get; } = new("arptables", ArptablesListing.ListArguments);
 
@@ -39,7 +39,7 @@ public sealed class HostInspector
         var arp = includeArpRules ? Task.Run(() => _runner.RunChecked(ListArpCommand, cancellationToken), cancellationToken) : null;
         var sysctl = includeSysctls ? Task.Run(() => _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken), cancellationToken) : null;
         var ip = _runner.RunChecked(ReadAddressesCommand, cancellationToken);
-        var (interfaces, routes) = ParseAddresses(ip.StandardOutput);
+        var (interfaces, routes, gateways) = ParseAddresses(ip.StandardOutput);
         if (sysctl is null && interfaces.SelectMany(i => i.Addresses).Any(HostState.IsLoopbackVip))
         {
             sysctl = Task.FromResult(_runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken));
@@ -50,12 +50,12 @@ public sealed class HostInspector
         if (arp is null)
         {
             (_runner as LoggingProcessRunner)?.Flush();
-            return new HostState(interfaces, routes, null, null, sysctls, nftEntries);
+            return new HostState(interfaces, routes, null, null, sysctls, nftEntries) { Gateways = gateways };
         }
 
         var (rules, dialect) = ParseRules(arp.GetAwaiter().GetResult().StandardOutput, () => DetectFlavor(cancellationToken));
         (_runner as LoggingProcessRunner)?.Flush();
-        return new HostState(interfaces, routes, rules, dialect, sysctls, nftEntries);
+        return new HostState(interfaces, routes, rules, dialect, sysctls, nftEntries) { Gateways = gateways };
     }
 
     /// <summary>LvsDirect's iptables REDIRECT rules (comment lvsdirect) in the nat PREROUTING chain; reading them needs root.</summary>
@@ -86,21 +86,23 @@ public sealed class HostInspector
     /// </summary>
     public static HostState Compose(string ipOutput, string? arpListing, string? arptablesVersion)
     {
-        var (interfaces, routes) = ParseAddresses(ipOutput);
+        var (interfaces, routes, gateways) = ParseAddresses(ipOutput);
         if (arpListing is null)
         {
-            return new HostState(interfaces, routes, null, null);
+            return new HostState(interfaces, routes, null, null) { Gateways = gateways };
         }
 
         var (rules, dialect) = ParseRules(arpListing, () => ArptablesSyntax.DetectFromVersion(arptablesVersion ?? string.Empty));
-        return new HostState(interfaces, routes, rules, dialect);
+        return new HostState(interfaces, routes, rules, dialect) { Gateways = gateways };
     }
 
-    /// <summary>The interfaces and default routes in the output of <see cref="ReadAddressesCommand"/>.</summary>
-    private static (IReadOnlyList<NetInterface> Interfaces, IReadOnlyList<DefaultRoute> Routes) ParseAddresses(string ipOutput)
+    /// <summary>The interfaces, default routes and route gateways in the output of <see cref="ReadAddressesCommand"/>.</summary>
+    private static (IReadOnlyList<NetInterface> Interfaces, IReadOnlyList<DefaultRoute> Routes, IReadOnlyList<System.Net.IPAddress> Gateways) ParseAddresses(string ipOutput)
     {
         var docs = IpJsonParser.SplitDocuments(ipOutput);
-        return (docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [], docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : []);
+        return (docs.Count > 0 ? IpJsonParser.ParseAddresses(docs[0]) : [],
+            docs.Count > 1 ? IpJsonParser.ParseDefaultRoutes(docs[1]) : [],
+            docs.Count > 2 ? IpJsonParser.ParseGateways(docs[2]) : []);
     }
 
     /// <summary>

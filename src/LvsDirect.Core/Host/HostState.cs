@@ -17,6 +17,7 @@ public sealed class HostState
     private readonly ILookup<IPAddress, ArpRule> _ownOutputRules;
     private readonly Dictionary<IPAddress, NftArpEntry> _nftArp;
     private readonly Dictionary<string, ChainView> _chains = new(StringComparer.Ordinal);
+    private IReadOnlyList<IPAddress>? _gateways;
 
     /// <summary>The interface the sysctl method and IPv6 VIPs live on.</summary>
     public const string LoopbackInterface = "lo";
@@ -48,6 +49,16 @@ public sealed class HostState
 
     public IReadOnlyList<DefaultRoute> DefaultRoutes { get; }
 
+    /// <summary>
+    /// The gateways of every unicast route in every table (IPv4 and IPv6) where the routes were read, and of the
+    /// default routes: addresses of other hosts this one sends through, never VIPs.
+    /// </summary>
+    public IReadOnlyList<IPAddress> Gateways
+    {
+        get => _gateways ??= DefaultRoutes.Select(r => r.Gateway).OfType<IPAddress>().Distinct().ToList();
+        init => _gateways = value.Concat(DefaultRoutes.Select(r => r.Gateway).OfType<IPAddress>()).Distinct().ToList();
+    }
+
     /// <summary>Null when the caller did not ask for the ARP rules (they need root to read).</summary>
     public ArptablesRuleSet? ArpRules { get; }
 
@@ -59,10 +70,10 @@ public sealed class HostState
     public NftArpEntry? NftEntryFor(IPAddress vip) => _nftArp.GetValueOrDefault(vip);
 
     /// <summary>This snapshot without the arptables rules: a plan made from it leaves arptables alone.</summary>
-    public HostState WithoutArptables() => new(Interfaces, DefaultRoutes, null, null, Sysctls, NftArp);
+    public HostState WithoutArptables() => new(Interfaces, DefaultRoutes, null, null, Sysctls, NftArp) { Gateways = Gateways };
 
     /// <summary>This snapshot without LvsDirect's nftables table: a plan made from it leaves nftables alone.</summary>
-    public HostState WithoutNftables() => new(Interfaces, DefaultRoutes, ArpRules, Dialect, Sysctls, null);
+    public HostState WithoutNftables() => new(Interfaces, DefaultRoutes, ArpRules, Dialect, Sysctls, null) { Gateways = Gateways };
 
     /// <summary>The arp_ignore/arp_announce values; null when they were not read.</summary>
     public ArpSysctls? Sysctls { get; }

@@ -88,9 +88,12 @@ public sealed class Ownership
         return new Ownership(recorded, fromBoot, builtin);
     }
 
-    /// <summary>The addresses among <paramref name="named"/> that are configured on the host and are not LvsDirect's.</summary>
+    /// <summary>
+    /// The addresses among <paramref name="named"/> that are configured on the host as VIPs and are not LvsDirect's.
+    /// An address that can be no VIP here (the host's own, a gateway's) is left to the planner's refusal, which says why.
+    /// </summary>
     public IReadOnlyList<IPAddress> Unmanaged(HostState state, IEnumerable<IPAddress> named) =>
-        named.Distinct().Where(a => !IsManaged(a) && state.FindAddress(a).Any()).ToList();
+        named.Distinct().Where(a => !IsManaged(a) && state.FindAddress(a).Any() && Planning.VipValidation.Refuse(state, a) is null).ToList();
 
     /// <summary>
     /// Refuses the call when it names a VIP that is configured here but LvsDirect did not create, unless

@@ -30,8 +30,18 @@ public static partial class InputValidation
             throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not a valid IPv4 {what}.{hint}", text);
         }
 
-        var address = IPAddress.Parse(s);
-        return address;
+        // iproute2 and .NET read "011" as octal (9): the address would silently not be the one written.
+        var padded = m.Groups.Values.Skip(1).FirstOrDefault(g => g.Value.Length > 1 && g.Value[0] == '0');
+        if (padded is not null)
+        {
+            var decimalForm = string.Join('.', m.Groups.Values.Skip(1).Select(g => int.Parse(g.Value, CultureInfo.InvariantCulture)));
+            var octal = IPAddress.TryParse(s, out var asOctal) ? $"octal, so it would be {asOctal}" : "octal, and it is no octal number";
+            throw new LvsException(LvsErrorKind.InvalidAddress,
+                $"'{text}' has a leading zero in '{padded.Value}': ip and .NET read that as {octal}. Write the {what} without leading zeros ({decimalForm} if you meant decimal).",
+                text);
+        }
+
+        return IPAddress.Parse(s);
     }
 
     /// <summary>Parses "IP" or "IP/prefix"; the prefix defaults to <paramref name="defaultPrefix"/>.</summary>
@@ -80,10 +90,7 @@ public static partial class InputValidation
             throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' is not a valid IPv6 address.", text);
         }
 
-        if (address.IsIPv6LinkLocal || address.IsIPv6Multicast || address.Equals(IPAddress.IPv6Loopback) || address.Equals(IPAddress.IPv6Any) || address.IsIPv4MappedToIPv6)
-        {
-            throw new LvsException(LvsErrorKind.InvalidAddress, $"'{text}' cannot be a VIP: use a global unicast IPv6 address.", text);
-        }
+        Planning.VipValidation.RequireClass(address);
 
         if (slash < 0)
         {

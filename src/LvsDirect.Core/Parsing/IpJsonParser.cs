@@ -10,6 +10,7 @@ public static class IpJsonParser
 {
     private const string AddrCommand = "ip addr show";
     private const string RouteCommand = "ip route show default";
+    private const string GatewayCommand = "ip route show table all type unicast";
 
     /// <summary>Parses `ip -j addr show`. Interfaces without addresses are kept, with an empty address list.</summary>
     public static IReadOnlyList<NetInterface> ParseAddresses(string json)
@@ -79,6 +80,33 @@ public static class IpJsonParser
         }
 
         return result.OrderBy(r => r.Metric).ToList();
+    }
+
+    /// <summary>
+    /// The gateways of `ip -j route show table all type unicast` (IPv4 and IPv6, every routing table): a route's
+    /// own gateway, each next hop's of a multipath route, and the host of a `via` in another family.
+    /// </summary>
+    public static IReadOnlyList<IPAddress> ParseGateways(string json)
+    {
+        using var doc = Load(json, GatewayCommand);
+        var result = new HashSet<IPAddress>();
+        foreach (var route in doc.RootElement.EnumerateArray())
+        {
+            RequireObject(route, GatewayCommand, "a route entry");
+            var hops = route.TryGetProperty("nexthops", out var h) && h.ValueKind == JsonValueKind.Array ? h.EnumerateArray().ToList() : [route];
+            foreach (var hop in hops)
+            {
+                RequireObject(hop, GatewayCommand, "a nexthop entry");
+                var text = OptionalString(hop, "gateway", GatewayCommand, "a route entry")
+                           ?? (hop.TryGetProperty("via", out var via) && via.ValueKind == JsonValueKind.Object ? OptionalString(via, "host", GatewayCommand, "a route's via") : null);
+                if (text is not null)
+                {
+                    result.Add(ParseIp(text, GatewayCommand, "'gateway' of a route entry"));
+                }
+            }
+        }
+
+        return [.. result];
     }
 
     /// <summary>

@@ -10,8 +10,11 @@ public sealed record VipRequest(IPAddress Address, int PrefixLength, string Inte
     public string Cidr => $"{Address}/{PrefixLength}";
 }
 
-/// <summary>ARP suppression the caller wants for a VIP.</summary>
-public sealed record SuppressionRequest(IPAddress VirtualIP, IPAddress RealIP);
+/// <summary>
+/// ARP suppression the caller wants for a VIP. <see cref="FacingInterface"/> is the interface its ARP leaves by,
+/// where the real IP must be one of the host's own addresses (null: anywhere on the host).
+/// </summary>
+public sealed record SuppressionRequest(IPAddress VirtualIP, IPAddress RealIP, string? FacingInterface = null);
 
 /// <summary>Sysctl-method suppression the caller wants for a VIP on lo: arp_ignore/arp_announce on "all" and the facing interface.</summary>
 public sealed record SysctlSuppressionRequest(IPAddress VirtualIP, string FacingInterface);
@@ -59,6 +62,28 @@ public sealed class DesiredChange
     public HashSet<IPAddress> MigrateBuiltinRules { get; } = [];
 
     public List<InterfaceAddress> RemoveAddresses { get; } = [];
+
+    /// <summary>
+    /// Takes every item of <paramref name="vips"/> out of this change, so that a plan made from it leaves those
+    /// VIPs exactly as they are: the planner drops the VIPs it refuses before it plans a step.
+    /// </summary>
+    public void Drop(IReadOnlySet<IPAddress> vips)
+    {
+        if (vips.Count == 0)
+        {
+            return;
+        }
+
+        EnsureSuppression.RemoveAll(r => vips.Contains(r.VirtualIP));
+        EnsureSysctlSuppression.RemoveAll(r => vips.Contains(r.VirtualIP));
+        EnsureNftSuppression.RemoveAll(r => vips.Contains(r.VirtualIP));
+        EnsureVips.RemoveAll(v => vips.Contains(v.Address));
+        RemoveSuppression.RemoveAll(vips.Contains);
+        RemoveArptablesOnly.RemoveAll(vips.Contains);
+        RemoveNftOnly.RemoveAll(vips.Contains);
+        RemoveAddresses.RemoveAll(a => vips.Contains(a.Address));
+        MigrateBuiltinRules.ExceptWith(vips);
+    }
 }
 
 /// <summary>The order steps must run in; it is what keeps a VIP from ever answering ARP.</summary>

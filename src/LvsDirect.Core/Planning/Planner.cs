@@ -26,7 +26,11 @@ public static class Planner
     {
         var steps = new List<PlanStep>();
         var changes = new List<ItemChange>();
-        var rejected = new List<LvsException>();
+
+        // Every refusal is found, and its VIP taken out of the change, before the first step is planned: a
+        // refused VIP changes nothing, not even the host-wide settings or the rules planned ahead of its address.
+        var rejected = Refuse(state, desired);
+        desired.Drop(rejected.Select(e => IPAddress.Parse((string)e.Target!)).ToHashSet());
 
         var removeLines = new List<string>();
         var removeTargets = new List<string>();
@@ -63,22 +67,13 @@ public static class Planner
         var addTargets = new List<string>();
         foreach (var v in desired.EnsureVips.DistinctBy(v => (v.Address, v.InterfaceName)))
         {
-            var existing = state.FindAddress(v.Address).ToList();
-            var onTarget = existing.FirstOrDefault(a => a.InterfaceName == v.InterfaceName);
+            var onTarget = state.FindAddress(v.Address).FirstOrDefault(a => a.InterfaceName == v.InterfaceName);
             if (onTarget is not null)
             {
                 var detail = onTarget.PrefixLength == v.PrefixLength
                     ? $"{onTarget.Cidr} already on {v.InterfaceName}"
                     : $"{v.Address} already on {v.InterfaceName} as /{onTarget.PrefixLength}; left as it is";
                 changes.Add(new ItemChange("Address", v.Address, ChangeKind.Unchanged, detail));
-                continue;
-            }
-
-            if (existing.Count > 0 && !desired.MovingVips.Contains(v.Address))
-            {
-                rejected.Add(new LvsException(LvsErrorKind.InvalidArgument,
-                    $"{v.Address} is already configured on {existing[0].InterfaceName}; remove it there first (Remove-LvsVip -Address {v.Address} -InterfaceName {existing[0].InterfaceName}).",
-                    v.Address.ToString()));
                 continue;
             }
 
@@ -111,6 +106,92 @@ public static class Planner
         }
 
         return new Plan(steps, changes, rejected) { SysctlRecorded = recorded, SysctlForgotten = forgotten };
+    }
+
+    /// <summary>
+    /// The refusals of <paramref name="desired"/>, at most one per VIP, each targeting the VIP as text: addresses
+    /// that cannot be VIPs here, real IPs that cannot stand in for them, one VIP asked for in two ways, a VIP
+    /// already on another interface, and the host's own addresses among those to remove.
+    /// </summary>
+    private static List<LvsException> Refuse(HostState state, DesiredChange desired)
+    {
+        var refused = new Dictionary<IPAddress, LvsException>();
+        void Check(IPAddress vip, Func<LvsException?> refusal)
+        {
+            if (!refused.ContainsKey(vip) && refusal() is { } e)
+            {
+                refused[vip] = e;
+            }
+        }
+
+        var rules = desired.EnsureSuppression.Select(r => (Request: r, Method: "arptables"))
+            .Concat(desired.EnsureNftSuppression.Select(r => (Request: r, Method: "nftables")))
+            .ToList();
+        var vips = desired.EnsureVips.Select(v => v.Address)
+            .Concat(rules.Select(r => r.Request.VirtualIP))
+            .Concat(desired.EnsureSysctlSuppression.Select(r => r.VirtualIP))
+            .Distinct();
+        foreach (var vip in vips)
+        {
+            Check(vip, () => VipValidation.Refuse(state, vip));
+        }
+
+        foreach (var g in desired.EnsureVips.GroupBy(v => v.Address))
+        {
+            var ways = g.Distinct().Select(v => $"{v.Cidr} on {v.InterfaceName}{(v.Label is null ? null : $" label {v.Label}")}{(v.Broadcast is null ? null : $" broadcast {v.Broadcast}")}").ToList();
+            Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
+        }
+
+        foreach (var g in rules.GroupBy(r => r.Request.VirtualIP))
+        {
+            var ways = g.Select(r => $"{r.Method} with real IP {r.Request.RealIP}").Distinct().ToList();
+            Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
+        }
+
+        foreach (var (r, _) in rules)
+        {
+            Check(r.VirtualIP, () => VipValidation.RefuseRealIP(state, r));
+        }
+
+        foreach (var v in desired.EnsureVips)
+        {
+            Check(v.Address, () => Elsewhere(state, desired, v));
+        }
+
+        foreach (var a in desired.RemoveAddresses.Where(a => VipValidation.IsHostAddress(state, a)))
+        {
+            Check(a.Address, () => new LvsException(LvsErrorKind.HostAddress,
+                $"{a.Cidr} on {a.InterfaceName} is this host's own address, not a VIP: removing it would cut the host off from its subnet (and its default route). LvsDirect never removes it, not even with -Force; use ip address del if you really mean it.",
+                a.Address.ToString()));
+        }
+
+        return [.. refused.Values];
+    }
+
+    private static LvsException Conflict(IPAddress vip, IReadOnlyList<string> ways) =>
+        new(LvsErrorKind.ConflictingRequest,
+            $"{vip} is asked for in {ways.Count} different ways in one call ({string.Join("; ", ways)}), but the host can hold only one. Ask for it once.",
+            vip.ToString());
+
+    /// <summary>A VIP already on another interface, unless a method switch moves it; where the fix is such a switch, the refusal names it.</summary>
+    private static LvsException? Elsewhere(HostState state, DesiredChange desired, VipRequest v)
+    {
+        var existing = state.FindAddress(v.Address).ToList();
+        if (existing.Count == 0 || existing.Any(a => a.InterfaceName == v.InterfaceName) || desired.MovingVips.Contains(v.Address))
+        {
+            return null;
+        }
+
+        var there = existing[0].InterfaceName;
+        var ipv4 = v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+        var rules = desired.EnsureNftSuppression.Any(r => r.VirtualIP.Equals(v.Address)) ? "Nftables" : "Arptables";
+        var fix = (ipv4, v.InterfaceName == HostState.LoopbackInterface, there == HostState.LoopbackInterface) switch
+        {
+            (true, true, false) => $"to move it to the sysctl method in place, with no ARP window, run Set-ArpSuppression -VirtualIP {v.Address} -Method Sysctl",
+            (true, false, true) => $"to move it to the {rules} method in place, with no ARP window, run Set-ArpSuppression -VirtualIP {v.Address} -Method {rules} -InterfaceName {v.InterfaceName}",
+            _ => $"remove it there first (Remove-LvsVip -Address {v.Address} -InterfaceName {there})",
+        };
+        return new LvsException(LvsErrorKind.VipOnOtherInterface, $"{v.Address} is already configured on {there}, not on {v.InterfaceName}; {fix}.", v.Address.ToString());
     }
 
     /// <summary>

@@ -13,23 +13,24 @@ public static class Resolve
         state.RequireInterface(string.IsNullOrEmpty(interfaceName) ? state.DefaultInterfaceName : interfaceName);
 
     /// <summary>
-    /// The address outgoing ARP for the VIP is rewritten to: the one given, else the primary IPv4 address of
-    /// the interface that holds the VIP, else of the given interface, else of the default route's interface.
+    /// The suppression of <paramref name="vip"/>: outgoing ARP for it leaves by the interface that holds it (lo
+    /// aside) when no interface is given, else by the given interface, else by the default route's; it is rewritten to
+    /// <paramref name="realIp"/> when given (the planner checks it is that interface's own), else to that
+    /// interface's primary IPv4 address.
     /// </summary>
-    public static IPAddress RealIP(HostState state, IPAddress vip, string? interfaceName, string? realIp)
+    public static SuppressionRequest Suppression(HostState state, IPAddress vip, string? interfaceName, string? realIp)
     {
-        if (!string.IsNullOrEmpty(realIp))
-        {
-            return InputValidation.ParseIPv4(realIp, "real IP");
-        }
-
+        // ARP for a VIP on lo leaves by the interface facing the network, not by lo.
         var holder = string.IsNullOrEmpty(interfaceName)
-            ? state.FindAddress(vip).FirstOrDefault()?.InterfaceName
+            ? state.FindAddress(vip).FirstOrDefault(a => a.InterfaceName != HostState.LoopbackInterface)?.InterfaceName
             : null;
         var iface = Interface(state, holder ?? interfaceName);
-        return iface.PrimaryIPv4
-               ?? throw new LvsException(LvsErrorKind.InvalidArgument,
-                   $"Interface {iface.Name} has no IPv4 address of its own to rewrite outgoing ARP for {vip} to; give -RealIP.",
-                   iface.Name);
+        var real = !string.IsNullOrEmpty(realIp)
+            ? InputValidation.ParseIPv4(realIp, "real IP")
+            : iface.PrimaryIPv4
+              ?? throw new LvsException(LvsErrorKind.InvalidArgument,
+                  $"Interface {iface.Name} has no IPv4 address of its own to rewrite outgoing ARP for {vip} to; give -RealIP.",
+                  iface.Name);
+        return new SuppressionRequest(vip, real, iface.Name);
     }
 }

@@ -72,10 +72,10 @@ public static class RealServerPlanner
                     ensure.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(address, iface.Name));
                     break;
                 case ArpMethod.Nftables:
-                    ensure.EnsureNftSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                    ensure.EnsureNftSuppression.Add(Resolve.Suppression(state, address, iface.Name, null));
                     break;
                 default:
-                    ensure.EnsureSuppression.Add(new SuppressionRequest(address, Resolve.RealIP(state, address, iface.Name, null)));
+                    ensure.EnsureSuppression.Add(Resolve.Suppression(state, address, iface.Name, null));
                     break;
             }
 

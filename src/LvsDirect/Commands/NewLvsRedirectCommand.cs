@@ -40,7 +40,7 @@ public sealed class NewLvsRedirectCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var wanted = _requests.Select(r => (VirtualIP: InputValidation.ParseIPv4(r.Vip, "virtual IP"), r.Protocol, r.Port)).Distinct().ToList();
+        var wanted = _requests.Select(r => (VirtualIP: VipValidation.RequireClass(InputValidation.ParseIPv4(r.Vip, "virtual IP")), r.Protocol, r.Port)).Distinct().ToList();
         var done = WithHostLock(() =>
         {
             var current = ReadRedirects(Runner, CancellationToken);

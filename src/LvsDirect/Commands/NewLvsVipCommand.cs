@@ -133,10 +133,11 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                 var vipInterface = onLo ? state.RequireInterface(HostState.LoopbackInterface) : iface;
                 var label = r.Label is null ? null : InputValidation.ValidateLabel(r.Label, vipInterface.Name);
                 var broadcast = r.Broadcast is null ? null : InputValidation.ParseIPv4(r.Broadcast, "broadcast address");
-                var realIp = ArpSuppression.IsPresent && !onLo ? Resolve.RealIP(state, address, iface.Name, r.RealIP) : null;
-                if (realIp is not null)
+                var suppression = ArpSuppression.IsPresent && !onLo ? Resolve.Suppression(state, address, iface.Name, r.RealIP) : null;
+                var realIp = suppression?.RealIP;
+                if (suppression is not null)
                 {
-                    (r.Method == ArpMethod.Nftables ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(address, realIp));
+                    (r.Method == ArpMethod.Nftables ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(suppression);
                 }
 
                 if (onLo && !ipv6 && ArpSuppression.IsPresent)
@@ -173,10 +174,10 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                 return [];
             }
 
-            var added = output.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
-            return ExecuteOwnedPlan(plan, statePath, ownership, state, added, [])
-                ? output.Where(o => !rejected.Contains(o.Address.ToString())).ToList()
-                : [];
+            // The same VIP asked for twice in the same way is one VIP on the host, and one object.
+            var accepted = output.Where(o => !rejected.Contains(o.Address.ToString())).DistinctBy(o => o.Address).ToList();
+            var added = accepted.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
+            return ExecuteOwnedPlan(plan, statePath, ownership, state, added, []) ? accepted : [];
         });
 
         foreach (var vip in results)

@@ -13,7 +13,7 @@ namespace LvsDirect.Commands;
 [OutputType(typeof(LvsVip))]
 public sealed class RemoveLvsVipCommand : LvsCmdlet
 {
-    private readonly List<(string Address, string? InterfaceName)> _requests = [];
+    private readonly List<(string Address, string? InterfaceName, int? PrefixLength)> _requests = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]
@@ -27,10 +27,21 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     [ArgumentCompleter(typeof(Completers.InterfaceNameCompleter))]
     public string? InterfaceName { get; set; }
 
+    /// <summary>
+    /// The VIP's prefix length when -Address has none (Get-LvsVip's objects bind it); else /32 (/128 for IPv6).
+    /// Only an address with exactly this prefix is removed.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 128)]
+    public int? PrefixLength { get; set; }
+
     [Parameter]
     public SwitchParameter KeepArpSuppression { get; set; }
 
-    /// <summary>Allows removing an address the interface uses as its own (its primary IPv4 address).</summary>
+    /// <summary>
+    /// Accepted so that existing scripts keep working; it removes nothing more. The host's own addresses (an
+    /// interface's primary or subnet address) are never removed, with or without it.
+    /// </summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -53,14 +64,14 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     {
         foreach (var a in Address)
         {
-            _requests.Add((a, Optional(InterfaceName)));
+            _requests.Add((a, Optional(InterfaceName), PrefixLength));
         }
     }
 
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: InputValidation.ParseVipCidr(r.Address, 0))).ToList();
+        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: VipCidr(r.Address, r.PrefixLength))).ToList();
         foreach (var r in parsed.Where(r => r.InterfaceName is not null))
         {
             InputValidation.ValidateInterfaceName(r.InterfaceName!);
@@ -73,10 +84,8 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             var ownership = ReadOwnership();
 
-            // An interface's own address gets its own refusal below; every other address must be LvsDirect's.
-            var primaries = state.Interfaces.Select(i => i.PrimaryIPv4).OfType<IPAddress>().ToHashSet();
-            bool RefusedAsPrimary(IPAddress a) => primaries.Contains(a) && !Force.IsPresent && state.SuppressionFor(a) == SuppressionState.None;
-            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address).Where(a => !RefusedAsPrimary(a)), Adopt.IsPresent, "Remove-LvsVip");
+            // The host's own addresses are left to the planner's refusal; every other address must be LvsDirect's.
+            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address), Adopt.IsPresent, "Remove-LvsVip");
             ownership.MarkBuiltinRules(desired, adopted);
             var forgotten = new List<IPAddress>();
             var output = new List<LvsVip>();
@@ -87,21 +96,28 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                     state.RequireInterface(ifaceName);
                 }
 
-                var matches = state.FindAddress(address)
-                    .Where(a => (ifaceName is null || a.InterfaceName == ifaceName) && (prefix == 0 || a.PrefixLength == prefix))
-                    .ToList();
-                var primary = matches.FirstOrDefault(a => address.Equals(state.FindInterface(a.InterfaceName)?.PrimaryIPv4));
-                if (primary is not null && !Force.IsPresent && state.SuppressionFor(address) == SuppressionState.None)
+                var onInterface = state.FindAddress(address).Where(a => ifaceName is null || a.InterfaceName == ifaceName).ToList();
+                var matches = onInterface.Where(a => a.PrefixLength == prefix).ToList();
+                var other = onInterface.FirstOrDefault(a => a.PrefixLength != prefix);
+                if (matches.Count == 0 && other is not null)
                 {
-                    WriteLvsError(new LvsException(LvsErrorKind.InvalidArgument,
-                        $"{address} is the primary address of {primary.InterfaceName}, not a VIP; removing it would cut the host off. Use -Force if you mean it.",
-                        address.ToString()));
-                    continue;
+                    // The host's own addresses are refused by the planner, with the error that says so.
+                    if (VipValidation.IsHostAddress(state, other))
+                    {
+                        matches.Add(other);
+                    }
+                    else
+                    {
+                        WriteLvsError(new LvsException(LvsErrorKind.InvalidPrefix,
+                            $"{address} is configured on {other.InterfaceName} as {other.Cidr}, not as /{prefix}; nothing removed. To remove that address, give -Address {other.Cidr}.",
+                            address.ToString()));
+                        continue;
+                    }
                 }
 
                 if (matches.Count == 0)
                 {
-                    WriteVerbose($"{address} is not configured on {ifaceName ?? "any interface"}.");
+                    WriteVerbose($"{address}/{prefix} is not configured on {ifaceName ?? "any interface"}.");
                 }
 
                 desired.RemoveAddresses.AddRange(matches);
@@ -147,7 +163,8 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                 return [];
             }
 
-            return ExecuteOwnedPlan(plan, statePath, ownership, state, [], forgotten) ? output : [];
+            var refused = plan.Rejected.Select(e => e.Target as string).ToHashSet();
+            return ExecuteOwnedPlan(plan, statePath, ownership, state, [], forgotten) ? output.Where(o => !refused.Contains(o.Address.ToString())).ToList() : [];
         });
 
         if (PassThru.IsPresent)
@@ -155,4 +172,24 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
             WriteObject(removed, enumerateCollection: true);
         }
     });
+
+    /// <summary>"IP/prefix" as given, else IP with -PrefixLength, else IP as a full-length VIP (/32, /128).</summary>
+    private static (IPAddress Address, int PrefixLength) VipCidr(string text, int? prefixLength)
+    {
+        var (address, prefix) = InputValidation.ParseVipCidr(text);
+        if (prefixLength is null || text.Contains('/'))
+        {
+            if (prefixLength is not null && prefixLength != prefix)
+            {
+                throw new LvsException(LvsErrorKind.ConflictingRequest, $"-Address {text} and -PrefixLength {prefixLength} name two different prefixes; give one.", text);
+            }
+
+            return (address, prefix);
+        }
+
+        var full = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
+        return prefixLength <= full
+            ? (address, prefixLength.Value)
+            : throw new LvsException(LvsErrorKind.InvalidPrefix, $"-PrefixLength {prefixLength} is longer than an address of {address}'s family (/{full}).", text);
+    }
 }

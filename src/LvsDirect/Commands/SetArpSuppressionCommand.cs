@@ -74,7 +74,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 var onLo = explicitMethod ? MethodSwitch.AddressesToMove(state, vip, Method) : [];
                 var facing = onLo.Count > 0 ? Resolve.Interface(state, r.InterfaceName == HostState.LoopbackInterface ? null : r.InterfaceName).Name : r.InterfaceName;
                 moves.AddRange(onLo.Select(a => new VipMove(a, facing!)).Take(1));
-                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(new SuppressionRequest(vip, Resolve.RealIP(state, vip, facing, r.RealIP)));
+                (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(Resolve.Suppression(state, vip, facing, r.RealIP));
             }
 
             // Only the chosen method's half of the state: the old method's rules are no business of this plan.
@@ -88,12 +88,13 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
-            if (convert && !ConvertFrom(state, parsed.Select(p => p.Vip).ToList(), nft))
+            // The plan dropped the VIPs it refused: only the accepted ones hold the new method's suppression now.
+            var requested = (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).DistinctBy(s => s.VirtualIP).ToList();
+            if (convert && !ConvertFrom(state, requested.Select(s => s.VirtualIP).ToList(), nft))
             {
                 return [];
             }
 
-            var requested = (nft ? desired.EnsureNftSuppression : desired.EnsureSuppression).DistinctBy(s => s.VirtualIP);
             if (nft)
             {
                 return requested.Select(s => new ArpSuppressionRule

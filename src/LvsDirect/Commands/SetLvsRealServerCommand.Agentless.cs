@@ -36,7 +36,7 @@ public sealed partial class SetLvsRealServerCommand
         // Every host name and VIP is validated before any host is contacted: bad input changes nothing anywhere.
         var work = hosts.Select(h => new AgentlessWork(
                 new SshTarget(h.Host, UserName, Port == 0 ? null : Port, key),
-                h.Vips.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList()))
+                h.Vips.Select(v => InputValidation.ParseCidr(v)).Distinct().ToList()))
             .ToList();
         var confirmed = work.Where(w => whatIf || ShouldProcess(w.Target.HostName, $"Set the LVS-DR real server configuration over ssh (VIPs: {(w.Vips.Count == 0 ? "none" : string.Join(", ", w.Vips.Select(v => v.Address)))})")).ToList();
         if (confirmed.Count == 0)

@@ -137,7 +137,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         // Validated here, before any host is contacted, so bad input changes nothing anywhere.
         foreach (var v in _vips)
         {
-            InputValidation.ParseCidr(v);
+            VipValidation.RequireClass(InputValidation.ParseCidr(v).Address);
         }
 
         if (InterfaceName is not null)
@@ -166,6 +166,11 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                     WriteWarning($"Skipped {s.Service} ({s.Service.SourceFile} line {s.Service.SourceLine}): {s.Why}.");
                 }
 
+                foreach (var vip in assignments.SelectMany(a => a.VirtualIPs))
+                {
+                    VipValidation.RequireClass(vip);
+                }
+
                 if (Transport == LvsTransport.Ssh)
                 {
                     RunAgentless(assignments.Select(a => (a.Address.ToString(), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());
@@ -181,7 +186,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     {
         var watch = Stopwatch.StartNew();
         DemandRoot();
-        var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).DistinctBy(v => v.Address).ToList();
+        var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).Distinct().ToList();
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var (changes, commands, rejected, adopted) = WithHostLock(() =>
@@ -202,11 +207,19 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
+            // Desired state is one unit, as over -Transport Ssh: a refused VIP means no step runs on this host.
+            if (plan.Rejected.Count > 0)
+            {
+                plan.Rejected.ToList().ForEach(WriteLvsError);
+                return (planned.Changes, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(),
+                    plan.Rejected.Select(r => (r.Message, r.ErrorId)).ToList(), (IReadOnlyList<IPAddress>)[]);
+            }
+
+            var rejectedText = new List<(string Message, string ErrorId)>();
             var complete = ConfirmAdoption(planned.Adopted) && ExecuteOwnedPlan(plan, statePath, ownership, state, planned.Recorded, planned.Forgotten);
-            var rejectedText = plan.Rejected.Select(r => r.Message).ToList();
             if (!complete && !whatIf)
             {
-                rejectedText.Add("Not every step was confirmed, so the host is only partly configured.");
+                rejectedText.Add(("Not every step was confirmed, so the host is only partly configured.", nameof(LvsErrorKind.InvalidArgument)));
             }
 
             return (planned.Changes, plan.Steps.Select(s => s.Command.ToDisplayString()).ToList(), rejectedText, planned.Adopted);
@@ -220,7 +233,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 | RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors);
         }
 
-        var failure = rejected.Concat(errors.Select(e => e.Exception.Message)).ToList();
+        var failure = rejected.Select(r => r.Message).Concat(errors.Select(e => e.Exception.Message)).ToList();
         return new RealServerResult
         {
             ComputerName = Dns.GetHostName(),
@@ -232,7 +245,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             Commands = commands,
             Duration = watch.Elapsed,
             Error = failure.Count > 0 ? string.Join(" ", failure) : null,
-            ErrorId = failure.Count > 0 ? (errors.FirstOrDefault()?.FullyQualifiedErrorId.Split(',')[0] ?? nameof(LvsErrorKind.InvalidArgument)) : null,
+            ErrorId = failure.Count > 0 ? (rejected.Select(r => r.ErrorId).FirstOrDefault() ?? errors.First().FullyQualifiedErrorId.Split(',')[0]) : null,
         };
     }
 

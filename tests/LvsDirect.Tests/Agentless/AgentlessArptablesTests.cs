@@ -75,7 +75,10 @@ public sealed class AgentlessArptablesTests : IDisposable
     private HostState Read()
     {
         var rules = ArptablesRuleSet.Parse(ArptablesListing.ToSaveText(Run("ip", "netns", "exec", _namespace, "arptables", "-L", "-n")));
-        return new HostState([], [], rules, new ArptablesDialect(ArptablesFlavor.Nft));
+        // The real IP the plans name must be the host's own address on the facing interface, or the planner refuses them.
+        var eth0 = new NetInterface("eth0", 2, true, "UP", "02:00:00:00:00:11",
+            [new InterfaceAddress("eth0", IPAddress.Parse("192.0.2.11"), 24, "eth0", IPAddress.Parse("192.0.2.255"), "global", false)]);
+        return new HostState([eth0], [], rules, new ArptablesDialect(ArptablesFlavor.Nft));
     }
 
     private static string Run(string program, params string[] args)

@@ -190,15 +190,19 @@ public class NewLvsVipCommandTests
         Assert.Equal(["arptables -D INPUT -j LVSDIRECT-IN", "arptables -X LVSDIRECT-IN", "arptables -D OUTPUT -j LVSDIRECT-OUT", "arptables -X LVSDIRECT-OUT"], changes.Skip(3).Select(c => c.ToDisplayString()));
     }
 
-    [Fact]
-    public void RemoveLvsVip_RefusesThePrimaryAddressWithoutForce()
+    [Theory]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11")]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11 -Force")]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11/24 -Force")]
+    [InlineData("Remove-LvsVip -Address 192.0.2.11 -PrefixLength 24 -Force")]
+    public void RemoveLvsVip_NeverRemovesThePrimaryAddress_NotEvenWithForce(string command)
     {
         var runner = FakeRunner.Host();
         using var host = new CmdletHost(runner);
 
-        var (_, errors, _) = host.Invoke("Remove-LvsVip -Address 192.0.2.11");
+        var (_, errors, _) = host.Invoke(command);
 
-        Assert.StartsWith("InvalidArgument,", Assert.Single(errors).FullyQualifiedErrorId);
+        Assert.StartsWith("HostAddress,", Assert.Single(errors).FullyQualifiedErrorId);
         Assert.Empty(runner.Changes);
     }
 

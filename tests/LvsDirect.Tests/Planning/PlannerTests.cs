@@ -218,7 +218,8 @@ public class PlannerTests
         var d = new DesiredChange();
         d.EnsureSuppression.Add(new SuppressionRequest(Vip, IPAddress.Parse("192.0.2.12")));
 
-        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithOwnChains))), d);
+        var secondRip = ",{\"family\":\"inet\",\"local\":\"192.0.2.12\",\"prefixlen\":24,\"scope\":\"global\",\"secondary\":true,\"label\":\"eth0\"}";
+        var plan = Planner.Create(Read(FakeRunner.Host(Listing.FromSave(NftWithOwnChains), secondRip)), d);
 
         Assert.Equal(
             ["arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.12", "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
