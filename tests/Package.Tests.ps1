@@ -156,6 +156,30 @@ Describe 'The LvsDirect package' {
     }
 }
 
+Describe 'The module without a ReadyToRun image for this process' {
+    It 'loads the IL LvsDirect.Core beside the cmdlets and exports every cmdlet' {
+        $copy = Join-Path $Root 'no-r2r' 'LvsDirect'
+        $null = New-Item -ItemType Directory -Path (Split-Path -Parent $copy) -Force
+        Copy-Item -LiteralPath $ModuleFolder -Destination $copy -Recurse
+        Remove-Item -LiteralPath (Join-Path $copy 'r2r') -Recurse -Force -ErrorAction SilentlyContinue
+        $result = Join-Path $Root 'no-r2r.json'
+        $null = Invoke-IsolatedPwsh -Name 'no-r2r' -ArgumentList (Join-Path $copy 'LvsDirect.psd1'), $result -Script @'
+param([string] $Manifest, [string] $ResultPath)
+$ErrorActionPreference = 'Stop'
+Import-Module -Name $Manifest
+[ordered]@{
+    CoreLocation = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'LvsDirect.Core' }).Location
+    CommandCount = @(Get-Command -Module LvsDirect).Count
+    Parsed       = [LvsDirect.Core.Parsing.ArptablesRuleSet]::Parse("*filter`n:INPUT ACCEPT`n-A INPUT -d 192.0.2.1 -j DROP`n").Rules.Count
+} | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8
+'@
+        $r = Get-Content -LiteralPath $result -Raw | ConvertFrom-Json
+        $r.CoreLocation | Should -Be (Join-Path $copy 'LvsDirect.Core.dll')
+        $r.CommandCount | Should -Be @($Manifest.CmdletsToExport).Count
+        $r.Parsed | Should -Be 1
+    }
+}
+
 Describe 'LvsDirect installed with Install-PSResource from a file repository' {
     It 'lands in the current user''s module folder under its version' {
         $expected = Join-Path $UserData 'powershell' 'Modules' 'LvsDirect' $Version
