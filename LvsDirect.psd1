@@ -1,5 +1,7 @@
 @{
     RootModule           = 'LvsDirect.dll'
+    # Imported first: loads the precompiled LvsDirect.Core that matches this process, if there is one.
+    NestedModules        = @('LvsDirect.Loader.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '094db251-4618-4b68-8bd8-ce795eb8434f'
     Author               = 'LvsDirect contributors'

@@ -181,10 +181,13 @@ function Invoke-Build {
     $files = @(Get-ChildItem -LiteralPath $binFolder.FullName -File | Where-Object {
             $_.Name -like "$ModuleName.*" -and $_.Extension -in '.dll', '.pdb', '.json' -and $_.Name -notlike '*.runtimeconfig.json'
         })
-    foreach ($name in "$ModuleName.dll", "$ModuleName.Core.dll") {
+    foreach ($name in "$ModuleName.dll", "$ModuleName.Core.dll", "$ModuleName.Loader.dll") {
         if ($name -notin $files.Name) { throw "$name is missing from $($binFolder.FullName)." }
     }
     $files | Copy-Item -Destination $dest
+    # The ReadyToRun images of LvsDirect.Core (see src/LvsDirect/LvsDirect.csproj), when this host could make them.
+    $r2r = Join-Path $binFolder.FullName 'r2r'
+    if (Test-Path -LiteralPath $r2r -PathType Container) { Copy-Item -LiteralPath $r2r -Destination $dest -Recurse }
     Copy-Item -LiteralPath $ManifestPath -Destination $dest
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.Format.ps1xml") -Destination $dest
     Copy-Item -LiteralPath (Join-Path $RepoRoot 'LICENSE') -Destination $dest

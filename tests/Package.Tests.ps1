@@ -96,6 +96,30 @@ $module = Get-Module -Name LvsDirect
     Synopsis     = (Get-Help -Name New-LvsVip).Synopsis
     HelpModule   = (Get-Help -Name New-LvsVip).ModuleName
     Repositories = @((Get-PSResourceRepository).Name)
+    CoreLocation = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'LvsDirect.Core' }).Location
+    CoreJitted   = @(& {
+            # The methods of LvsDirect.Core the JIT compiles while it parses a listing: none when its
+            # ReadyToRun code is used.
+            Add-Type -TypeDefinition @"
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+public sealed class LvsJitListener : EventListener {
+    public readonly ConcurrentQueue<string> Methods = new ConcurrentQueue<string>();
+    protected override void OnEventSourceCreated(EventSource s) {
+        if (s.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(s, EventLevel.Verbose, (EventKeywords)0x10);
+    }
+    protected override void OnEventWritten(EventWrittenEventArgs e) {
+        if (e.EventName != null && e.EventName.StartsWith("MethodJittingStarted")) Methods.Enqueue(e.Payload[4] + "::" + e.Payload[5]);
+    }
+}
+"@
+            $listener = [LvsJitListener]::new()
+            try {
+                $null = [LvsDirect.Core.Parsing.ArptablesRuleSet]::Parse("*filter`n:INPUT ACCEPT`n:OUTPUT ACCEPT`n-A INPUT -d 192.0.2.1 -j DROP`n")
+                $listener.Methods.ToArray() | Where-Object { $_ -like 'LvsDirect.Core.*' }
+            }
+            finally { $listener.Dispose() }
+        })
 } | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8
 '@
     $script:Installed = Get-Content -LiteralPath $ResultPath -Raw | ConvertFrom-Json
@@ -119,7 +143,7 @@ Describe 'The LvsDirect package' {
         finally {
             $zip.Dispose()
         }
-        foreach ($file in 'LvsDirect.psd1', 'LvsDirect.dll', 'LvsDirect.Core.dll', 'LvsDirect.Format.ps1xml', 'en-US/LvsDirect.dll-Help.xml', 'en-US/about_LvsDirect.help.txt', 'LICENSE') {
+        foreach ($file in 'LvsDirect.psd1', 'LvsDirect.dll', 'LvsDirect.Core.dll', 'LvsDirect.Loader.dll', 'LvsDirect.Format.ps1xml', 'en-US/LvsDirect.dll-Help.xml', 'en-US/about_LvsDirect.help.txt', 'LICENSE') {
             $entries | Should -Contain $file
         }
         $licence | Should -Match '^MIT License'
@@ -136,6 +160,30 @@ Describe 'The LvsDirect package' {
     }
 }
 
+Describe 'The module without a ReadyToRun image for this process' {
+    It 'loads the IL LvsDirect.Core beside the cmdlets and exports every cmdlet' {
+        $copy = Join-Path $Root 'no-r2r' 'LvsDirect'
+        $null = New-Item -ItemType Directory -Path (Split-Path -Parent $copy) -Force
+        Copy-Item -LiteralPath $ModuleFolder -Destination $copy -Recurse
+        Remove-Item -LiteralPath (Join-Path $copy 'r2r') -Recurse -Force -ErrorAction SilentlyContinue
+        $result = Join-Path $Root 'no-r2r.json'
+        $null = Invoke-IsolatedPwsh -Name 'no-r2r' -ArgumentList (Join-Path $copy 'LvsDirect.psd1'), $result -Script @'
+param([string] $Manifest, [string] $ResultPath)
+$ErrorActionPreference = 'Stop'
+Import-Module -Name $Manifest
+[ordered]@{
+    CoreLocation = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'LvsDirect.Core' }).Location
+    CommandCount = @(Get-Command -Module LvsDirect).Count
+    Parsed       = [LvsDirect.Core.Parsing.ArptablesRuleSet]::Parse("*filter`n:INPUT ACCEPT`n-A INPUT -d 192.0.2.1 -j DROP`n").Rules.Count
+} | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8
+'@
+        $r = Get-Content -LiteralPath $result -Raw | ConvertFrom-Json
+        $r.CoreLocation | Should -Be (Join-Path $copy 'LvsDirect.Core.dll')
+        $r.CommandCount | Should -Be @($Manifest.CmdletsToExport).Count
+        $r.Parsed | Should -Be 1
+    }
+}
+
 Describe 'LvsDirect installed with Install-PSResource from a file repository' {
     It 'lands in the current user''s module folder under its version' {
         $expected = Join-Path $UserData 'powershell' 'Modules' 'LvsDirect' $Version
@@ -145,6 +193,15 @@ Describe 'LvsDirect installed with Install-PSResource from a file repository' {
 
     It 'exports every cmdlet the manifest lists once imported by name' {
         $Installed.CommandCount | Should -Be @($Manifest.CmdletsToExport).Count
+    }
+
+    It 'runs LvsDirect.Core precompiled where the build made an image for this processor and .NET, and as IL elsewhere' {
+        $platform = "linux-$("$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture)".ToLowerInvariant()).net$([Environment]::Version.Major)"
+        $image = Join-Path $Installed.ModuleBase 'r2r' $platform 'LvsDirect.Core.dll'
+        # The build makes the .NET 10 image on x64 build hosts (crossgen2 is an x64 program); this one built the package.
+        $expected = if ($platform -eq 'linux-x64.net10' -and [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') { $image } else { Join-Path $Installed.ModuleBase 'LvsDirect.Core.dll' }
+        $Installed.CoreLocation | Should -Be $expected
+        if ($expected -eq $image) { @($Installed.CoreJitted) | Should -BeNullOrEmpty }
     }
 
     It 'has the help of New-LvsVip, with a synopsis written for it' {

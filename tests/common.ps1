@@ -288,7 +288,7 @@ function New-LvsLab {
     A pwsh with the module imported is started in each real server for Invoke-LvsInNamespace (-NoSession: not).
     #>
     param(
-        [ValidateRange(1, 9)][int] $RealServerCount = 2,
+        [ValidateRange(1, 40)][int] $RealServerCount = 2,
         [string] $Prefix = (New-LvsLabPrefix),
         [switch] $NoSession
     )

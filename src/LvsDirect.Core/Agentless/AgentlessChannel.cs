@@ -13,8 +13,11 @@ namespace LvsDirect.Core.Agentless;
 /// and the batch goes back over the same connection's standard input. Nothing but sh, coreutils, flock and the
 /// network tools is needed on the server.
 /// </summary>
-public sealed class AgentlessChannel
+public sealed partial class AgentlessChannel
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-7]{3,4}$")]
+    private static partial System.Text.RegularExpressions.Regex OctalMode();
+
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Func<SshTarget, ProcessStartInfo> _launch;
@@ -223,7 +226,7 @@ public sealed class AgentlessChannel
 
                     break;
                 case RemoteFileWrite w:
-                    if (!System.Text.RegularExpressions.Regex.IsMatch(w.Mode, "^[0-7]{3,4}$"))
+                    if (!OctalMode().IsMatch(w.Mode))
                     {
                         throw new LvsException(LvsErrorKind.InvalidArgument, $"'{w.Mode}' is not an octal file mode.", w.Mode);
                     }

@@ -10,14 +10,19 @@ namespace LvsDirect.Core.Parsing;
 /// The rules `arptables-save` printed, of any flavor, and the text that gives them back to `arptables-restore`
 /// with some rules removed and others added. Every rule the module did not write is kept verbatim.
 /// </summary>
-public sealed class ArptablesRuleSet
+public sealed partial class ArptablesRuleSet
 {
     private const string FilterTable = "filter";
     private const string UserChainPolicy = "-";
 
-    private static readonly Regex CountersPrefix = new(@"^\[\d+:\d+\]\s*", RegexOptions.CultureInvariant);
-    private static readonly Regex DottedQuad = new(@"^\d{1,3}(\.\d{1,3}){3}$", RegexOptions.CultureInvariant);
     private static readonly char[] Blanks = [' ', '\t'];
+
+    // Generated at build time: constructing a Regex at run time costs a fresh process milliseconds on its first listing.
+    [GeneratedRegex(@"^\[\d+:\d+\]\s*", RegexOptions.CultureInvariant)]
+    private static partial Regex CountersPrefix();
+
+    [GeneratedRegex(@"^\d{1,3}(\.\d{1,3}){3}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DottedQuad();
 
     private readonly List<Table> _tables;
     private readonly Dictionary<string, IReadOnlyList<ArpRule>> _chainRules;
@@ -186,7 +191,7 @@ public sealed class ArptablesRuleSet
                 continue;
             }
 
-            line = CountersPrefix.Replace(line, string.Empty, 1);
+            line = CountersPrefix().Replace(line, string.Empty, 1);
             current.Rules.Add(ParseRule(current.Name, line, lineNumber));
         }
 
@@ -286,7 +291,7 @@ public sealed class ArptablesRuleSet
     {
         // arptables_jf, like iptables-save, may append the chain's counters: `:IN ACCEPT [0:0]`.
         var parts = line[1..].Split(Blanks, StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length < 2 || parts.Length > 3 || (parts.Length == 3 && !CountersPrefix.IsMatch(parts[2])))
+        if (parts.Length < 2 || parts.Length > 3 || (parts.Length == 3 && !CountersPrefix().IsMatch(parts[2])))
         {
             throw LineError(lineNumber, line, "a chain declaration must be ':CHAIN POLICY' or ':CHAIN -'");
         }
@@ -371,7 +376,7 @@ public sealed class ArptablesRuleSet
         }
 
         // IPAddress.TryParse alone would take "203.0.113" for 203.0.0.113.
-        if (DottedQuad.IsMatch(addressText) && IPAddress.TryParse(addressText, out var address))
+        if (DottedQuad().IsMatch(addressText) && IPAddress.TryParse(addressText, out var address))
         {
             return address;
         }

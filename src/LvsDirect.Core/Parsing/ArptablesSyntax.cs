@@ -7,8 +7,14 @@ using LvsDirect.Core.Model;
 namespace LvsDirect.Core.Parsing;
 
 /// <summary>The argument lists of the two seed rules, and flavor detection from `arptables -V`.</summary>
-public static class ArptablesSyntax
+public static partial class ArptablesSyntax
 {
+    [GeneratedRegex(@"\bv0\.0\.8\b")]
+    private static partial Regex JfVersion();
+
+    [GeneratedRegex(@"\barptables v\d")]
+    private static partial Regex ArptablesVersion();
+
     /// <summary>`-d VIP -j DROP`: the IN(PUT) rule that ignores ARP requests for the VIP.</summary>
     public static string[] InputDropSpec(IPAddress vip) =>
         ["-d", RequireIPv4(vip, "virtual IP"), "-j", "DROP"];
@@ -42,12 +48,12 @@ public static class ArptablesSyntax
             return ArptablesFlavor.Nft;
         }
 
-        if (versionOutput.Contains("jf", StringComparison.OrdinalIgnoreCase) || Regex.IsMatch(versionOutput, @"\bv0\.0\.8\b"))
+        if (versionOutput.Contains("jf", StringComparison.OrdinalIgnoreCase) || JfVersion().IsMatch(versionOutput))
         {
             return ArptablesFlavor.Jf;
         }
 
-        if (versionOutput.Contains("legacy", StringComparison.OrdinalIgnoreCase) || Regex.IsMatch(versionOutput, @"\barptables v\d"))
+        if (versionOutput.Contains("legacy", StringComparison.OrdinalIgnoreCase) || ArptablesVersion().IsMatch(versionOutput))
         {
             return ArptablesFlavor.Legacy;
         }

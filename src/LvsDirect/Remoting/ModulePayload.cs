@@ -8,8 +8,11 @@ namespace LvsDirect.Remoting;
 /// The files of the LvsDirect module this process loaded (its folder: manifest, assemblies, format file, help),
 /// read once per process, as a remote host receives them.
 /// </summary>
-internal sealed class ModulePayload
+internal sealed partial class ModulePayload
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"ModuleVersion\s*=\s*'([^']+)'")]
+    private static partial System.Text.RegularExpressions.Regex ManifestVersion();
+
     private static readonly Lazy<ModulePayload> Loaded = new(() => FromFolder(Path.GetDirectoryName(typeof(ModulePayload).Assembly.Location)!));
 
     private ModulePayload(string folder, string version, string fingerprint, IReadOnlyDictionary<string, byte[]> files)
@@ -52,7 +55,7 @@ internal sealed class ModulePayload
             throw new InvalidOperationException($"The LvsDirect module loaded from {folder} has no LvsDirect.psd1 beside it, so it cannot be copied to another host. Import the built module (output/LvsDirect/<version>) by its manifest.");
         }
 
-        var version = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(manifest), @"ModuleVersion\s*=\s*'([^']+)'").Groups[1].Value;
+        var version = ManifestVersion().Match(File.ReadAllText(manifest)).Groups[1].Value;
         if (version.Length == 0)
         {
             throw new InvalidOperationException($"{manifest} has no ModuleVersion.");
