@@ -105,7 +105,7 @@ public sealed partial class ArptablesRuleSet
         network = default;
         var slash = value.IndexOf('/');
         var addressText = slash < 0 ? value : value[..slash];
-        if (!DottedQuad.IsMatch(addressText) || !IPAddress.TryParse(addressText, out var address))
+        if (!DottedQuad().IsMatch(addressText) || !IPAddress.TryParse(addressText, out var address))
         {
             return false;
         }
@@ -114,7 +114,7 @@ public sealed partial class ArptablesRuleSet
         if (slash >= 0)
         {
             var mask = value[(slash + 1)..];
-            if (DottedQuad.IsMatch(mask) && IPAddress.TryParse(mask, out var maskAddress))
+            if (DottedQuad().IsMatch(mask) && IPAddress.TryParse(mask, out var maskAddress))
             {
                 var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(maskAddress.GetAddressBytes());
                 prefix = System.Numerics.BitOperations.PopCount(bits);
