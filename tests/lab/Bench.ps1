@@ -290,16 +290,21 @@ try {
     & $row '    the same in a fresh pwsh (for reference)' $freshNoChange
     & $row '(e) reading the state: ip -j addr show + arptables -L -n' (Get-LvsMedian $m.List)
 
-    # Each process of the first call at both sizes, matched by program and order, and the work in between.
+    # Each process of the first call at both sizes, matched by what it does: its command line with the address
+    # lists and line counts taken out, so that the chunks one long list is split into (more of them at the larger
+    # size) count as one step, whose time is their sum.
     $parse = {
         param([string[]] $lines)
-        $seen = @{}
+        $steps = [ordered]@{}
         foreach ($l in $lines) {
             if ($l -notmatch '^(?<cmd>.*?) -> exit \d+ in (?<ms>\d+) ms$') { continue }
-            $program = ($Matches.cmd -split ' ')[0]
-            $key = '{0} #{1}' -f $program, (++$seen[$program])
-            [pscustomobject]@{ Key = $key; Program = $program; Text = $Matches.cmd; Ms = [double]$Matches.ms }
+            $cmd = $Matches.cmd
+            $ms = [double]$Matches.ms
+            $shape = $cmd -replace '\d{1,3}(\.\d{1,3}){3}(,\d{1,3}(\.\d{1,3}){3})+', '<VIPs>' -replace '\(\d+ line\(s\)', '(N line(s)'
+            if ($steps.Contains($shape)) { $steps[$shape].Ms += $ms; continue }
+            $steps[$shape] = [pscustomobject]@{ Key = $shape; Program = ($cmd -split ' ')[0]; Text = $shape; Ms = $ms }
         }
+        $steps.Values
     }
     $small = @(& $parse $steps[$Count])
     $large = @(& $parse $steps[$ScaleCount])
