@@ -248,9 +248,9 @@ public abstract class LvsCmdlet : PSCmdlet
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> for each host side by side (up to <paramref name="throttleLimit"/>) and hands
-    /// each outcome to <paramref name="onOutcome"/> on the pipeline thread as it arrives, with Write-Progress
-    /// "i of n hosts done".
+    /// The one host pool and progress loop of every transport: runs <paramref name="work"/> for each host side by
+    /// side (up to <paramref name="throttleLimit"/>) and hands each outcome to <paramref name="onOutcome"/> on the
+    /// pipeline thread as it arrives, with Write-Progress "i of n hosts done".
     /// </summary>
     protected void ForEachHost<TItem, TResult>(
         int activityId,
@@ -260,6 +260,11 @@ public abstract class LvsCmdlet : PSCmdlet
         Func<TItem, CancellationToken, TResult> work,
         Action<HostOutcome<TItem, TResult>> onOutcome)
     {
+        if (hosts.Count == 0)
+        {
+            return;
+        }
+
         var progress = new ProgressRecord(activityId, MyInvocation.MyCommand.Name, $"0 of {hosts.Count} hosts done");
         WriteProgress(progress);
         var done = 0;
@@ -275,10 +280,6 @@ public abstract class LvsCmdlet : PSCmdlet
         progress.RecordType = ProgressRecordType.Completed;
         WriteProgress(progress);
     }
-
-    /// <summary>A host's failure as an LvsException: ours as it is, anything else as RemoteFailed naming the host.</summary>
-    protected static LvsException HostFailure(Exception error, SshTarget target) =>
-        error as LvsException ?? new LvsException(LvsErrorKind.RemoteFailed, $"{target}: {error.Message}", target.HostName, error);
 
     /// <summary>A path on a remote host: absolute, taken as given (not resolved against this machine's current folder).</summary>
     protected static string RemotePath(string path, string parameter) =>
@@ -324,7 +325,6 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.AuthenticationFailed => ErrorCategory.AuthenticationError,
         LvsErrorKind.HostKeyUnknown => ErrorCategory.SecurityError,
         LvsErrorKind.RemoteFailed => ErrorCategory.ProtocolError,
-        LvsErrorKind.RemoteCommandFailed => ErrorCategory.InvalidOperation,
         LvsErrorKind.NotManaged => ErrorCategory.PermissionDenied,
         LvsErrorKind.InvalidVip or LvsErrorKind.HostAddress or LvsErrorKind.GatewayAddress or LvsErrorKind.InvalidRealIP or LvsErrorKind.ConflictingRequest
             => ErrorCategory.InvalidArgument,

@@ -9,7 +9,8 @@ public sealed record HostOutcome<TItem, TResult>(TItem Item, TResult? Result, Ex
 /// <summary>
 /// Runs work for many hosts side by side, at most <c>throttle</c> at a time, and hands each outcome to the
 /// caller's thread as soon as it is ready (so a cmdlet can write results and progress from the pipeline
-/// thread). One host's exception is its outcome; it never stops the others.
+/// thread). One host's exception is its outcome; it never stops the others. Every transport's pool runs here
+/// (agentless ssh sessions and PowerShell remoting runspaces alike).
 /// </summary>
 public static class HostParallel
 {
@@ -26,7 +27,10 @@ public static class HostParallel
 
         // Dedicated threads, not the thread pool: each host mostly waits on ssh, and a pool of two threads
         // (this machine's CPU count) would grow too slowly to start eight hosts at once.
-        using var done = new BlockingCollection<HostOutcome<TItem, TResult>>();
+        // Not disposed: when the caller stops enumerating early (a terminating error, Select-Object -First), the
+        // workers still finish their hosts and add to it, and Add on a disposed collection would throw on a
+        // worker thread and end the process. It holds no OS handle until a wait needs one.
+        var done = new BlockingCollection<HostOutcome<TItem, TResult>>();
         var queue = new ConcurrentQueue<TItem>(items);
         var workers = Enumerable.Range(0, Math.Clamp(throttle, 1, items.Count)).Select(_ =>
         {

@@ -18,13 +18,14 @@ public enum LvsErrorKind
     HostUnreachable,
     AuthenticationFailed,
     HostKeyUnknown,
-    RemoteFailed,
 
     /// <summary>
-    /// A cmdlet run on a host over PowerShell remoting failed with an error that carries no LvsDirect id (the
-    /// remote pwsh or module broke, or a file could not be copied there); the message is the remote error's.
+    /// A host failed in a way that carries no LvsDirect id, on any transport: the agentless session broke off or
+    /// answered something unexpected, or a cmdlet run there over PowerShell remoting failed with a PowerShell
+    /// error (the remote pwsh or module broke, a file could not be copied there); the message is the host's.
     /// </summary>
-    RemoteCommandFailed,
+    RemoteFailed,
+
     /// <summary>An existing VIP that LvsDirect did not create was named without -Adopt.</summary>
     NotManaged,
     /// <summary>The address can be a VIP on no host: unspecified, broadcast, multicast, loopback, link-local, reserved.</summary>

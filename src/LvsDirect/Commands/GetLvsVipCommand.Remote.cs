@@ -1,57 +1,51 @@
+using System.Collections;
 using System.Management.Automation;
 using System.Net;
 using LvsDirect.Core.Agentless;
-using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Remoting;
 
 namespace LvsDirect.Commands;
 
-/// <summary>Get-LvsVip -HostName -Transport Ssh: the VIPs of many real servers, read with one agentless session each.</summary>
+/// <summary>
+/// Get-LvsVip -HostName: the VIPs of many real servers, each with PSComputerName. Over PowerShell remoting (the
+/// default) Get-LvsVip runs on each host; over -Transport Ssh one agentless session per host reads its state and
+/// the VIPs are worked out here.
+/// </summary>
 public sealed partial class GetLvsVipCommand
 {
     private const string LocalSet = "Local";
     private const string HostSet = "HostName";
 
-    /// <summary>Real servers to list, read over agentless SSH (for PowerShell remoting use Invoke-Command).</summary>
+    private static readonly ConnectionSets Sets = new([HostSet], [HostSet]);
+
+    /// <summary>Real servers to list.</summary>
     [Parameter(Mandatory = true, ParameterSetName = HostSet)]
+    [Alias("ComputerName")]
     [ValidateNotNullOrEmpty]
     public string[] HostName { get; set; } = [];
 
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateNotNullOrEmpty]
-    public string? UserName { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KeyFilePath { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateRange(0, 65535)]
-    public int Port { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateRange(1, 1024)]
-    public int ThrottleLimit { get; set; } = 32;
-
-    /// <summary>Only Ssh (agentless) here: with PowerShell remoting, run Get-LvsVip inside Invoke-Command.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = HostSet)]
-    [ValidateSet(nameof(LvsTransport.Ssh))]
-    public LvsTransport Transport { get; set; } = LvsTransport.Ssh;
+    private protected override ConnectionSets ConnectionSets => Sets;
 
     private void ListRemote(HashSet<IPAddress>? filter)
     {
-        var key = KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
-        var targets = HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => new SshTarget(h, UserName, Port == 0 ? null : Port, key)).ToList();
+        var hosts = HostName.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (Transport == LvsTransport.PowerShell)
+        {
+            ListOverRemoting(hosts);
+            return;
+        }
+
+        var targets = hosts.Select(Connection.Target).ToList();
         var interfaceName = Optional(InterfaceName);
         var channel = new AgentlessChannel();
-        foreach (var outcome in HostParallel.Run(targets, ThrottleLimit, (t, ct) => channel.Run(t, AgentlessDiagnosis.OwnershipFiles(null), _ => null, ct).Snapshot!, CancellationToken))
+        ForEachHost(ProgressActivityId + 4, targets, t => t.HostName, ThrottleLimit, (t, ct) => channel.Run(t, AgentlessDiagnosis.OwnershipFiles(null), _ => null, ct).Snapshot!, outcome =>
         {
             if (outcome.Error is { } error)
             {
-                var lvs = HostFailure(error, outcome.Item);
-                WriteError(new ErrorRecord(lvs, lvs.ErrorId, CategoryFor(lvs.Kind), outcome.Item.HostName));
-                continue;
+                WriteHostFailure(HostFailure.FromException(outcome.Item.HostName, error), error);
+                return;
             }
 
             var snapshot = outcome.Result!;
@@ -67,6 +61,46 @@ public sealed partial class GetLvsVipCommand
                     WriteObject(o);
                 }
             }
+        });
+    }
+
+    /// <summary>Get-LvsVip run on each host (the module is copied there when missing); its VIPs come back with PSComputerName.</summary>
+    private void ListOverRemoting(IReadOnlyList<string> hosts)
+    {
+        var parameters = new Hashtable();
+        if (Address is not null)
+        {
+            parameters[nameof(Address)] = Address;
         }
+
+        if (Optional(InterfaceName) is { } interfaceName)
+        {
+            parameters[nameof(InterfaceName)] = interfaceName;
+        }
+
+        if (All.IsPresent)
+        {
+            parameters[nameof(All)] = true;
+        }
+
+        var work = hosts.Select(h => new RemoteWork(Connection.RemoteTarget(h), new RemoteInvocation("Get-LvsVip", parameters))).ToList();
+        ForEachRemoteHost(ProgressActivityId + 4, Connection.Runner(), work, r =>
+        {
+            foreach (var o in r.Output)
+            {
+                WriteObject(o);
+            }
+
+            if (r.Failure is not null)
+            {
+                WriteHostFailure(HostFailure.FromResult(r)!, r.Failure);
+                return;
+            }
+
+            foreach (var e in r.Errors)
+            {
+                WriteHostFailure(HostFailure.FromRemoteError(r.ComputerName, e), e.Exception);
+            }
+        });
     }
 }

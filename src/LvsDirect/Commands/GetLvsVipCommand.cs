@@ -12,7 +12,7 @@ namespace LvsDirect.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "LvsVip", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(LvsVip))]
-public sealed partial class GetLvsVipCommand : LvsCmdlet
+public sealed partial class GetLvsVipCommand : LvsRemoteCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]

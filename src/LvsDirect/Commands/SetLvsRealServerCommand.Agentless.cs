@@ -21,21 +21,15 @@ public sealed partial class SetLvsRealServerCommand
 {
     private static readonly string SavedRulesFolder = Path.GetDirectoryName(AgentlessDiagnosis.SavedRulesDefaultPath)!;
 
-    /// <summary>How to reach hosts given by name: PowerShell remoting (the default) or agentless SSH.</summary>
-    [Parameter(ParameterSetName = HostSet)]
-    [Parameter(ParameterSetName = ConfigSet)]
-    public LvsTransport Transport { get; set; } = LvsTransport.PowerShell;
-
     private void RunAgentless(IReadOnlyList<(string Host, IReadOnlyList<string> Vips)> hosts)
     {
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
         var arpRules = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
-        var key = KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath);
 
         // Every host name and VIP is validated before any host is contacted: bad input changes nothing anywhere.
         var work = hosts.Select(h => new AgentlessWork(
-                new SshTarget(h.Host, UserName, Port == 0 ? null : Port, key),
+                Connection.Target(h.Host),
                 h.Vips.Select(v => InputValidation.ParseCidr(v)).Distinct().ToList()))
             .ToList();
         var confirmed = work.Where(w => whatIf || ShouldProcess(w.Target.HostName, $"Set the LVS-DR real server configuration over ssh (VIPs: {(w.Vips.Count == 0 ? "none" : string.Join(", ", w.Vips.Select(v => v.Address)))})")).ToList();
@@ -50,12 +44,7 @@ public sealed partial class SetLvsRealServerCommand
             var result = outcome.Result ?? Failed(outcome.Item.Target.HostName, outcome.Error!, outcome.Duration);
             if (result.Status == RealServerStatus.Failed)
             {
-                var category = outcome.Error is LvsException lvs ? CategoryFor(lvs.Kind) : ErrorCategory.InvalidOperation;
-                WriteError(new ErrorRecord(
-                    new InvalidOperationException($"[{result.ComputerName}] {result.Error}", outcome.Error),
-                    result.ErrorId ?? nameof(LvsErrorKind.RemoteFailed),
-                    category,
-                    result.ComputerName));
+                WriteHostFailure(HostFailure.FromId(result.ComputerName, result.ErrorId, result.Error), outcome.Error);
             }
             else if (result.Status == RealServerStatus.WhatIf)
             {
@@ -173,15 +162,19 @@ public sealed partial class SetLvsRealServerCommand
         return writes;
     }
 
-    private RealServerResult Failed(string host, Exception error, TimeSpan duration) => new()
+    private RealServerResult Failed(string host, Exception error, TimeSpan duration)
     {
-        ComputerName = host,
-        Status = RealServerStatus.Failed,
-        Method = Method,
-        Duration = duration,
-        Error = error.Message,
-        ErrorId = (error as LvsException)?.ErrorId ?? nameof(LvsErrorKind.RemoteFailed),
-    };
+        var failure = HostFailure.FromException(host, error);
+        return new()
+        {
+            ComputerName = host,
+            Status = RealServerStatus.Failed,
+            Method = Method,
+            Duration = duration,
+            Error = failure.Message,
+            ErrorId = failure.ErrorId,
+        };
+    }
 
     private sealed record AgentlessWork(SshTarget Target, IReadOnlyList<(IPAddress Address, int PrefixLength)> Vips);
 }

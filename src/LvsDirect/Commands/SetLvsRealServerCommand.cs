@@ -24,12 +24,14 @@ namespace LvsDirect.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "LvsRealServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(RealServerResult))]
-public sealed partial class SetLvsRealServerCommand : LvsCmdlet
+public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 {
     private const string LocalSet = "Local";
     private const string HostSet = "HostName";
     private const string SessionSet = "Session";
     private const string ConfigSet = "InputObject";
+
+    private static readonly ConnectionSets Sets = new([HostSet, ConfigSet], [HostSet, SessionSet, ConfigSet]);
 
     private readonly List<string> _vips = [];
     private readonly List<LvsVirtualService> _services = [];
@@ -46,33 +48,13 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     public PSObject[] InputObject { get; set; } = [];
 
     [Parameter(Mandatory = true, ParameterSetName = HostSet)]
+    [Alias("ComputerName")]
     [ValidateNotNullOrEmpty]
     public string[] HostName { get; set; } = [];
 
     [Parameter(Mandatory = true, ParameterSetName = SessionSet)]
     [ValidateNotNullOrEmpty]
     public PSSession[] Session { get; set; } = [];
-
-    [Parameter(ParameterSetName = HostSet)]
-    [Parameter(ParameterSetName = ConfigSet)]
-    [ValidateNotNullOrEmpty]
-    public string? UserName { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [Parameter(ParameterSetName = ConfigSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KeyFilePath { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [Parameter(ParameterSetName = ConfigSet)]
-    [ValidateRange(0, 65535)]
-    public int Port { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [Parameter(ParameterSetName = SessionSet)]
-    [Parameter(ParameterSetName = ConfigSet)]
-    [ValidateRange(1, 1024)]
-    public int ThrottleLimit { get; set; } = 32;
 
     /// <summary>
     /// Arptables or Nftables (VIPs on the interface, rules per VIP) or Sysctl (VIPs on lo as /32, arp_ignore and
@@ -114,6 +96,8 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? ArpRulesPath { get; set; }
 
+    private protected override ConnectionSets ConnectionSets => Sets;
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == ConfigSet)
@@ -154,7 +138,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                 RunAgentless(HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => (h, (IReadOnlyList<string>)_vips)).ToList());
                 break;
             case HostSet:
-                RunRemote(HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => (RemoteTarget.ForHost(h), (IReadOnlyList<string>)_vips)).ToList());
+                RunRemote(HostName.Distinct(StringComparer.OrdinalIgnoreCase).Select(h => (Connection.RemoteTarget(h), (IReadOnlyList<string>)_vips)).ToList());
                 break;
             case SessionSet:
                 RunRemote(Session.Select(s => (RemoteTarget.ForSession(s), (IReadOnlyList<string>)_vips)).ToList());
@@ -177,7 +161,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
                     break;
                 }
 
-                RunRemote(assignments.Select(a => (RemoteTarget.ForHost(a.Address.ToString()), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());
+                RunRemote(assignments.Select(a => (Connection.RemoteTarget(a.Address.ToString()), (IReadOnlyList<string>)a.VirtualIPs.Select(v => v.ToString()).ToList())).ToList());
                 break;
         }
     });
@@ -356,13 +340,12 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             work.Add(new RemoteWork(target, new RemoteInvocation("Set-LvsRealServer", parameters)));
         }
 
-        var runner = RemoteCmdlet.CreateRunner(UserName, KeyFilePath, Port, ThrottleLimit);
-        RemoteCmdlet.RunWithProgress(this, runner, work, "Set-LvsRealServer", r =>
+        ForEachRemoteHost(ProgressActivityId + 2, Connection.Runner(), work, r =>
         {
             var result = FromRemote(r);
             if (result.Status == RealServerStatus.Failed)
             {
-                WriteError(RemoteCmdlet.HostError(result.ComputerName, result.ErrorId ?? nameof(LvsErrorKind.RemoteCommandFailed), result.Error ?? "failed", r.Failure));
+                WriteHostFailure(HostFailure.FromId(result.ComputerName, result.ErrorId, result.Error), r.Failure);
             }
             else if (result.Status == RealServerStatus.WhatIf)
             {
@@ -370,7 +353,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             }
 
             WriteObject(result);
-        }, CancellationToken);
+        });
     }
 
     private static void AddIfGiven(Hashtable parameters, string name, string? value)
@@ -393,17 +376,17 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     internal static RealServerResult FromRemote(HostRunResult r)
     {
         var remote = r.Output.FirstOrDefault(o => o.Properties["Changes"] is not null && o.Properties["Status"] is not null);
-        var firstError = r.Errors.FirstOrDefault();
         if (r.Failure is not null || remote is null)
         {
+            var failure = HostFailure.FromResult(r) ?? new HostFailure(r.ComputerName, LvsErrorKind.RemoteFailed, "The host returned no result.");
             return new RealServerResult
             {
                 ComputerName = r.ComputerName,
                 Status = RealServerStatus.Failed,
                 Duration = r.Duration,
                 ModuleInstalled = r.ModuleInstalled,
-                Error = RemoteCmdlet.MessageOf(r, firstError),
-                ErrorId = RemoteCmdlet.ErrorIdOf(r, firstError),
+                Error = failure.Message,
+                ErrorId = failure.ErrorId,
             };
         }
 

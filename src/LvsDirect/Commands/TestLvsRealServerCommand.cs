@@ -17,10 +17,13 @@ namespace LvsDirect.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "LvsRealServer", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(RealServerCheck), typeof(bool))]
-public sealed class TestLvsRealServerCommand : LvsCmdlet
+public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
 {
     private const string LocalSet = "Local";
     private const string HostSet = "HostName";
+
+    // -Port is the service port here, so the SSH port is -SshPort.
+    private static readonly ConnectionSets Sets = new([HostSet], [HostSet], PortName: ConnectionParameters.SshPort);
 
     private readonly List<Request> _requests = [];
 
@@ -29,29 +32,11 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     /// server of them, when a connection parameter (-Transport, -UserName, -KeyFilePath, -SshPort) is given.
     /// </summary>
     [Parameter(ParameterSetName = HostSet)]
+    [Alias("ComputerName")]
     [ValidateNotNullOrEmpty]
     public string[] HostName { get; set; } = [];
 
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateNotNullOrEmpty]
-    public string? UserName { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KeyFilePath { get; set; }
-
-    /// <summary>The SSH port (-Port is the service port to find a listener on); 0: ssh's own default.</summary>
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateRange(0, 65535)]
-    public int SshPort { get; set; }
-
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateRange(1, 1024)]
-    public int ThrottleLimit { get; set; } = 32;
-
-    /// <summary>How to reach the hosts: PowerShell remoting (the default) or agentless SSH.</summary>
-    [Parameter(ParameterSetName = HostSet)]
-    public LvsTransport Transport { get; set; } = LvsTransport.PowerShell;
+    private protected override ConnectionSets ConnectionSets => Sets;
 
     /// <summary>The VIPs to check; by default every VIP the host shows or its boot files mention.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -197,9 +182,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             return;
         }
 
-        var targets = hosts.Distinct(StringComparer.OrdinalIgnoreCase)
-            .Select(h => new SshTarget(h, UserName, SshPort == 0 ? null : SshPort, KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath)))
-            .ToList();
+        var targets = hosts.Distinct(StringComparer.OrdinalIgnoreCase).Select(Connection.Target).ToList();
         var wantListeners = _requests.Any(r => r.Ports.Count > 0);
         var channel = new AgentlessChannel();
         var all = new List<RealServerCheck>();
@@ -220,17 +203,9 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 IReadOnlyList<RealServerCheck> results;
                 if (outcome.Error is { } error)
                 {
-                    var lvs = HostFailure(error, outcome.Item);
-                    WriteLvsError(lvs);
-                    results =
-                    [
-                        ConnectionFailure(outcome.Item.HostName, lvs.Message, lvs.Kind switch
-                        {
-                            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
-                            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
-                            _ => null,
-                        }),
-                    ];
+                    var failure = HostFailure.FromException(outcome.Item.HostName, error);
+                    WriteHostFailure(failure, error);
+                    results = [ConnectionFailure(failure)];
                 }
                 else
                 {
@@ -298,21 +273,18 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 parameters["SystemdUnitPath"] = RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
             }
 
-            work.Add(new RemoteWork(RemoteTarget.ForHost(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
+            work.Add(new RemoteWork(Connection.RemoteTarget(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
         }
 
         var all = new List<RealServerCheck>();
-        var runner = RemoteCmdlet.CreateRunner(UserName, KeyFilePath, SshPort, ThrottleLimit);
-        RemoteCmdlet.RunWithProgress(this, runner, work, "Test-LvsRealServer", r =>
+        ForEachRemoteHost(ProgressActivityId + 1, Connection.Runner(), work, r =>
         {
             IReadOnlyList<RealServerCheck> results;
-            var firstError = r.Errors.FirstOrDefault();
-            if (r.Failure is not null || (firstError is not null && r.Output.Count == 0))
+            if (r.Failure is not null || (r.Errors.Count > 0 && r.Output.Count == 0))
             {
-                var id = RemoteCmdlet.ErrorIdOf(r, firstError);
-                var message = RemoteCmdlet.MessageOf(r, firstError);
-                WriteError(RemoteCmdlet.HostError(r.ComputerName, id, message, r.Failure));
-                results = [ConnectionFailure(r.ComputerName, message, null)];
+                var failure = HostFailure.FromResult(r)!;
+                WriteHostFailure(failure, r.Failure);
+                results = [ConnectionFailure(failure)];
             }
             else
             {
@@ -324,7 +296,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             {
                 WriteObject(results, enumerateCollection: true);
             }
-        }, CancellationToken);
+        });
 
         if (Quiet)
         {
@@ -352,14 +324,20 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         };
     }
 
-    private static RealServerCheck ConnectionFailure(string computerName, string message, string? remediation) => new()
+    /// <summary>A host that could not be diagnosed: a failed Connection check, the same on both transports.</summary>
+    private static RealServerCheck ConnectionFailure(HostFailure failure) => new()
     {
-        ComputerName = computerName,
+        ComputerName = failure.ComputerName,
         Check = CheckNames.Connection,
-        Target = computerName,
+        Target = failure.ComputerName,
         Status = CheckStatus.Fail,
-        Detail = message,
-        Remediation = remediation,
+        Detail = failure.Message,
+        Remediation = failure.Kind switch
+        {
+            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {failure.ComputerName} >> ~/.ssh/known_hosts (after checking the key)",
+            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
+            _ => null,
+        },
     };
 
     private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -76,8 +75,8 @@ internal sealed class HostRunResult
 /// Runs LvsDirect cmdlets on many hosts at once over PowerShell remoting. Per host it opens one session (or
 /// uses the caller's), and in that session makes sure this very build of the module is there (copying it
 /// into the remote user's module path when it is missing or another build, in a temporary folder renamed into
-/// place) and runs the cmdlet: one round trip when the module is there, two when it is not. Hosts run in
-/// parallel up to the throttle limit, each on its own thread, and a host that fails never stops the others.
+/// place) and runs the cmdlet: one round trip when the module is there, two when it is not. The pool of hosts
+/// is <see cref="LvsDirect.Core.Agentless.HostParallel"/>, as for every transport (LvsRemoteCmdlet.ForEachRemoteHost).
 /// </summary>
 internal sealed class RemoteRunner
 {
@@ -85,7 +84,10 @@ internal sealed class RemoteRunner
     // everything after it is the cmdlet's output.
     internal const string HostScript = """
         param([string] $Version, [string] $Fingerprint, [hashtable] $Files, [bool] $Force, [string] $Command, [hashtable] $Parameters)
-        $root = Join-Path ([Environment]::GetFolderPath('LocalApplicationData')) 'powershell' 'Modules' 'LvsDirect'
+        # The CurrentUser module folder as pwsh computes it (ModuleIntrinsics.GetPersonalModulePath): XDG_DATA_HOME's,
+        # else ~/.local/share's, whether or not it exists yet (GetFolderPath gives '' for a missing XDG_DATA_HOME).
+        $data = if ($env:XDG_DATA_HOME) { $env:XDG_DATA_HOME } else { Join-Path $HOME '.local' 'share' }
+        $root = Join-Path $data 'powershell' 'Modules' 'LvsDirect'
         $dest = Join-Path $root $Version
         $base = $null
         $installed = $false
@@ -144,51 +146,20 @@ internal sealed class RemoteRunner
         typeof(RunspaceConnectionInfo).Assembly.GetType("System.Management.Automation.Runspaces.SSHConnectionInfo");
 
     private readonly SshOptions _ssh;
-    private readonly int _throttleLimit;
     private readonly bool _force;
 
-    public RemoteRunner(SshOptions ssh, int throttleLimit, bool force = false)
+    public RemoteRunner(SshOptions ssh, bool force = false)
     {
         _ssh = ssh;
-        _throttleLimit = Math.Max(1, throttleLimit);
         _force = force;
     }
 
     /// <summary>
-    /// Starts the work and returns the results as hosts finish, in finishing order. The caller enumerates on
-    /// its pipeline thread (the only one that may write to the pipeline); the enumeration ends when every host
-    /// is done and every session this runner opened is closed.
+    /// One host, on the caller's thread (a worker of <see cref="LvsDirect.Core.Agentless.HostParallel"/>): never
+    /// throws; a host that could not be reached or prepared has <see cref="HostRunResult.Failure"/> set. The
+    /// session this opened is closed before it returns.
     /// </summary>
-    public IEnumerable<HostRunResult> Run(IReadOnlyList<RemoteWork> work, CancellationToken cancellationToken)
-    {
-        var queue = new ConcurrentQueue<RemoteWork>(work);
-        // Not disposed: the workers may still add to it after a consumer stopped enumerating (an exception in
-        // the caller); it holds no OS handle until a wait needs one.
-        var results = new BlockingCollection<HostRunResult>();
-        var workers = Enumerable.Range(0, Math.Min(_throttleLimit, Math.Max(1, work.Count))).Select(_ => new Thread(() =>
-        {
-            while (!cancellationToken.IsCancellationRequested && queue.TryDequeue(out var item))
-            {
-                RunOne(item, results, cancellationToken);
-            }
-        })
-        { IsBackground = true, Name = "LvsDirect remote host" }).ToList();
-        workers.ForEach(t => t.Start());
-        var closer = new Thread(() =>
-        {
-            workers.ForEach(t => t.Join());
-            results.CompleteAdding();
-        })
-        { IsBackground = true };
-        closer.Start();
-
-        foreach (var r in results.GetConsumingEnumerable(CancellationToken.None))
-        {
-            yield return r;
-        }
-    }
-
-    private void RunOne(RemoteWork item, BlockingCollection<HostRunResult> results, CancellationToken cancellationToken)
+    public HostRunResult Run(RemoteWork item, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
         var result = new HostRunResult { ComputerName = item.Target.ComputerName };
@@ -205,7 +176,6 @@ internal sealed class RemoteRunner
         }
 
         result.Duration = watch.Elapsed;
-        results.Add(result, CancellationToken.None);
         if (owned is not null)
         {
             try
@@ -220,6 +190,8 @@ internal sealed class RemoteRunner
                 Trace.WriteLine($"Closing the session to {item.Target.ComputerName}: {ex.Message}");
             }
         }
+
+        return result;
     }
 
     private Runspace Open(string hostName)
@@ -365,9 +337,7 @@ internal sealed class RemoteRunner
             result.Verbose.AddRange(ps.Streams.Verbose.Select(v => v.Message));
             if (terminating is not null)
             {
-                result.Errors.Add(terminating is IContainsErrorRecord c
-                    ? c.ErrorRecord
-                    : new ErrorRecord(terminating, nameof(LvsErrorKind.RemoteCommandFailed), LvsCmdlet.CategoryFor(LvsErrorKind.RemoteCommandFailed), result.ComputerName));
+                result.Failure = terminating;
             }
 
             return;

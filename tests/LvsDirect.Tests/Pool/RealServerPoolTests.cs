@@ -165,7 +165,7 @@ public class RealServerPoolTests
     }
 
     [Fact]
-    public void FromRemote_APowerShellErrorThere_IsRemoteCommandFailed_WithTheRemoteMessage()
+    public void FromRemote_APowerShellErrorThere_IsRemoteFailed_WithTheRemoteMessage()
     {
         var run = new HostRunResult { ComputerName = "rs2", Connected = true };
         run.Errors.Add(new ErrorRecord(new InvalidOperationException("A parameter cannot be found that matches parameter name 'Persist'."), "NamedParameterNotFound,LvsDirect.Commands.SetLvsRealServerCommand", ErrorCategory.InvalidArgument, null));
@@ -173,7 +173,7 @@ public class RealServerPoolTests
         var r = SetLvsRealServerCommand.FromRemote(run);
 
         Assert.Equal(RealServerStatus.Failed, r.Status);
-        Assert.Equal("RemoteCommandFailed", r.ErrorId);
+        Assert.Equal("RemoteFailed", r.ErrorId);
         Assert.Contains("parameter name 'Persist'", r.Error);
     }
 
