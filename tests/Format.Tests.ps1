@@ -159,9 +159,9 @@ Describe 'The default views at 80 columns' {
     It 'Install-LvsDirect (<_>): the path, or the error, whole' -ForEach 'live', 'Deserialized' {
         $results = @(
             [LvsDirect.Core.Model.ModuleInstallResult]@{ ComputerName = 'rs1.example.com'; Status = 'Installed'; Version = '0.1.0'; Path = '/home/deploy/.local/share/powershell/Modules/LvsDirect/0.1.0' }
-            [LvsDirect.Core.Model.ModuleInstallResult]@{ ComputerName = 'rs2.example.com'; Status = 'Failed'; Version = '0.1.0'; Error = 'cannot write /home/deploy/.local: Permission denied'; ErrorId = 'RemoteCommandFailed' }
+            [LvsDirect.Core.Model.ModuleInstallResult]@{ ComputerName = 'rs2.example.com'; Status = 'Failed'; Version = '0.1.0'; Error = 'cannot write /home/deploy/.local: Permission denied'; ErrorId = 'RemoteFailed' }
         )
-        Assert-Fits (Format-At80 $results -Deserialized:($_ -eq 'Deserialized')) -FromColumn 55 -Contains '/home/deploy/.local/share/powershell/Modules/LvsDirect/0.1.0', 'RemoteCommandFailed: cannot write /home/deploy/.local: Permission denied'
+        Assert-Fits (Format-At80 $results -Deserialized:($_ -eq 'Deserialized')) -FromColumn 55 -Contains '/home/deploy/.local/share/powershell/Modules/LvsDirect/0.1.0', 'RemoteFailed: cannot write /home/deploy/.local: Permission denied'
     }
 
     It 'Get-LvsRedirect, Save-ArpSuppression, Export-RcLocal and Import-LvsConfig (<_>)' -ForEach 'live', 'Deserialized' {

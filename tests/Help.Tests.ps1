@@ -64,6 +64,35 @@ Describe 'LvsDirect module help' {
     }
 }
 
+Describe 'The connection parameters' {
+    It 'are the same on every cmdlet that works on other hosts: type, validation, default and help text' {
+        $cmdlets = 'Set-LvsRealServer', 'Get-LvsVip', 'Test-LvsRealServer', 'Install-LvsDirect'
+        $describe = {
+            param($c, $name)
+            $p = (Get-Command -Name $c -Module LvsDirect).Parameters[$name]
+            $range = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateRangeAttribute] } | ForEach-Object { "$($_.MinRange)-$($_.MaxRange)" })
+            $notEmpty = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateNotNullOrEmptyAttribute] }).Count
+            $help = (Get-Help -Name $c -Parameter $name).description.Text -join "`n"
+            "$($p.ParameterType.Name) range=$range notEmpty=$notEmpty help=$help default=$((Get-Help -Name $c -Parameter $name).defaultValue)"
+        }
+        foreach ($name in 'UserName', 'KeyFilePath', 'ThrottleLimit') {
+            $first = & $describe $cmdlets[0] $name
+            foreach ($c in $cmdlets) { & $describe $c $name | Should -Be $first -Because "-$name of $c is declared once" }
+        }
+        # The SSH port: -Port (alias -SshPort), and -SshPort on Test-LvsRealServer, whose -Port is the service port.
+        $port = & $describe 'Set-LvsRealServer' 'Port'
+        foreach ($c in 'Get-LvsVip', 'Install-LvsDirect') {
+            & $describe $c 'Port' | Should -Be $port
+            (Get-Command -Name $c).Parameters['Port'].Aliases | Should -Be @('SshPort')
+        }
+        & $describe 'Test-LvsRealServer' 'SshPort' | Should -Be $port
+        foreach ($c in 'Set-LvsRealServer', 'Get-LvsVip', 'Test-LvsRealServer') {
+            (Get-Command -Name $c).Parameters['Transport'].ParameterType | Should -Be ([LvsDirect.Core.Model.LvsTransport])
+            (Get-Help -Name $c -Parameter Transport).defaultValue | Should -Be 'PowerShell'
+        }
+    }
+}
+
 Describe 'Get-Help <_>' -ForEach $CmdletNames {
     BeforeAll {
         $script:Command = Get-Command -Name $_ -Module LvsDirect -ErrorAction Stop
