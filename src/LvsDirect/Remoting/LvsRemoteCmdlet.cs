@@ -33,11 +33,6 @@ public abstract class LvsRemoteCmdlet : LvsCmdlet, IDynamicParameters
     /// <summary>How to reach hosts by name: PowerShell remoting (the default) or agentless SSH.</summary>
     protected LvsTransport Transport => Value<LvsTransport?>(ConnectionParameters.Transport) ?? LvsTransport.PowerShell;
 
-    /// <summary>Whether one of the connection parameters (not -ThrottleLimit) was given.</summary>
-    protected bool ConnectionGiven =>
-        new[] { ConnectionParameters.UserName, ConnectionParameters.KeyFilePath, ConnectionSets.PortName, ConnectionParameters.Transport }
-            .Any(n => _connectionParameters?.TryGetValue(n, out var p) == true && p.IsSet);
-
     private protected Connection Connection =>
         _connection ??= new Connection(UserName, KeyFilePath is { } key ? GetUnresolvedProviderPathFromPSPath(key) : null, SshPort);
 
