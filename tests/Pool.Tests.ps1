@@ -262,6 +262,80 @@ Describe "A pool of real servers over SSH remoting$(if ($SkipReason) { " (skippe
         Get-Content -LiteralPath $rules -Raw | Should -Match '-d 203\.0\.113\.100'
     }
 
+    It 'Get-LvsVip -HostName lists each host''s VIPs over remoting and ssh alike, with progress' {
+        $run = Invoke-FromClient {
+            param($hosts)
+            foreach ($transport in 'PowerShell', 'Ssh') {
+                # A runspace of its own keeps the progress records, which no redirection captures.
+                $ps = [powershell]::Create()
+                $null = $ps.AddCommand('Import-Module').AddArgument((Join-Path (Get-Module -Name LvsDirect).ModuleBase 'LvsDirect.psd1')).AddStatement()
+                $null = $ps.AddCommand('Get-LvsVip').AddParameters(@{ HostName = $hosts; UserName = 'root'; KeyFilePath = $Key; Transport = $transport })
+                $vips = $ps.Invoke()
+                [pscustomobject]@{
+                    Transport = $transport
+                    Vips      = @($vips | ForEach-Object { "$($_.PSComputerName) $($_.Address)" } | Sort-Object)
+                    Progress  = @($ps.Streams.Progress | ForEach-Object StatusDescription)
+                    Errors    = @($ps.Streams.Error | ForEach-Object FullyQualifiedErrorId)
+                }
+                $ps.Dispose()
+            }
+        } -ArgumentList (, [string[]]$Roles)
+
+        $run.Errors | Should -BeNullOrEmpty
+        $expected = @(foreach ($role in $Roles) { Get-PoolVip $role | ForEach-Object { "$role $_" } }) | Sort-Object
+        $expected | Should -Not -BeNullOrEmpty
+        foreach ($r in $run.Output) {
+            $r.Errors | Should -BeNullOrEmpty -Because "-Transport $($r.Transport) reaches every host"
+            $r.Vips | Should -Be $expected -Because "-Transport $($r.Transport) lists what the kernels have"
+            @($r.Progress -match '^4 of 4 hosts done \(last: rs\d\)$').Count | Should -BeGreaterThan 0
+        }
+    }
+
+    It 'a failed host has the same error id and category over remoting and ssh: an unreachable host, a refused VIP' {
+        $cases = {
+            param($hosts, $transport)
+            Set-LvsRealServer -HostName $hosts -VirtualIP 203.0.113.100 -UserName root -KeyFilePath $Key -Transport $transport |
+                ForEach-Object { [pscustomobject]@{ Cmdlet = 'Set'; ComputerName = "$($_.ComputerName)"; Status = "$($_.Status)"; ErrorId = $_.ErrorId } }
+            Test-LvsRealServer -HostName $hosts -UserName root -KeyFilePath $Key -Transport $transport |
+                ForEach-Object { [pscustomobject]@{ Cmdlet = 'Test'; ComputerName = "$($_.ComputerName)"; Status = "$($_.Status)"; ErrorId = $_.Check } } |
+                Where-Object ErrorId -EQ 'Connection'
+            Get-LvsVip -HostName $hosts -UserName root -KeyFilePath $Key -Transport $transport | Out-Null
+        }
+        $refused = {
+            param($transport)
+            # 192.0.2.11 is rs1's own address: the planner refuses it there (HostAddress) before any change.
+            Set-LvsRealServer -HostName rs1 -VirtualIP 203.0.113.100, 192.0.2.11 -UserName root -KeyFilePath $Key -Transport $transport |
+                ForEach-Object { [pscustomobject]@{ Cmdlet = 'Set'; ComputerName = "$($_.ComputerName)"; Status = "$($_.Status)"; ErrorId = $_.ErrorId } }
+        }
+        $before = foreach ($r in $Roles) { Get-LvsLabKernelState -Namespace $Lab.Hosts[$r].Namespace }
+        Stop-LvsSshServer -SshLab $Ssh -Role rs3
+        try {
+            $unreachable = foreach ($transport in 'PowerShell', 'Ssh') { , (Invoke-FromClient $cases -ArgumentList @('rs3'), $transport) }
+        }
+        finally {
+            Start-LvsSshServer -SshLab $Ssh -Role rs3
+        }
+        $refusals = foreach ($transport in 'PowerShell', 'Ssh') { , (Invoke-FromClient $refused -ArgumentList $transport) }
+
+        foreach ($run in $unreachable) {
+            # Set-LvsRealServer, Test-LvsRealServer and Get-LvsVip: one error each, all HostUnreachable.
+            @($run.Errors.Id | ForEach-Object { ($_ -split ',')[0] }) | Should -Be @('HostUnreachable', 'HostUnreachable', 'HostUnreachable')
+            @($run.Errors.Category | Sort-Object -Unique) | Should -Be 'ConnectionError'
+            foreach ($e in $run.Errors) { $e.Message | Should -Match '^\[rs3\] ' }
+            ($run.Output | Where-Object Cmdlet -EQ 'Set').ErrorId | Should -Be 'HostUnreachable'
+            ($run.Output | Where-Object Cmdlet -EQ 'Set').Status | Should -Be 'Failed'
+            ($run.Output | Where-Object Cmdlet -EQ 'Test').Status | Should -Be 'Fail'
+        }
+        foreach ($run in $refusals) {
+            @($run.Errors.Id | ForEach-Object { ($_ -split ',')[0] }) | Should -Be @('HostAddress')
+            @($run.Errors.Category) | Should -Be @('InvalidArgument')
+            $run.Output.ErrorId | Should -Be 'HostAddress'
+            $run.Output.Status | Should -Be 'Failed'
+        }
+        $after = foreach ($r in $Roles) { Get-LvsLabKernelState -Namespace $Lab.Hosts[$r].Namespace }
+        $after | Should -Be $before -Because 'neither the unreachable host nor the refused VIP changed anything'
+    }
+
     It 'removal across the pool removes exactly what the module owns' {
         $run = Invoke-FromClient { param($hosts) Set-LvsRealServer -HostName $hosts -VirtualIP @() -UserName root -KeyFilePath $Key } -ArgumentList (, [string[]]$Roles)
 
@@ -275,5 +349,36 @@ Describe "A pool of real servers over SSH remoting$(if ($SkipReason) { " (skippe
         Get-LvsLabAddress -Namespace $ForeignRs1 | Where-Object Address -EQ '198.51.100.77' | Should -Not -BeNullOrEmpty
         Get-LvsLabArpRule $ForeignRs1 | Where-Object { $_.Chain -eq 'INPUT' -and $_.Source -eq '192.0.2.99' -and $_.Target -eq 'ACCEPT' } | Should -Not -BeNullOrEmpty
         Get-ArpResponders -Lab $Lab | Should -Be @($Lab.Director.Mac)
+    }
+
+    It 'Install-LvsDirect installs where pwsh looks for CurrentUser modules, creating XDG_DATA_HOME''s folder when it is missing' {
+        # rs2's sessions get XDG_DATA_HOME=<lab>/rs2/data (SshLab.ps1); here that folder does not exist yet.
+        $data = $Ssh.Hosts['rs2'].DataPath
+        Remove-Item -LiteralPath $data -Recurse -Force
+        Test-Path -LiteralPath $data | Should -BeFalse
+
+        $run = Invoke-FromClient {
+            Install-LvsDirect -HostName rs2 -UserName root -KeyFilePath $Key
+            # A new session, as a user's: pwsh finds the module by name and it works there.
+            Invoke-Command -HostName rs2 -UserName root -KeyFilePath $Key -ScriptBlock {
+                [pscustomobject]@{
+                    Personal = [System.Management.Automation.ModuleIntrinsics].GetMethod('GetPersonalModulePath', [Reflection.BindingFlags]'NonPublic,Static').Invoke($null, @())
+                    Base     = (Get-Module -ListAvailable -Name LvsDirect).ModuleBase
+                    Vips     = @(Get-LvsVip).Count
+                }
+            }
+        }
+
+        $run.Errors | Should -BeNullOrEmpty
+        $install = $run.Output[0]
+        "$($install.Status)" | Should -Be 'Installed'
+        $expected = Join-Path $data 'powershell' 'Modules' 'LvsDirect' '0.1.0'
+        $install.Path | Should -Be $expected
+        Join-Path $expected 'LvsDirect.psd1' | Should -Exist
+        $session = $run.Output[1]
+        $session.Personal | Should -Be (Join-Path $data 'powershell' 'Modules') -Because 'pwsh itself uses that folder for CurrentUser modules'
+        $session.Base | Should -Be $expected
+        $session.Vips | Should -Be 0
+        Get-LvsSshLabModule -SshLab $Ssh -Role rs2 | Should -Be '0.1.0'
     }
 }
