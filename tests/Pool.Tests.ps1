@@ -382,3 +382,48 @@ Describe "A pool of real servers over SSH remoting$(if ($SkipReason) { " (skippe
         Get-LvsSshLabModule -SshLab $Ssh -Role rs2 | Should -Be '0.1.0'
     }
 }
+
+Describe 'The connection parameters, before any host is contacted' {
+    BeforeAll {
+        Import-LvsTestModule
+        $script:Here = Join-Path ([IO.Path]::GetTempPath()) "lvt$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        $null = New-Item -ItemType Directory -Path $Here
+        Push-Location -LiteralPath $Here
+    }
+
+    AfterAll {
+        Pop-Location
+        Remove-Item -LiteralPath $Here -Recurse -Force
+    }
+
+    It '<Name> resolves a relative -KeyFilePath against the current location, the same for ssh and remoting' -ForEach @(
+        @{ Name = 'Set-LvsRealServer over remoting'; Run = { Set-LvsRealServer -HostName rs1 -VirtualIP 203.0.113.5 -KeyFilePath ./no-key -Transport PowerShell } }
+        @{ Name = 'Set-LvsRealServer over ssh'; Run = { Set-LvsRealServer -HostName rs1 -VirtualIP 203.0.113.5 -KeyFilePath ./no-key -Transport Ssh } }
+        @{ Name = 'Get-LvsVip over remoting'; Run = { Get-LvsVip -HostName rs1 -KeyFilePath ./no-key } }
+        @{ Name = 'Get-LvsVip over ssh'; Run = { Get-LvsVip -HostName rs1 -KeyFilePath ./no-key -Transport Ssh } }
+        @{ Name = 'Test-LvsRealServer over remoting'; Run = { Test-LvsRealServer -HostName rs1 -KeyFilePath ./no-key } }
+        @{ Name = 'Test-LvsRealServer over ssh'; Run = { Test-LvsRealServer -HostName rs1 -KeyFilePath ./no-key -Transport Ssh } }
+        @{ Name = 'Install-LvsDirect'; Run = { Install-LvsDirect -HostName rs1 -KeyFilePath ./no-key } }
+    ) {
+        # The process's own current directory is elsewhere: only the PowerShell location explains the path.
+        [Environment]::CurrentDirectory | Should -Not -Be $Here
+        $failure = { & $Run } | Should -Throw -ErrorId 'FileError,*' -PassThru
+        $failure.Exception.Message | Should -BeLike "*'$(Join-Path $Here 'no-key')'*"
+
+        $null = New-Item -ItemType File -Path (Join-Path $Here 'no-key') -Force
+        try {
+            # Found there now: -WhatIf gets past the check without contacting anyone (Install-LvsDirect asks no host).
+            if ($Name -eq 'Install-LvsDirect') { Install-LvsDirect -HostName rs1 -KeyFilePath ./no-key -WhatIf | Should -BeNullOrEmpty }
+        }
+        finally { Remove-Item -LiteralPath (Join-Path $Here 'no-key') }
+    }
+
+    It '-SshPort is -Port''s alias, and the ports and the throttle limit are checked alike' {
+        { Set-LvsRealServer -HostName rs1 -VirtualIP 203.0.113.5 -SshPort 70000 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Get-LvsVip -HostName rs1 -Port 70000 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Test-LvsRealServer -HostName rs1 -SshPort 70000 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Install-LvsDirect -HostName rs1 -SshPort 70000 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Install-LvsDirect -HostName rs1 -ThrottleLimit 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Get-LvsVip -HostName rs1 -ThrottleLimit 1025 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+}
