@@ -166,9 +166,9 @@ public class SetLvsRealServerCommandTests
     }
 
     [Theory]
-    [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1 -Transport Ssh -Method Nftables", "InvalidArgument")]
+    [InlineData("Set-LvsRealServer -VirtualIP 2001:db8::1/129 -HostName rs1 -Transport Ssh -Method Nftables", "InvalidPrefix")]
     [InlineData("Set-LvsRealServer -VirtualIP '203.0.113.100;reboot'", "InvalidAddress")]
-    [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1 -Transport Ssh -Method Sysctl", "InvalidArgument")]
+    [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1 -Transport Ssh -Method Sysctl -SysctlStatePath arp.json", "InvalidArgument")]
     [InlineData("Set-LvsRealServer -VirtualIP 300.0.0.1 -HostName rs1", "InvalidAddress")]
     public void SetLvsRealServer_BadInput_FailsBeforeAnyHostIsTouched(string script, string errorId)
     {
