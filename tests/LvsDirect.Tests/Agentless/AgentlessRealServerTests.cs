@@ -187,18 +187,31 @@ public sealed class AgentlessRealServerTests : IDisposable
         Assert.Contains(plan.Operations, o => o is RemoteFileRemove { Path: $"{StateDir}/{SysctlStateFile.FileName}" });
     }
 
+    private AgentlessChannel LocalChannel() => new(_ =>
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(AgentlessScript.Text);
+        return psi;
+    }) { LockDirectory = _dir };
+
+    [Fact]
+    public void ARemoveOperation_RemovesTheFile_AndAMissingFileIsNoFailure()
+    {
+        var record = Path.Combine(_dir, "arp-sysctl.json");
+        File.WriteAllText(record, "{}\n");
+
+        var run = LocalChannel().Run(new SshTarget("rs1.example"), [], _ => new RemoteBatch { Operations = [new RemoteFileRemove(record), new RemoteFileRemove(record)] });
+
+        Assert.True(run.Completed);
+        Assert.Equal(2, run.Results.Count);
+        Assert.False(File.Exists(record));
+    }
+
     [Fact]
     public void TheScriptsReads_AreWhatThisProcessReadsLocally_StampSysctlsAndNftables()
     {
-        var channel = new AgentlessChannel(_ =>
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh");
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(AgentlessScript.Text);
-            return psi;
-        }) { LockDirectory = _dir };
-
-        var snapshot = channel.Run(new SshTarget("rs1.example"), [], _ => null, reads: AgentlessRealServer.Reads).Snapshot!;
+        var snapshot = LocalChannel().Run(new SshTarget("rs1.example"), [], _ => null, reads: AgentlessRealServer.Reads).Snapshot!;
 
         Assert.Equal(HostScope.Stamp(), snapshot.Stamp);
         var local = new HostInspector(new Core.Tools.ProcessRunner()).Read(false, default, includeSysctls: true, includeNft: Core.Tools.ToolLocator.TryResolve("nft") is not null);
