@@ -89,7 +89,7 @@ public sealed partial class SetLvsRealServerCommand
                     Operations = planned.Operations,
                     Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules, planned.ManagedAfter) : null,
                 };
-        }, cancellationToken, AgentlessRealServer.Reads);
+        }, cancellationToken, AgentlessRealServer.Reads | (Persist.IsPresent ? RemoteReads.Redirects : RemoteReads.None));
 
         var failed = run.Failed;
         var plan = planned!.Planned;

@@ -221,6 +221,53 @@ public sealed class AgentlessRealServerTests : IDisposable
         Assert.Contains($"{snapshot.StateDirectory}/{SysctlStateFile.FileName}", snapshot.Files.Keys);
     }
 
+    [Fact]
+    public void TheScriptReadsLvsDirectsRedirectRules_InTheServersNamespace_AndNoForeignOne()
+    {
+        var ns = $"lvt{Guid.NewGuid():N}"[..11];
+        Exec("ip", "netns", "add", ns);
+        try
+        {
+            var vip = IPAddress.Parse("203.0.113.9");
+            Exec(["ip", "netns", "exec", ns, "iptables", "-t", "nat", "-A", "PREROUTING", .. Core.Parsing.RedirectSyntax.Spec(vip, RedirectProtocol.Tcp, 80)]);
+            Exec("ip", "netns", "exec", ns, "iptables", "-t", "nat", "-A", "PREROUTING", "-d", "203.0.113.10/32", "-p", "tcp", "-j", "REDIRECT");
+            var channel = new AgentlessChannel(_ =>
+            {
+                var psi = new System.Diagnostics.ProcessStartInfo("ip");
+                foreach (var a in new[] { "netns", "exec", ns, "/bin/sh", "-c", AgentlessScript.Text })
+                {
+                    psi.ArgumentList.Add(a);
+                }
+
+                return psi;
+            }) { LockDirectory = _dir };
+
+            var rules = channel.Run(new SshTarget("rs1.example"), [], _ => null, reads: RemoteReads.Redirects).Snapshot!.ReadRedirects();
+
+            var rule = Assert.Single(rules!);
+            Assert.Equal((vip, RedirectProtocol.Tcp, 80), (rule.VirtualIP, rule.Protocol, rule.Port));
+            Assert.Null(channel.Run(new SshTarget("rs1.example"), [], _ => null).Snapshot!.ReadRedirects());
+        }
+        finally
+        {
+            Exec("ip", "netns", "delete", ns);
+        }
+    }
+
+    private static void Exec(params string[] argv)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(argv[0]) { RedirectStandardError = true };
+        foreach (var a in argv.Skip(1))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{string.Join(' ', argv)}: {err}");
+    }
+
     private static RemoteSnapshot FreshSnapshot(IEnumerable<string> programs, string extraLo = "", string? managed = null, string sysctl = "", string? sysctlRecord = null)
     {
         var addresses = FakeRunner.Host(extraLoAddrInfo: extraLo).Run(HostInspector.ReadAddressesCommand).StandardOutput;
