@@ -20,7 +20,8 @@ namespace LvsDirect.Core.Agentless;
 ///   READ nft|redirects|stamp optional reads: LvsDirect's nftables table (nft -j, where nft is installed);
 ///                            the nat PREROUTING rules (iptables -S, for REDIRECT); "STAMP BOOTID INODE COOKIE",
 ///                            the namespace stamp the sysctl method's record carries (the cookie by perl or
-///                            python3, empty where neither or the kernel cannot tell it)
+///                            python3, empty where neither can ask or the kernel cannot tell it; then the
+///                            record matches a local run's only on kernels without the cookie)
 ///   READY                    end of the header; the script finds its network namespace (host, named by
 ///                            /run/netns, or anonymous, exactly as HostScope does), creates and checks its
 ///                            root-only folders, takes the host lock there and prints the state, with
@@ -214,20 +215,22 @@ state() {
   fi
 }
 if [ -n "$rstamp" ]; then
-  boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+  boot=
+  read -r boot 2>/dev/null < /proc/sys/kernel/random/boot_id
   cookie=
-  if command -v python3 >/dev/null 2>&1; then
-    cookie=$(python3 -c "import socket,sys;s=socket.socket(2,2);print(int.from_bytes(s.getsockopt(1,{{SoNetnsCookie}},8),sys.byteorder))" 2>/dev/null)
-  fi
-  # perl-base is on every Debian, python3 is not; its getsockopt asks with a buffer the kernel refuses for the
-  # cookie (it wants exactly 8 bytes), so perl makes the system call itself where its number is known.
-  case $cookie/$(uname -m 2>/dev/null) in
-    /x86_64) n=55;;
-    /aarch64|/riscv64) n=209;;
+  # perl-base is on every Debian and starts in a few ms; its getsockopt asks with a buffer the kernel refuses for
+  # the cookie (it wants exactly 8 bytes), so perl makes the system call itself where its number is known.
+  # python3, much slower to start, only where perl cannot.
+  case $(uname -m 2>/dev/null) in
+    x86_64) n=55;;
+    aarch64|riscv64) n=209;;
     *) n=;;
   esac
   if [ -n "$n" ] && command -v perl >/dev/null 2>&1; then
     cookie=$(perl -e "socket(S,2,2,0)||exit 1;\$b=chr(0)x8;\$l=pack(q(L),8);syscall($n,fileno(S),1,{{SoNetnsCookie}},\$b,\$l)==0||exit 1;print unpack(q(Q),\$b)" 2>/dev/null)
+  fi
+  if [ -z "$cookie" ] && command -v python3 >/dev/null 2>&1; then
+    cookie=$(python3 -c "import socket,sys;s=socket.socket(2,2);print(int.from_bytes(s.getsockopt(1,{{SoNetnsCookie}},8),sys.byteorder))" 2>/dev/null)
   fi
   case $cookie in *[!0-9]*) cookie=;; esac
   echo "$m STAMP ${boot:--} ${me##*:} $cookie"
