@@ -41,6 +41,31 @@ BeforeAll {
             }
         } -ArgumentList $HostName, $KeyFilePath, $PlanScript, $File
     }
+
+    function script:Invoke-Pool {
+        param([string] $Script, [object[]] $Arguments = @())
+        Invoke-LvsInNamespace $Lab.Client.Namespace {
+            param($script, $arguments)
+            # Per-host failures are non-terminating errors: collect them beside the results.
+            $ErrorActionPreference = 'Continue'
+            $all = @(& ([scriptblock]::Create($script)) @arguments 2>&1)
+            $failures = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+            $results = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+            [pscustomobject]@{
+                Results = @($results | ForEach-Object {
+                        [pscustomobject]@{
+                            Host = $_.ComputerName; Status = "$($_.Status)"; Added = @($_.Added | ForEach-Object { "$_" }); Removed = @($_.Removed | ForEach-Object { "$_" })
+                            Unchanged = @($_.Unchanged | ForEach-Object { "$_" }); Persisted = $_.PersistenceChanged; ErrorId = $_.ErrorId; Commands = @($_.Commands)
+                        }
+                    })
+                Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
+            }
+        } -ArgumentList $Script, $Arguments
+    }
+
+    function script:Get-Vips([string] $Role) {
+        @(Get-LvsLabAddress -Namespace $Lab.Hosts[$Role].Namespace | Where-Object Address -like '203.0.113.*' | ForEach-Object Address | Sort-Object)
+    }
 }
 
 Describe 'The agentless SSH channel on a real sshd' -Skip:([bool]$SkipReason) {
@@ -237,31 +262,6 @@ virtual_server $VipB 80 {
 }
 "@
 
-        function script:Invoke-Pool {
-            param([string] $Script, [object[]] $Arguments = @())
-            Invoke-LvsInNamespace $Lab.Client.Namespace {
-                param($script, $arguments)
-                # Per-host failures are non-terminating errors: collect them beside the results.
-                $ErrorActionPreference = 'Continue'
-                $all = @(& ([scriptblock]::Create($script)) @arguments 2>&1)
-                $failures = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-                $results = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
-                [pscustomobject]@{
-                    Results = @($results | ForEach-Object {
-                            [pscustomobject]@{
-                                Host = $_.ComputerName; Status = "$($_.Status)"; Added = @($_.Added | ForEach-Object { "$_" }); Removed = @($_.Removed | ForEach-Object { "$_" })
-                                Unchanged = @($_.Unchanged | ForEach-Object { "$_" }); Persisted = $_.PersistenceChanged; ErrorId = $_.ErrorId; Commands = @($_.Commands)
-                            }
-                        })
-                    Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
-                }
-            } -ArgumentList $Script, $Arguments
-        }
-
-        function script:Get-Vips([string] $Role) {
-            @(Get-LvsLabAddress -Namespace $Lab.Hosts[$Role].Namespace | Where-Object Address -like '203.0.113.*' | ForEach-Object Address | Sort-Object)
-        }
-
         $script:Before = @{}
         foreach ($r in 'rs1', 'rs2', 'rs3', 'rs4') { $Before[$r] = Get-LvsLabKernelState -Namespace $Lab.Hosts[$r].Namespace }
         $script:WhatIf = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k -WhatIf' $Config, $Key
@@ -411,5 +411,149 @@ virtual_server $VipB 80 {
         $r.Results[0].ErrorId | Should -Be 'ProgramNotFound'
         $r.Errors | Should -Match '^ProgramNotFound,.*arptables'
         Get-LvsLabKernelState -Namespace $Lab.Hosts['rs4'].Namespace | Should -Be $before
+    }
+}
+
+Describe 'Every ARP method and IPv6 VIPs over -Transport Ssh on real servers without PowerShell' -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        $script:Lab = New-LvsLab -RealServerCount 3 -NoSession
+        $script:Ssh = New-LvsSshLab -Lab $Lab -NoPowerShell
+        $script:Key = $Ssh.KeyFilePath
+        $script:VipS = '203.0.113.20'
+        $script:VipN = '203.0.113.21'
+        $script:Vip6 = '2001:db8::20'
+        foreach ($vip in $VipS, $VipN) { $null = Invoke-LvsNative ip '-n', $Lab.Director.Namespace, 'addr', 'add', "$vip/32", 'dev', 'eth0' }
+        $script:Set = 'param($k, $h, $vip, $m) Set-LvsRealServer -HostName $h -VirtualIP $vip -Method $m -Transport Ssh -UserName root -KeyFilePath $k'
+
+        # The kernel as seen from outside the module: `ip -j addr`, the sysctls in the namespace, nft's ruleset.
+        function script:Get-AddressOn([string] $Role, [string] $InterfaceName) {
+            $links = (Invoke-LvsNative ip '-n', $Lab.Hosts[$Role].Namespace, '-j', 'addr', 'show', 'dev', $InterfaceName).StdOut | ConvertFrom-Json
+            @($links.addr_info | Where-Object { $_.local -like '203.0.113.*' -or $_.local -like '2001:db8:*' } | ForEach-Object { "$($_.local)/$($_.prefixlen)" } | Sort-Object)
+        }
+        function script:Get-ArpSysctl([string] $Role) {
+            $keys = foreach ($conf in 'all', 'eth0') { foreach ($k in 'arp_ignore', 'arp_announce') { "net.ipv4.conf.$conf.$k" } }
+            (Invoke-LvsNetns $Lab.Hosts[$Role].Namespace sysctl $keys).StdOut.Trim() -split "`n" | ForEach-Object { $_ -replace '\s', '' }
+        }
+        function script:Get-NftRuleset([string] $Role) { (Invoke-LvsNetns $Lab.Hosts[$Role].Namespace nft 'list', 'ruleset').StdOut }
+        function script:Get-SysctlRecordPath([string] $Role) { Join-Path (Get-LvsNamespaceStatePath -Namespace $Lab.Hosts[$Role].Namespace).Durable 'arp-sysctl.json' }
+    }
+
+    AfterAll {
+        Remove-LvsSshLab -SshLab $Ssh
+        Remove-LvsLab -Lab $Lab
+    }
+
+    It 'sees a real server that answers ARP for a VIP on lo without the sysctls (the check below can fail)' {
+        $rs3 = $Lab.Hosts['rs3']
+        $null = Invoke-LvsNative ip '-n', $rs3.Namespace, 'addr', 'add', "$VipS/32", 'dev', 'lo'
+        try { $responders = Get-ArpResponders -Lab $Lab -Vip $VipS }
+        finally { $null = Invoke-LvsNative ip '-n', $rs3.Namespace, 'addr', 'del', "$VipS/32", 'dev', 'lo' }
+
+        $responders | Should -Contain (Get-LvsInterfaceMac -Namespace $rs3.Namespace)
+    }
+
+    It '-Method Sysctl puts the VIP on lo as /32 and raises arp_ignore/arp_announce, recording what they were' {
+        $r = Invoke-Pool $Set $Key, 'rs1', $VipS, 'Sysctl'
+
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Results[0].Status | Should -Be 'Changed'
+        Get-AddressOn rs1 lo | Should -Be @("$VipS/32")
+        Get-AddressOn rs1 eth0 | Should -BeNullOrEmpty
+        Get-ArpSysctl rs1 | Should -Be @('net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.eth0.arp_announce=2')
+        $record = Get-Content -LiteralPath (Get-SysctlRecordPath rs1) -Raw | ConvertFrom-Json
+        @($record.sysctls | Where-Object previous -eq 0).Count | Should -Be 4
+        $record.bootId | Should -Be (Get-Content -LiteralPath /proc/sys/kernel/random/boot_id -Raw).Trim()
+        (Get-LvsLabArptablesSave $Lab.Hosts['rs1'].Namespace) | Should -Not -Match ([regex]::Escape($VipS))
+        Get-ArpResponders -Lab $Lab -Vip $VipS | Should -Be @($Lab.Director.Mac)
+    }
+
+    It '-Method Nftables puts the VIP on eth0 with LvsDirect''s nftables table and no arptables rule' {
+        $r = Invoke-Pool $Set $Key, 'rs2', $VipN, 'Nftables'
+
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Results[0].Status | Should -Be 'Changed'
+        Get-AddressOn rs2 eth0 | Should -Be @("$VipN/32")
+        $ruleset = Get-NftRuleset rs2
+        $ruleset | Should -Match 'table arp lvsdirect'
+        $ruleset | Should -Match "daddr ip $([regex]::Escape($VipN)) drop"
+        $ruleset | Should -Match "saddr ip $([regex]::Escape($VipN)) .*$([regex]::Escape($Lab.Hosts['rs2'].Address))"
+        (Get-LvsLabArptablesSave $Lab.Hosts['rs2'].Namespace) | Should -Not -Match ([regex]::Escape($VipN))
+        Get-ArpResponders -Lab $Lab -Vip $VipN | Should -Be @($Lab.Director.Mac)
+    }
+
+    It 'is idempotent for every method: a second run is Unchanged' {
+        $again = foreach ($case in @(('rs1', $VipS, 'Sysctl'), ('rs2', $VipN, 'Nftables'))) { Invoke-Pool $Set (@($Key) + $case) }
+
+        $again.Results.Status | Should -Be @('Unchanged', 'Unchanged')
+        $again.Results.Commands | Should -BeNullOrEmpty
+    }
+
+    It 'switches Sysctl to Arptables over ssh: the VIP moves to eth0 with its rules, and the recorded sysctls come back' {
+        $r = Invoke-Pool $Set $Key, 'rs1', $VipS, 'Arptables'
+
+        $r.Errors | Should -BeNullOrEmpty
+        Get-AddressOn rs1 eth0 | Should -Be @("$VipS/32")
+        Get-AddressOn rs1 lo | Should -BeNullOrEmpty
+        @(Get-LvsLabSuppressionRule -Namespace $Lab.Hosts['rs1'].Namespace -Vip $VipS).Count | Should -Be 2
+        Get-ArpSysctl rs1 | Should -Be @('net.ipv4.conf.all.arp_ignore=0', 'net.ipv4.conf.all.arp_announce=0', 'net.ipv4.conf.eth0.arp_ignore=0', 'net.ipv4.conf.eth0.arp_announce=0')
+        Test-Path -LiteralPath (Get-SysctlRecordPath rs1) | Should -BeFalse
+        Get-ArpResponders -Lab $Lab -Vip $VipS | Should -Be @($Lab.Director.Mac)
+    }
+
+    It 'switches Nftables to Sysctl over ssh, and a local run then restores the sysctls from the record ssh wrote' {
+        $r = Invoke-Pool $Set $Key, 'rs2', $VipN, 'Sysctl'
+
+        $r.Errors | Should -BeNullOrEmpty
+        Get-AddressOn rs2 lo | Should -Be @("$VipN/32")
+        Get-AddressOn rs2 eth0 | Should -BeNullOrEmpty
+        Get-NftRuleset rs2 | Should -Not -Match ([regex]::Escape($VipN))
+        Get-ArpSysctl rs2 | Should -Be @('net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.eth0.arp_announce=2')
+        Get-ArpResponders -Lab $Lab -Vip $VipN | Should -Be @($Lab.Director.Mac)
+
+        # The record carries the stamp a local run computes, so the local run trusts it and puts the values back.
+        $null = Invoke-LvsInNamespace $Lab.Hosts['rs2'].Namespace { Set-LvsRealServer -VirtualIP @() }
+
+        Get-AddressOn rs2 lo | Should -BeNullOrEmpty
+        Get-ArpSysctl rs2 | Should -Be @('net.ipv4.conf.all.arp_ignore=0', 'net.ipv4.conf.all.arp_announce=0', 'net.ipv4.conf.eth0.arp_ignore=0', 'net.ipv4.conf.eth0.arp_announce=0')
+    }
+
+    It 'gives a pool''s IPv6 VIP to its real servers on lo as /128, beside an IPv4 one' {
+        $config = Join-Path $Lab.TempPath 'keepalived-v6.conf'
+        Set-Content -LiteralPath $config -Value @"
+virtual_server $Vip6 80 {
+    lb_kind DR
+    protocol TCP
+    real_server $($Lab.Hosts['rs3'].Address) 80 { }
+}
+virtual_server $VipN 80 {
+    lb_kind DR
+    protocol TCP
+    real_server $($Lab.Hosts['rs3'].Address) 80 { }
+}
+"@
+        $r = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k' $config, $Key
+
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Results[0].Status | Should -Be 'Changed'
+        $r.Results[0].Added | Sort-Object | Should -Be @($Vip6, $VipN)
+        Get-AddressOn rs3 lo | Should -Be @("$Vip6/128")
+        Get-AddressOn rs3 eth0 | Should -Be @("$VipN/32")
+        $again = Invoke-Pool 'param($c, $k) Import-LvsConfig $c | Set-LvsRealServer -Transport Ssh -UserName root -KeyFilePath $k' $config, $Key
+        $again.Results[0].Status | Should -Be 'Unchanged'
+    }
+
+    It 'fails a host without the method''s program with ProgramNotFound naming the package, and changes nothing there' {
+        $rs3 = $Lab.Hosts['rs3']
+        Hide-LvsSshLabProgram -SshLab $Ssh -Role rs3 -Program nft, sysctl
+        $before = @(Get-LvsLabKernelState -Namespace $rs3.Namespace; Get-ArpSysctl rs3; Get-NftRuleset rs3) -join "`n"
+
+        $nft = Invoke-Pool $Set $Key, 'rs3', '203.0.113.22', 'Nftables'
+        $sysctl = Invoke-Pool $Set $Key, 'rs3', '203.0.113.23', 'Sysctl'
+
+        $nft.Results[0].ErrorId | Should -Be 'ProgramNotFound'
+        $nft.Errors | Should -Match "^ProgramNotFound,.*'nftables'"
+        $sysctl.Results[0].ErrorId | Should -Be 'ProgramNotFound'
+        $sysctl.Errors | Should -Match "^ProgramNotFound,.*'procps'"
+        @(Get-LvsLabKernelState -Namespace $rs3.Namespace; Get-ArpSysctl rs3; Get-NftRuleset rs3) -join "`n" | Should -Be $before
     }
 }

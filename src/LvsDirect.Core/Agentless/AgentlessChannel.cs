@@ -100,9 +100,12 @@ public sealed partial class AgentlessChannel
                 header.Append("READ sockets\n");
             }
 
-            if (reads.HasFlag(RemoteReads.Sysctl))
+            foreach (var (flag, name) in new[] { (RemoteReads.Sysctl, "sysctl"), (RemoteReads.Nft, "nft"), (RemoteReads.Redirects, "redirects"), (RemoteReads.Stamp, "stamp") })
             {
-                header.Append("READ sysctl\n");
+                if (reads.HasFlag(flag))
+                {
+                    header.Append("READ ").Append(name).Append('\n');
+                }
             }
 
             if (LockDirectory is not null)
@@ -225,6 +228,9 @@ public sealed partial class AgentlessChannel
                     }
 
                     break;
+                case RemoteFileRemove r:
+                    sb.Append("REMOVE 0 0\n").Append(SingleLine(r.Path)).Append('\n');
+                    break;
                 case RemoteFileWrite w:
                     if (!OctalMode().IsMatch(w.Mode))
                     {
@@ -332,6 +338,7 @@ public sealed partial class AgentlessChannel
             int? uid = null;
             var scope = HostScopeKind.Anonymous;
             string? stateDirectory = null;
+            NamespaceStamp? stamp = null;
             var programs = new HashSet<string>(StringComparer.Ordinal);
             var reads = new Dictionary<string, RemoteOutput>(StringComparer.Ordinal);
             var files = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -354,6 +361,14 @@ public sealed partial class AgentlessChannel
                         var (kind, folder) = Split(rest);
                         scope = kind switch { "host" => HostScopeKind.Host, "named" => HostScopeKind.Named, _ => HostScopeKind.Anonymous };
                         stateDirectory = folder.Length > 0 ? folder : null;
+                        break;
+                    case "STAMP":
+                        var (boot, inodeAndCookie) = Split(rest);
+                        var (inode, cookie) = Split(inodeAndCookie);
+                        stamp = new NamespaceStamp(
+                            ulong.TryParse(cookie, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var c) ? c : null,
+                            boot is "" or "-" ? null : boot,
+                            ulong.TryParse(inode, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : 0);
                         break;
                     case "OUT":
                         var (name, rc) = Split(rest);
@@ -389,6 +404,7 @@ public sealed partial class AgentlessChannel
                             FileModes = modes,
                             Scope = scope,
                             StateDirectory = stateDirectory,
+                            Stamp = stamp,
                         };
                     default:
                         throw Protocol(line);

@@ -97,6 +97,18 @@ public enum RemoteReads
 
     /// <summary>arp_ignore, arp_announce and rp_filter of every IPv4 conf, read as "sysctl" ("conf key value" lines).</summary>
     Sysctl = 2,
+
+    /// <summary>LvsDirect's nftables ARP table where nft is installed (<c>nft -j list table arp lvsdirect</c>), read as "nft".</summary>
+    Nft = 4,
+
+    /// <summary>The nat PREROUTING rules where iptables is installed (<c>iptables -t nat -S PREROUTING</c>), read as "redirects".</summary>
+    Redirects = 8,
+
+    /// <summary>The server's <see cref="NamespaceStamp"/>, for the sysctl method's record.</summary>
+    Stamp = 16,
+
+    /// <summary>Everything a plan of Set-LvsRealServer may need beyond addresses and arptables rules.</summary>
+    Planning = Sysctl | Nft | Stamp,
 }
 
 /// <summary>What one command printed on the real server.</summary>
@@ -132,6 +144,43 @@ public sealed class RemoteSnapshot
 
     /// <summary>The folder of its records (durable, or runtime for an anonymous namespace); null from a script that did not say.</summary>
     public string? StateDirectory { get; init; }
+
+    /// <summary>The server's namespace and boot, as the sysctl method's record is stamped there; null when not read.</summary>
+    public NamespaceStamp? Stamp { get; init; }
+
+    /// <summary>Where its sysctl method's record is by default; null when the script named no state folder.</summary>
+    public string? SysctlRecordPath => StateDirectory is null ? null : $"{StateDirectory}/{Persistence.SysctlStateFile.FileName}";
+
+    /// <summary>
+    /// The values the sysctl method replaced on the server (its record at <paramref name="path"/>, read with the
+    /// state), and whether the record is stale (stamped in another namespace or boot: never applied, to be removed).
+    /// </summary>
+    public (IReadOnlyList<Persistence.SysctlRecord> Records, bool Stale) ReadSysctlRecords(string path)
+    {
+        if (UnreadableFiles.Contains(path))
+        {
+            throw new LvsException(LvsErrorKind.FileError, $"The sysctl record {path} exists but could not be read (it needs root).", path);
+        }
+
+        var stamp = Stamp ?? throw new InvalidOperationException("The namespace stamp was not read.");
+        return Persistence.SysctlStateFile.Parse(Files.GetValueOrDefault(path), path, stamp);
+    }
+
+    /// <summary>LvsDirect's iptables REDIRECT rules among the nat PREROUTING rules read; null when they were not read.</summary>
+    public IReadOnlyList<Parsing.RedirectRule>? ReadRedirects()
+    {
+        if (!Reads.TryGetValue("redirects", out var r))
+        {
+            return null;
+        }
+
+        if (r.ExitCode != 0)
+        {
+            throw ProcessRunnerExtensions.CommandFailed(new ToolResult(Parsing.RedirectSyntax.ListCommand, r.ExitCode, r.StandardOutput, r.StandardError, TimeSpan.Zero));
+        }
+
+        return Parsing.RedirectSyntax.Parse(r.StandardOutput);
+    }
 
     /// <summary>Where its ownership record is; null when the script named no state folder.</summary>
     public string? VipRecordPath => StateDirectory is null ? null : Persistence.VipRecord.PathIn(StateDirectory);
@@ -173,7 +222,46 @@ public sealed class RemoteSnapshot
         }
 
         var version = Reads.TryGetValue("arpversion", out var v) ? v.StandardOutput + v.StandardError : null;
-        return HostInspector.Compose(ip.StandardOutput, arp?.StandardOutput, version);
+        var composed = HostInspector.Compose(ip.StandardOutput, arp?.StandardOutput, version);
+        var sysctls = Reads.TryGetValue("sysctl", out var s) ? ArpSysctlsOf(s.StandardOutput) : null;
+        var nft = ReadNft();
+        return sysctls is null && nft is null
+            ? composed
+            : new HostState(composed.Interfaces, composed.DefaultRoutes, composed.ArpRules, composed.Dialect, sysctls, nft) { Gateways = composed.Gateways };
+    }
+
+    /// <summary>The script's "conf key value" lines as the ARP sysctls `sysctl` prints locally (an interface's /proc name is its real name).</summary>
+    private static Model.ArpSysctls ArpSysctlsOf(string text)
+    {
+        var values = new Dictionary<Model.SysctlKey, int>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 3 && parts[1] is Model.SysctlKey.ArpIgnore or Model.SysctlKey.ArpAnnounce
+                && int.TryParse(parts[2], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            {
+                values[new Model.SysctlKey(parts[0], parts[1])] = value;
+            }
+        }
+
+        return new Model.ArpSysctls(values);
+    }
+
+    /// <summary>LvsDirect's nftables table as read (empty when it does not exist); null when nft was not read.</summary>
+    private IReadOnlyList<Parsing.NftArpEntry>? ReadNft()
+    {
+        if (!Reads.TryGetValue("nft", out var n))
+        {
+            return null;
+        }
+
+        var result = new ToolResult(Parsing.NftArpTable.ListCommand, n.ExitCode, n.StandardOutput, n.StandardError, TimeSpan.Zero);
+        if (Parsing.NftArpTable.IsMissingTable(result))
+        {
+            return [];
+        }
+
+        return result.Succeeded ? Parsing.NftArpTable.Parse(n.StandardOutput) : throw ProcessRunnerExtensions.CommandFailed(result);
     }
 
     /// <summary>The state a SYNC printed, with the flavor and programs of the first read.</summary>
@@ -195,6 +283,7 @@ public sealed class RemoteSnapshot
             FileModes = first.FileModes,
             Scope = first.Scope,
             StateDirectory = first.StateDirectory,
+            Stamp = first.Stamp,
         }.ToHostState();
     }
 
@@ -234,6 +323,12 @@ public sealed record RemoteFileWrite(string Path, string Content, string Mode = 
     public bool EnsureExecutable { get; init; }
 
     public override string Describe() => $"write {Path} ({Content.Split('\n').Length - 1} line(s), atomically)";
+}
+
+/// <summary>Remove a file (a record left empty); a file that is not there is no failure.</summary>
+public sealed record RemoteFileRemove(string Path) : RemoteOperation
+{
+    public override string Describe() => $"remove {Path}";
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using LvsDirect.Core.Host;
+using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Persistence;
 
 namespace LvsDirect.Core.Agentless;
@@ -16,13 +17,20 @@ namespace LvsDirect.Core.Agentless;
 ///                            /var/lib/lvsdirect); the lock is its scope's folder's "lock", as HostScope computes it
 ///   READ sockets|sysctl      optional reads: listening sockets (ss); ARP and rp_filter sysctls per conf,
 ///                            with the boot sysctl files (sysctl.d, sysctl.conf) added to the files read
+///   READ nft|redirects|stamp optional reads: LvsDirect's nftables table (nft -j, where nft is installed);
+///                            the nat PREROUTING rules (iptables -S, for REDIRECT); "STAMP BOOTID INODE COOKIE",
+///                            the namespace stamp the sysctl method's record carries (the cookie by perl or
+///                            python3, empty where neither can ask or the kernel cannot tell it; then the
+///                            record matches a local run's only on kernels without the cookie)
 ///   READY                    end of the header; the script finds its network namespace (host, named by
 ///                            /run/netns, or anonymous, exactly as HostScope does), creates and checks its
 ///                            root-only folders, takes the host lock there and prints the state, with
-///                            "SCOPE KIND STATEDIR" and the ownership record STATEDIR/vips.json among the files
+///                            "SCOPE KIND STATEDIR" and the ownership record STATEDIR/vips.json and the sysctl
+///                            method's record STATEDIR/arp-sysctl.json among the files
 ///   then operations:         STEP NARGS NINPUT / PROGRAM / NARGS argument lines / NINPUT input lines
 ///                            WRITE MODE NLINES [x] / PATH / NLINES base64 lines (atomic replace;
 ///                            x: make it executable even when the file it replaces was not)
+///                            REMOVE 0 0 / PATH (remove a file; one that is not there is no failure)
 ///                            SYNC (print the state again), COMMIT (the end)
 /// An operation runs only once all its lines have arrived, so a dropped connection never runs half of one;
 /// the operations come in the planner's order, where every prefix is safe.
@@ -37,6 +45,13 @@ public static class AgentlessScript
     /// <summary>Programs a step may run: the ones the planner emits, nothing else.</summary>
     public static IReadOnlyList<string> AllowedPrograms { get; } =
         ["ip", "arptables", "sysctl", "iptables", "iptables-restore", "ip6tables", "nft", "systemctl", "chkconfig"];
+
+    /// <summary>Programs the script reports (HAVE) when the server has them: its own needs and every method's tool.</summary>
+    public static IReadOnlyList<string> ReportedPrograms { get; } =
+        ["ip", "arptables", "flock", "base64", "ss", "systemctl", "chkconfig", "sysctl", "nft", "iptables"];
+
+    // SO_NETNS_COOKIE, as NamespaceStamp asks the kernel for it locally.
+    private const int SoNetnsCookie = 71;
 
     /// <summary>The script text. It contains no single quote, so <c>sh -c '…'</c> carries it unchanged.</summary>
     public static string Text { get; } = BuildText();
@@ -65,6 +80,9 @@ files=
 lockdir=
 rsockets=
 rsysctl=
+rnft=
+rredirects=
+rstamp=
 while IFS= read -r line; do
   case $line in
     READY) break;;
@@ -72,6 +90,9 @@ while IFS= read -r line; do
     "LOCKDIR "*) lockdir=${line#LOCKDIR };;
     "READ sockets") rsockets=1;;
     "READ sysctl") rsysctl=1;;
+    "READ nft") rnft=1;;
+    "READ redirects") rredirects=1;;
+    "READ stamp") rstamp=1;;
     *) echo "lvsdirect: bad header line" >&2; exit 97;;
   esac
 done
@@ -116,7 +137,7 @@ if [ "$uid" = 0 ]; then
   { [ -z "$lockdir" ] || chk "$lockdir" || { echo "lvsdirect: $lockdir is not a folder only root can change" >&2; false; }; } &&
     mkpriv "$rp" $rr $rs && { [ $scope = anon ] || mkpriv "$dp" $dr $ds; } || exit 97
   t=$(mktemp -d "$rundir/.tmp.XXXXXX") || exit 97
-  files="$files$statedir/{{VipRecord.FileName}}$nl"
+  files="$files$statedir/{{VipRecord.FileName}}$nl$statedir/{{SysctlStateFile.FileName}}$nl"
 else
   pd=${HOME:-/nonexistent}
   pd=${XDG_RUNTIME_DIR:-$pd}
@@ -127,7 +148,7 @@ printf "%s" "$files" > "$t/files"
 echo "$m BEGIN {{ProtocolVersion}}"
 echo "$m UID $uid"
 echo "$m SCOPE $scope $statedir"
-for p in ip arptables flock base64 ss systemctl chkconfig; do
+for p in {{string.Join(' ', ReportedPrograms)}}; do
   command -v "$p" >/dev/null 2>&1 && echo "$m HAVE $p"
 done
 dump() {
@@ -165,27 +186,61 @@ state() {
   if command -v arptables >/dev/null 2>&1; then
     arptables -L -n > "$t/o" 2> "$t/e"
     dump arplist $?
-    [ -n "$1" ] || return 0
-    arptables -V > "$t/o" 2> "$t/e"
-    dump arpversion $?
+    if [ -n "$1" ]; then
+      arptables -V > "$t/o" 2> "$t/e"
+      dump arpversion $?
+    fi
+  fi
+  if [ -n "$rnft" ] && command -v nft >/dev/null 2>&1; then
+    nft -j list table {{NftArpTable.Family}} {{NftArpTable.Name}} > "$t/o" 2> "$t/e"
+    dump nft $?
+  fi
+  if [ -n "$rredirects" ] && command -v iptables >/dev/null 2>&1; then
+    iptables -t {{RedirectSyntax.Table}} -S {{RedirectSyntax.Chain}} > "$t/o" 2> "$t/e"
+    dump redirects $?
+  fi
+  if [ -n "$rsysctl" ]; then
+    : > "$t/e"
+    set +f
+    confs=$(echo /proc/sys/net/ipv4/conf/*)
+    set -f
+    for d in $confs; do
+      for k in arp_ignore arp_announce rp_filter; do
+        v=
+        [ -r "$d/$k" ] && IFS= read -r v < "$d/$k"
+        [ -n "$v" ] && printf "%s %s %s\n" "${d##*/}" "$k" "$v"
+      done
+    done > "$t/o"
+    dump sysctl 0
   fi
 }
+if [ -n "$rstamp" ]; then
+  boot=
+  read -r boot 2>/dev/null < /proc/sys/kernel/random/boot_id
+  cookie=
+  # perl-base is on every Debian and starts in a few ms; its getsockopt asks with a buffer the kernel refuses for
+  # the cookie (it wants exactly 8 bytes), so perl makes the system call itself where its number is known.
+  # python3, much slower to start, only where perl cannot.
+  case $(uname -m 2>/dev/null) in
+    x86_64) n=55;;
+    aarch64|riscv64) n=209;;
+    *) n=;;
+  esac
+  if [ -n "$n" ] && command -v perl >/dev/null 2>&1; then
+    cookie=$(perl -e "socket(S,2,2,0)||exit 1;\$b=chr(0)x8;\$l=pack(q(L),8);syscall($n,fileno(S),1,{{SoNetnsCookie}},\$b,\$l)==0||exit 1;print unpack(q(Q),\$b)" 2>/dev/null)
+  fi
+  if [ -z "$cookie" ] && command -v python3 >/dev/null 2>&1; then
+    cookie=$(python3 -c "import socket,sys;s=socket.socket(2,2);print(int.from_bytes(s.getsockopt(1,{{SoNetnsCookie}},8),sys.byteorder))" 2>/dev/null)
+  fi
+  case $cookie in *[!0-9]*) cookie=;; esac
+  echo "$m STAMP ${boot:--} ${me##*:} $cookie"
+fi
 state all
 if [ -n "$rsockets" ] && command -v ss >/dev/null 2>&1; then
   ss -H -l -n -t -u > "$t/o" 2> "$t/e"
   dump sockets $?
 fi
 if [ -n "$rsysctl" ]; then
-  : > "$t/e"
-  set +f
-  confs=$(echo /proc/sys/net/ipv4/conf/*)
-  set -f
-  for d in $confs; do
-    for k in arp_ignore arp_announce rp_filter; do
-      [ -r "$d/$k" ] && printf "%s %s %s\n" "${d##*/}" "$k" "$(cat "$d/$k")"
-    done
-  done > "$t/o"
-  dump sysctl 0
   set +f
   for f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
     [ -f "$f" ] && printf "%s\n" "$f" >> "$t/files"
@@ -215,7 +270,7 @@ while IFS= read -r hdr; do
   case $1 in
     COMMIT) echo "$m DONE $i"; exit 0;;
     SYNC) state; echo "$m STATE-END"; continue;;
-    STEP|WRITE) ;;
+    STEP|WRITE|REMOVE) ;;
     *) echo "$m REFUSED $i unknown operation"; exit 0;;
   esac
   for c in "$2" "$3"; do
@@ -236,6 +291,11 @@ while IFS= read -r hdr; do
     while [ $k -lt $n1 ]; do IFS= read -r a || exit 0; set -- "$@" "$a"; k=$((k+1)); done
     lines $n2 > "$t/in" || exit 0
     "$prog" "$@" < "$t/in" > "$t/o" 2> "$t/e"
+    rc=$?
+  elif [ $op = REMOVE ]; then
+    IFS= read -r path || exit 0
+    : > "$t/o"
+    rm -f -- "$path" 2> "$t/e"
     rc=$?
   else
     IFS= read -r path || exit 0

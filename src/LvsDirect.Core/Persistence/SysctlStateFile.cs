@@ -31,10 +31,25 @@ public static class SysctlStateFile
 
     internal static IReadOnlyList<SysctlRecord> Load(string path, NamespaceStamp current)
     {
-        var text = AtomicFile.ReadAllTextOrNull(path);
+        var (records, stale) = Parse(AtomicFile.ReadAllTextOrNull(path), path, current);
+        if (stale)
+        {
+            Delete(path);
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// The records in a record file's text (null: no file) read in the namespace and boot <paramref name="current"/>;
+    /// Stale when the file was stamped elsewhere, so it is to be removed and never applied. The agentless transport
+    /// reads the file over ssh and parses it here, with the server's stamp.
+    /// </summary>
+    public static (IReadOnlyList<SysctlRecord> Records, bool Stale) Parse(string? text, string path, NamespaceStamp current)
+    {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return [];
+            return ([], false);
         }
 
         try
@@ -42,8 +57,7 @@ public static class SysctlStateFile
             var doc = JsonSerializer.Deserialize<Document>(text, Json);
             if (!current.Matches(new NamespaceStamp(doc?.NetnsCookie, doc?.BootId, doc?.NetnsInode ?? 0)))
             {
-                Delete(path);
-                return [];
+                return ([], true);
             }
 
             var result = new List<SysctlRecord>();
@@ -54,7 +68,7 @@ public static class SysctlStateFile
                 result.Add(new SysctlRecord(key, e.Previous, e.Set));
             }
 
-            return result;
+            return (result, false);
         }
         catch (JsonException ex)
         {
@@ -90,14 +104,6 @@ public static class SysctlStateFile
             return true;
         }
 
-        var doc = new Document
-        {
-            Comment = "Written by LvsDirect: the ARP sysctls it raised for VIPs on lo, with their earlier values, restored when the last such VIP is removed.",
-            NetnsCookie = stamp.Cookie,
-            BootId = stamp.BootId,
-            NetnsInode = stamp.Inode,
-            Sysctls = records.Select(r => new Entry { Name = r.Key.Name, Previous = r.Previous, Set = r.Set }).ToList(),
-        };
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -107,7 +113,21 @@ public static class SysctlStateFile
             throw new LvsException(LvsErrorKind.FileError, $"Cannot create the folder of '{path}': {ex.Message}", path, ex);
         }
 
-        return AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, Json) + "\n", (UnixFileMode)Convert.ToInt32("600", 8));
+        return AtomicFile.WriteAllText(path, Render(records, stamp), (UnixFileMode)Convert.ToInt32("600", 8));
+    }
+
+    /// <summary>The file's text for <paramref name="records"/>, stamped with the namespace and boot they belong to.</summary>
+    public static string Render(IReadOnlyList<SysctlRecord> records, NamespaceStamp stamp)
+    {
+        var doc = new Document
+        {
+            Comment = "Written by LvsDirect: the ARP sysctls it raised for VIPs on lo, with their earlier values, restored when the last such VIP is removed.",
+            NetnsCookie = stamp.Cookie,
+            BootId = stamp.BootId,
+            NetnsInode = stamp.Inode,
+            Sysctls = records.Select(r => new Entry { Name = r.Key.Name, Previous = r.Previous, Set = r.Set }).ToList(),
+        };
+        return JsonSerializer.Serialize(doc, Json) + "\n";
     }
 
     private sealed class Document

@@ -25,7 +25,8 @@ public sealed record RealServerPlan(Plan Plan, IReadOnlyList<IPAddress> Wanted, 
 /// (else where it already is, else the default route's) with arptables rules or LvsDirect's nftables table, or on
 /// lo as /32 with the ARP sysctls. Only a method given explicitly (<c>convert</c>) moves a VIP between lo and the
 /// facing interface and converts its suppression from another method. VIPs LvsDirect manages there (its
-/// <see cref="Ownership"/>) but not listed are removed, whatever method they use. Nothing else is touched: a
+/// <see cref="Ownership"/>) but not listed are removed, whatever method they use. IPv6 VIPs go on lo (as /128 unless
+/// given otherwise) with no suppression. Nothing else is touched: a
 /// listed VIP that is configured but not LvsDirect's is refused (NotManaged) unless <c>adopt</c>. The same plan whether it runs here, in a PowerShell session on the host, or over the agentless
 /// transport.
 /// </summary>
@@ -56,6 +57,15 @@ public static class RealServerPlanner
         var moves = new List<InterfaceAddress>();
         foreach (var (address, prefix) in vips)
         {
+            // An IPv6 VIP goes on lo whatever the method, as New-LvsVip puts it: neighbour discovery never answers
+            // for an address on lo, so it needs no rules and no sysctls.
+            if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                ensure.EnsureVips.Add(new VipRequest(address, prefix, HostState.LoopbackInterface));
+                recorded.Add(new ManagedVip(address, prefix, HostState.LoopbackInterface, state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == HostState.LoopbackInterface)?.AliasLabel));
+                continue;
+            }
+
             // Without an interface, a VIP already on some interface (lo, say) stays there unless the method given
             // needs it elsewhere; ARP leaves by the interface facing the network, for a VIP on lo the default route's.
             var elsewhere = convert ? MethodSwitch.AddressesToMove(state, address, method) : [];

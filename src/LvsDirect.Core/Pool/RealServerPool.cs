@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using LvsDirect.Core.Config;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Planning;
@@ -17,8 +16,9 @@ public static class RealServerPool
 {
     /// <summary>
     /// Groups director services by real server: each real server gets, in first-seen order, the VIP of every
-    /// direct-routing service it is a real server of. Firewall-mark services without an address, IPv6 VIPs and
-    /// NAT or tunnel services and real servers need no VIP on the real server and are returned as skipped.
+    /// direct-routing service it is a real server of. Firewall-mark services without an address and
+    /// NAT or tunnel services and real servers need no VIP on the real server and are returned as skipped; an IPv6
+    /// VIP is assigned like any other (it goes on lo there).
     /// </summary>
     public static (IReadOnlyList<RealServerAssignment> Assignments, IReadOnlyList<SkippedService> Skipped) GroupByRealServer(IEnumerable<LvsVirtualService> services)
     {
@@ -31,12 +31,6 @@ public static class RealServerPool
             if (s.Address is null)
             {
                 skipped.Add(new SkippedService(s, $"firewall-mark service {s.FirewallMark} has no single VIP to put on its real servers"));
-                continue;
-            }
-
-            if (s.Address.AddressFamily != AddressFamily.InterNetwork)
-            {
-                skipped.Add(new SkippedService(s, "IPv6 VIPs are not supported yet"));
                 continue;
             }
 

@@ -6,7 +6,6 @@ using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Pool;
-using LvsDirect.Core.Tools;
 using LvsDirect.Remoting;
 
 namespace LvsDirect.Commands;
@@ -21,16 +20,20 @@ public sealed partial class SetLvsRealServerCommand
 {
     private static readonly string SavedRulesFolder = Path.GetDirectoryName(AgentlessDiagnosis.SavedRulesDefaultPath)!;
 
+    // -SysctlStatePath on each host (checked before any host is contacted); null for each namespace's default.
+    private string? _sysctlRecord;
+
     private void RunAgentless(IReadOnlyList<(string Host, IReadOnlyList<string> Vips)> hosts)
     {
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
         var arpRules = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
+        _sysctlRecord = SysctlStatePath is null ? null : RemotePath(SysctlStatePath, nameof(SysctlStatePath));
 
         // Every host name and VIP is validated before any host is contacted: bad input changes nothing anywhere.
         var work = hosts.Select(h => new AgentlessWork(
                 Connection.Target(h.Host),
-                h.Vips.Select(v => InputValidation.ParseCidr(v)).Distinct().ToList()))
+                h.Vips.Select(v => InputValidation.ParseVipCidr(v)).Distinct().ToList()))
             .ToList();
         var confirmed = work.Where(w => whatIf || ShouldProcess(w.Target.HostName, $"Set the LVS-DR real server configuration over ssh (VIPs: {(w.Vips.Count == 0 ? "none" : string.Join(", ", w.Vips.Select(v => v.Address)))})")).ToList();
         if (confirmed.Count == 0)
@@ -58,67 +61,35 @@ public sealed partial class SetLvsRealServerCommand
     /// <summary>One host, on a worker thread: nothing here writes to the pipeline.</summary>
     private RealServerResult ApplyAgentless(AgentlessChannel channel, AgentlessWork w, bool whatIf, string? rcLocal, string? arpRules, CancellationToken cancellationToken)
     {
-        RealServerPlan? planned = null;
+        AgentlessRealServerPlan? planned = null;
         var writes = new List<RemoteFileWrite>();
+        var request = new RealServerRequest(w.Vips, InterfaceName, Method, Convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), Adopt.IsPresent, rcLocal, _sysctlRecord);
         IReadOnlyList<string> files = Persist.IsPresent
             ? [.. AgentlessDiagnosis.FilesToRead(rcLocal, arpRules), SavedRulesFolder, .. AgentlessDiagnosis.OwnershipFiles(rcLocal)]
             : AgentlessDiagnosis.OwnershipFiles(rcLocal);
-        files = files.Distinct().ToList();
+        files = files.Concat(_sysctlRecord is null ? [] : [_sysctlRecord]).Distinct().ToList();
         var run = channel.Run(w.Target, files, snapshot =>
         {
-            if (!snapshot.IsRoot)
-            {
-                throw new LvsException(LvsErrorKind.NotRoot,
-                    $"{w.Target}: Set-LvsRealServer needs root on the host (ip and arptables change kernel state only for root); log in as root with -UserName root.",
-                    w.Target.HostName);
-            }
-
-            foreach (var program in new[] { "ip", "arptables", "flock", "base64" })
-            {
-                if (!snapshot.Programs.Contains(program))
-                {
-                    var missing = ToolLocator.NotFound(program);
-                    throw new LvsException(LvsErrorKind.ProgramNotFound, $"{w.Target}: {missing.Message}", w.Target.HostName);
-                }
-            }
-
-            var state = snapshot.ToHostState();
-            var ownership = snapshot.ReadOwnership(rcLocal);
-            planned = RealServerPlanner.Create(state, ownership, w.Vips, InterfaceName, adopt: Adopt.IsPresent);
-            if (planned.Plan.Rejected.Count > 0)
-            {
-                throw planned.Plan.Rejected[0];
-            }
-
-            // The record is written in the same session, after the steps (the script stops at a failed one).
-            var next = ownership.After(state, planned.Recorded, planned.Forgotten);
-            var recordPath = snapshot.VipRecordPath
-                ?? throw new LvsException(LvsErrorKind.RemoteFailed, $"{w.Target}: the agentless script did not name its state folder.", w.Target.HostName);
-            var operations = planned.Plan.Steps.Select(s => (RemoteOperation)new RemoteCommandOperation(s.Command)).ToList();
-            if (ownership.Differs(next))
-            {
-                operations.Add(new RemoteFileWrite(recordPath, VipRecord.Render(next), "0600"));
-            }
-
-            var managedAfter = new Ownership(next, ownership.FromBootFiles, ownership.BuiltinRuleVips);
+            planned = AgentlessRealServer.Plan(snapshot, request, w.Target.ToString());
             return whatIf
                 ? null
                 : new RemoteBatch
                 {
-                    Operations = operations,
-                    Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules, managedAfter) : null,
+                    Operations = planned.Operations,
+                    Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules, planned.ManagedAfter) : null,
                 };
-        }, cancellationToken);
+        }, cancellationToken, AgentlessRealServer.Reads | (Persist.IsPresent ? RemoteReads.Redirects : RemoteReads.None));
 
         var failed = run.Failed;
-        var commands = planned!.Plan.Steps.Select(s => s.Command.ToDisplayString()).Concat(writes.Select(x => x.Describe())).ToList();
+        var plan = planned!.Planned;
+        var commands = plan.Plan.Steps.Select(s => s.Command.ToDisplayString()).Concat(writes.Select(x => x.Describe())).ToList();
         return new RealServerResult
         {
             ComputerName = w.Target.HostName,
-            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(planned.Changes, writes.Count > 0, whatIf, planned.Adopted.Count > 0),
+            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(plan.Changes, writes.Count > 0, whatIf, plan.Adopted.Count > 0),
             Method = Method,
-            Changes = planned.Changes,
-            Adopted = planned.Adopted,
+            Changes = plan.Changes,
+            Adopted = plan.Adopted,
             PersistenceChanged = writes.Count > 0 && failed is null,
             Commands = commands,
             Duration = run.Duration,

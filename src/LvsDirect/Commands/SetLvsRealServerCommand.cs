@@ -58,7 +58,8 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 
     /// <summary>
     /// Arptables or Nftables (VIPs on the interface, rules per VIP) or Sysctl (VIPs on lo as /32, arp_ignore and
-    /// arp_announce); given explicitly, VIPs that use another method are converted. The agentless transport supports Arptables only.
+    /// arp_announce); given explicitly, VIPs that use another method are converted. IPv6 VIPs go on lo as /128
+    /// whatever the method (neighbour discovery never answers for them there). The same on every transport.
     /// </summary>
     [Parameter]
     public ArpMethod Method { get; set; } = ArpMethod.Arptables;
@@ -112,16 +113,10 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
-        if (Method != ArpMethod.Arptables && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
-        {
-            throw new LvsException(LvsErrorKind.InvalidArgument,
-                $"Set-LvsRealServer -Transport Ssh supports -Method Arptables only; for -Method {Method}, use -Transport PowerShell (the default), which runs Set-LvsRealServer on each host.", Method.ToString());
-        }
-
         // Validated here, before any host is contacted, so bad input changes nothing anywhere.
         foreach (var v in _vips)
         {
-            VipValidation.RequireClass(InputValidation.ParseCidr(v).Address);
+            VipValidation.RequireClass(InputValidation.ParseVipCidr(v).Address);
         }
 
         if (InterfaceName is not null)
@@ -170,7 +165,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     {
         var watch = Stopwatch.StartNew();
         DemandRoot();
-        var vips = vipTexts.Select(v => InputValidation.ParseCidr(v)).Distinct().ToList();
+        var vips = vipTexts.Select(v => InputValidation.ParseVipCidr(v)).Distinct().ToList();
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var (changes, commands, rejected, adopted) = WithHostLock(() =>
@@ -434,7 +429,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         var address = Text(o, "Address") ?? Text(o, "VirtualIP");
         return new LvsVirtualService
         {
-            Address = string.IsNullOrEmpty(address) ? null : InputValidation.ParseCidr(address).Address,
+            Address = string.IsNullOrEmpty(address) ? null : InputValidation.ParseVipCidr(address).Address,
             Port = int.TryParse(Text(o, "Port"), out var port) ? port : 0,
             FirewallMark = int.TryParse(Text(o, "FirewallMark"), out var mark) ? mark : null,
             ForwardingMethod = Forwarding(o),

@@ -146,6 +146,24 @@ public class SetLvsRealServerCommandTests
     }
 
     [Fact]
+    public void SetLvsRealServer_IPv6Vip_GoesOnLoAs128_WithNoSuppression_BesideAnIPv4One()
+    {
+        var runner = FakeRunner.Host();
+        using var host = new CmdletHost(runner);
+        var record = Path.Combine(Path.GetTempPath(), $"lvsdirect-ipv6-{Guid.NewGuid():N}.json");
+
+        var (output, errors, _) = host.Invoke($"Set-LvsRealServer -VirtualIP 2001:db8::10, 203.0.113.100 -Method Sysctl -SysctlStatePath '{record}'");
+        File.Delete(record);
+
+        Assert.Empty(errors);
+        var result = Assert.IsType<RealServerResult>(Assert.Single(output).BaseObject);
+        Assert.Equal(["2001:db8::10", "203.0.113.100"], result.Added.Select(a => a.ToString()));
+        var changes = runner.Changes.Select(c => c.ToDisplayString()).ToList();
+        Assert.Contains(changes, c => c.Contains("address add 2001:db8::10/128 dev lo nodad", StringComparison.Ordinal));
+        Assert.DoesNotContain(changes, c => c.Contains("2001:db8::10", StringComparison.Ordinal) && !c.StartsWith("ip ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SetLvsRealServer_VipAlreadyOnLo_StaysThere_SuppressedWithTheEth0Address()
     {
         var onLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.7\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
@@ -166,9 +184,9 @@ public class SetLvsRealServerCommandTests
     }
 
     [Theory]
-    [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1 -Transport Ssh -Method Nftables", "InvalidArgument")]
+    [InlineData("Set-LvsRealServer -VirtualIP 2001:db8::1/129 -HostName rs1 -Transport Ssh -Method Nftables", "InvalidPrefix")]
     [InlineData("Set-LvsRealServer -VirtualIP '203.0.113.100;reboot'", "InvalidAddress")]
-    [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1 -Transport Ssh -Method Sysctl", "InvalidArgument")]
+    [InlineData("Set-LvsRealServer -VirtualIP 203.0.113.100 -HostName rs1 -Transport Ssh -Method Sysctl -SysctlStatePath arp.json", "InvalidArgument")]
     [InlineData("Set-LvsRealServer -VirtualIP 300.0.0.1 -HostName rs1", "InvalidAddress")]
     public void SetLvsRealServer_BadInput_FailsBeforeAnyHostIsTouched(string script, string errorId)
     {

@@ -43,7 +43,7 @@ public class RealServerPoolTests
     }
 
     [Fact]
-    public void GroupByRealServer_SkipsNatTunnelFwmarkAndIPv6_WithAReason()
+    public void GroupByRealServer_SkipsNatTunnelAndFwmark_WithAReason_AndAssignsIPv6VipsLikeOthers()
     {
         var (assignments, skipped) = RealServerPool.GroupByRealServer(
         [
@@ -54,12 +54,13 @@ public class RealServerPoolTests
             Service("203.0.113.10", LvsForwardingMethod.Direct, "192.0.2.14"),
         ]);
 
-        Assert.Equal(["192.0.2.14"], assignments.Select(a => a.Address.ToString()));
-        Assert.Equal(4, skipped.Count);
+        Assert.Equal(["192.0.2.11", "192.0.2.14"], assignments.Select(a => a.Address.ToString()));
+        Assert.Equal(["2001:db8::1"], assignments[0].VirtualIPs.Select(v => v.ToString()));
+        Assert.Equal(["203.0.113.10"], assignments[1].VirtualIPs.Select(v => v.ToString()));
+        Assert.Equal(3, skipped.Count);
         Assert.Contains("Nat", skipped[0].Why);
         Assert.Contains("Tunnel", skipped[1].Why);
         Assert.Contains("firewall-mark", skipped[2].Why);
-        Assert.Contains("IPv6", skipped[3].Why);
     }
 
     [Fact]
