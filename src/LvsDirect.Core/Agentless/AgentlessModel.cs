@@ -236,6 +236,12 @@ public sealed record RemoteFileWrite(string Path, string Content, string Mode = 
     public override string Describe() => $"write {Path} ({Content.Split('\n').Length - 1} line(s), atomically)";
 }
 
+/// <summary>Remove a file LvsDirect wrote (a unit or sysctl.d file with nothing left to keep); a missing file is no error.</summary>
+public sealed record RemoteFileRemove(string Path) : RemoteOperation
+{
+    public override string Describe() => $"remove {Path}";
+}
+
 /// <summary>
 /// What to do on a server: <see cref="Operations"/> in order, then, when they all succeeded, the operations
 /// <see cref="Then"/> returns from the state read again (for files written from the state as it now is).
