@@ -315,7 +315,8 @@ public static partial class RcLocal
         var hasBlock = block.Count > 0;
         if (string.IsNullOrEmpty(existing))
         {
-            return hasBlock ? $"#!/bin/sh\n\n{string.Join('\n', block)}\n\nexit 0\n" : existing ?? string.Empty;
+            // The layout a merge into an existing file gives, so the next export finds nothing to change.
+            return hasBlock ? $"#!/bin/sh\n{string.Join('\n', block)}\n\nexit 0\n" : existing ?? string.Empty;
         }
 
         var cr = existing.Contains("\r\n", StringComparison.Ordinal) ? "\r" : string.Empty;
