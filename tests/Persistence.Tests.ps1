@@ -14,6 +14,8 @@ BeforeAll {
     $script:SkipReason = Test-LvsLabPrerequisite -Program 'ip', 'arptables', 'iptables', 'sysctl'
     if ($SkipReason) { return }
 
+    # The boot model's types, for the test that renders a block itself.
+    Import-LvsTestModule
     $script:Lab = New-LvsLab -RealServerCount 1
     $script:Rs1 = $Lab.Hosts['rs1']
     $script:Work = Join-Path $Lab.TempPath 'persist'
@@ -121,5 +123,34 @@ Describe 'Set-LvsRealServer -Persist' -Skip:([bool]$SkipReason) {
         $lo = @(Get-LvsLabAddress -Namespace $boot | Where-Object Address -EQ $Vips[0])
         $lo.Count | Should -Be 1
         $lo[0].InterfaceName | Should -Be 'lo'
+    }
+}
+
+Describe 'The boot commands of the nftables method' -Skip:([bool]($SkipReason -or -not (Get-Command nft -ErrorAction Ignore))) {
+    It 'a block loads the table before its VIP and, when the table file is missing, keeps the VIP down and still runs the rest of the file' {
+        $vip = [ipaddress]'203.0.113.103'
+        $nftFile = Join-Path $Work 'arp.nft'
+        $entry = [LvsDirect.Core.Parsing.NftArpEntry]::new($vip, $true, [ipaddress]$Rs1.Address)
+        [IO.File]::WriteAllText($nftFile, [LvsDirect.Core.Persistence.NftConf]::Render([LvsDirect.Core.Parsing.NftArpEntry[]]@($entry)))
+        $nftVips = [Collections.Generic.HashSet[ipaddress]]::new([ipaddress[]]@($vip))
+        $boot = [LvsDirect.Core.Persistence.BootCommands]::Create(
+            [LvsDirect.Core.Model.ArptablesDialect]::new('Nft'),
+            [LvsDirect.Core.Persistence.RcVip[]]@([LvsDirect.Core.Persistence.RcVip]::new($vip, 32, 'eth0', [NullString]::Value, $null, $null)),
+            $null, $null, $nftFile, $nftVips)
+        $rc = Join-Path $Work 'nft.rc.local'
+        $mark = Join-Path $Work 'nft-admin-line'
+        New-DebianRcLocal -Path $rc -Mark $mark
+        [IO.File]::WriteAllText($rc, [LvsDirect.Core.Persistence.RcLocal]::Merge((Get-Content -LiteralPath $rc -Raw), [LvsDirect.Core.Persistence.RcLocal]::RenderBlock($boot)))
+        $null = Invoke-LvsNative chmod '+x', $rc
+
+        $ns = Invoke-BootFile -Path $rc
+
+        (Invoke-LvsNetns $ns nft 'list', 'table', 'arp', 'lvsdirect').StdOut | Should -Match "arp daddr ip $([regex]::Escape("$vip")) drop"
+        @(Get-LvsLabAddress -Namespace $ns | Where-Object Address -EQ "$vip").Count | Should -Be 1
+
+        Remove-Item -LiteralPath $nftFile, $mark
+        $down = Invoke-BootFile -Path $rc
+        @(Get-LvsLabAddress -Namespace $down | Where-Object Address -EQ "$vip").Count | Should -Be 0 -Because 'no VIP without its suppression'
+        Test-Path -LiteralPath $mark | Should -BeTrue -Because 'a failed table load skips only its VIP'
     }
 }

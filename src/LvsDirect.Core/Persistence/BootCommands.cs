@@ -61,8 +61,28 @@ public sealed record BootRedirect(RedirectRule Rule) : BootCommand
     public IReadOnlyList<string> Spec => RedirectSyntax.Spec(Rule.VirtualIP, Rule.Protocol, Rule.Port);
 }
 
-/// <summary>A VIP address: `ip addr replace`, idempotent, after its suppression.</summary>
-public sealed record BootAddress(IPAddress Address, int PrefixLength, string InterfaceName, string? Label, IPAddress? Broadcast) : BootCommand
+/// <summary>LvsDirect's nftables table, loaded from its file (idempotent: the file replaces the table).</summary>
+public sealed record BootNftLoad(string Path) : BootCommand
+{
+    public override string Program => "nft";
+
+    public override IReadOnlyList<string> Arguments => ["-f", Path];
+}
+
+/// <summary>Which earlier command an address waits for: it is added only when that one succeeded.</summary>
+public enum BootGate
+{
+    None,
+    ArpRules,
+    Sysctls,
+    NftTable,
+}
+
+/// <summary>
+/// A VIP address: `ip addr replace`, idempotent, after its suppression (<see cref="Gate"/>; the unit needs no
+/// gate, it stops at the first failure, so a unit read back says None).
+/// </summary>
+public sealed record BootAddress(IPAddress Address, int PrefixLength, string InterfaceName, string? Label, IPAddress? Broadcast, BootGate Gate = BootGate.None) : BootCommand
 {
     public override string Program => "ip";
 
@@ -101,19 +121,23 @@ public sealed class BootCommands
 
     public BootSysctls? Sysctls => Commands.OfType<BootSysctls>().FirstOrDefault();
 
-    /// <summary>The VIPs whose address the boot adds only once their rules are in place.</summary>
-    public IReadOnlySet<IPAddress> SuppressedVips => ArpRules.Select(r => r.Vip).ToHashSet();
+    public BootNftLoad? NftLoad => Commands.OfType<BootNftLoad>().FirstOrDefault();
 
     /// <summary>The rules as an arptables-save text would hold them, parsed like saved rules; null when there are none.</summary>
     public ArptablesRuleSet? RuleSet =>
         ArpRules.Any() ? ArptablesRuleSet.Parse(string.Join('\n', ArpRules.Select(r => ArptablesSyntax.RuleLine(r.Chain, r.Spec)))) : null;
 
-    /// <summary>The one place that decides what a boot runs, and in which order.</summary>
+    /// <summary>
+    /// The one place that decides what a boot runs, and in which order. <paramref name="nftFile"/> is the
+    /// nftables method's table file, loaded before the addresses of <paramref name="nftVips"/>, which wait for it.
+    /// </summary>
     public static BootCommands Create(
         ArptablesDialect dialect,
         IReadOnlyList<RcVip> vips,
         IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null,
-        IReadOnlyList<RedirectRule>? redirects = null)
+        IReadOnlyList<RedirectRule>? redirects = null,
+        string? nftFile = null,
+        IReadOnlySet<IPAddress>? nftVips = null)
     {
         if (vips.Count == 0 && redirects is not { Count: > 0 })
         {
@@ -132,16 +156,34 @@ public sealed class BootCommands
                 .Select(own => new BootArpChain(own, dialect.BuiltinFor(own))));
         }
 
+        var nft = nftFile is not null && nftVips is { Count: > 0 };
+        if (nft)
+        {
+            commands.Add(new BootNftLoad(nftFile!));
+        }
+
         commands.AddRange((redirects ?? []).Select(r => new BootRedirect(r)));
         foreach (var v in vips)
         {
+            var gate = BootGate.None;
             if (v.RealIP is not null)
             {
                 commands.Add(BootArpRule.Drop(v.Address));
                 commands.Add(BootArpRule.Mangle(v.Address, v.RealIP));
+                gate = BootGate.ArpRules;
+            }
+            else if (nft && nftVips!.Contains(v.Address))
+            {
+                gate = BootGate.NftTable;
             }
 
-            commands.Add(new BootAddress(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast));
+            var address = new BootAddress(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast);
+            if (gate == BootGate.None && sysctls is { Count: > 0 } && address.IsLoopbackIPv4)
+            {
+                gate = BootGate.Sysctls;
+            }
+
+            commands.Add(address with { Gate = gate });
         }
 
         return new BootCommands(commands, dialect);
@@ -153,8 +195,42 @@ public sealed class BootCommands
     /// tests (`-C`), deletions, flags and messages are the block's own scaffolding. Lines that are no command of
     /// ours are skipped.
     /// </summary>
-    public static BootCommands ReadBlock(IEnumerable<string> blockLines) =>
-        new(blockLines.SelectMany(l => ShellWords.SimpleCommands(l)).Select(FromArgv).OfType<BootCommand>().ToList());
+    public static BootCommands ReadBlock(IEnumerable<string> blockLines)
+    {
+        var commands = new List<BootCommand>();
+        foreach (var line in blockLines)
+        {
+            // `[ "$flag" = no ] || ip addr replace …`: the address waits for the command that sets that flag.
+            var gate = BootGate.None;
+            foreach (var argv in ShellWords.SimpleCommands(line))
+            {
+                if (argv is ["[", var flag, "=", "no", "]"])
+                {
+                    gate = GateOf(flag);
+                    continue;
+                }
+
+                if (FromArgv(argv) is { } command)
+                {
+                    commands.Add(command is BootAddress a ? a with { Gate = gate } : command);
+                }
+            }
+        }
+
+        return new BootCommands(commands);
+    }
+
+    /// <summary>The flag the rc.local block sets for each gate; the renderer and the reader share it.</summary>
+    public static string? FlagOf(BootGate gate) => gate switch
+    {
+        BootGate.ArpRules => "lvsdirect_arp",
+        BootGate.Sysctls => "lvsdirect_sysctl",
+        BootGate.NftTable => "lvsdirect_nft",
+        _ => null,
+    };
+
+    private static BootGate GateOf(string flag) =>
+        Enum.GetValues<BootGate>().FirstOrDefault(g => "$" + FlagOf(g) == flag);
 
     /// <summary>The commands of LvsDirect's unit: its ExecStart= lines, each an argument vector (a leading "-" only lets it fail).</summary>
     public static BootCommands ReadUnit(string unitText) =>
@@ -175,6 +251,7 @@ public sealed class BootCommands
         "arptables" => ReadArptables(argv),
         "iptables" => ReadIptables(argv),
         "ip" => ReadIp(argv),
+        "nft" when argv is [_, "-f", var file] => new BootNftLoad(file),
         _ => null,
     };
 

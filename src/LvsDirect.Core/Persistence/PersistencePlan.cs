@@ -16,10 +16,12 @@ public sealed class PersistenceInput
 
     /// <summary>
     /// The input for the VIPs LvsDirect manages (<paramref name="managed"/>, as Get-LvsVip lists them) and the
-    /// REDIRECT rules. The nftables method's table is loaded by nftables.service, so for its VIPs the boot
-    /// commands only add the address; the sysctl method's settings come first when a VIP uses it.
+    /// REDIRECT rules. The sysctl method's settings come first when a VIP uses it. The nftables method's VIPs
+    /// wait for their table, loaded from <paramref name="nftFile"/> (the file Save-ArpSuppression -Method
+    /// Nftables keeps); without that file (null) only their addresses are recreated, and nftables.service
+    /// alone loads the table.
     /// </summary>
-    public static PersistenceInput For(HostState state, IEnumerable<LvsVip> managed, IReadOnlyList<RedirectRule> redirects)
+    public static PersistenceInput For(HostState state, IEnumerable<LvsVip> managed, IReadOnlyList<RedirectRule> redirects, string? nftFile = null)
     {
         var vips = managed.ToList();
         var sysctls = vips.Any(v => v.Method == ArpMethod.Sysctl)
@@ -29,7 +31,9 @@ public sealed class PersistenceInput
             state.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft),
             vips.Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.Method == ArpMethod.Nftables ? null : v.RealIP)).ToList(),
             sysctls,
-            redirects);
+            redirects,
+            nftFile,
+            vips.Where(v => v.Method == ArpMethod.Nftables).Select(v => v.Address).ToHashSet());
         return new PersistenceInput { State = state, Boot = boot };
     }
 }

@@ -26,10 +26,13 @@ public static partial class RcLocal
     private const string ChainsVariable = "lvsdirect_chains";
 
     /// <summary>Set to "no" by the block when the current VIP's suppression could not be put in place.</summary>
-    private const string VipVariable = "lvsdirect_arp";
+    private static readonly string VipVariable = BootCommands.FlagOf(BootGate.ArpRules)!;
 
     /// <summary>Set to "no" by the block when the sysctl method's settings could not be written.</summary>
-    private const string SysctlVariable = "lvsdirect_sysctl";
+    private static readonly string SysctlVariable = BootCommands.FlagOf(BootGate.Sysctls)!;
+
+    /// <summary>Set to "no" by the block when the nftables method's table could not be loaded.</summary>
+    private static readonly string NftVariable = BootCommands.FlagOf(BootGate.NftTable)!;
 
     [GeneratedRegex(@"^\s*exit(\s|;|$)")]
     private static partial Regex ExitLine();
@@ -74,8 +77,6 @@ public static partial class RcLocal
         }
 
         var dialect = boot.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
-        var suppressed = boot.SuppressedVips;
-        var sysctlsSet = false;
         var chainsStarted = false;
         var vipStarted = new HashSet<IPAddress>();
         var lines = new List<string>
@@ -89,8 +90,11 @@ public static partial class RcLocal
         {
             switch (command)
             {
+                case BootNftLoad n:
+                    lines.Add($"{NftVariable}=yes");
+                    lines.Add($"{n.Describe()} || {NftVariable}=no");
+                    break;
                 case BootSysctls s:
-                    sysctlsSet = true;
                     lines.Add($"{SysctlVariable}=yes");
                     lines.Add($"{s.Describe()} || {SysctlVariable}=no");
                     break;
@@ -119,7 +123,7 @@ public static partial class RcLocal
                     break;
                 case BootAddress a:
                     var add = $"{a.Describe()} || echo 'LvsDirect: {a.Address}/{a.PrefixLength} could not be added to {a.InterfaceName}' >&2";
-                    var gate = suppressed.Contains(a.Address) ? VipVariable : sysctlsSet && a.IsLoopbackIPv4 ? SysctlVariable : null;
+                    var gate = BootCommands.FlagOf(a.Gate);
                     if (gate is null)
                     {
                         lines.Add(add);

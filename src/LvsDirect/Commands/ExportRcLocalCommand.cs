@@ -65,12 +65,14 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                 var redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken);
                 var state = ReadSuppressionState();
                 var live = GetLvsVipCommand.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
-                if (live.Any(v => v.Method == ArpMethod.Nftables))
+                // The nftables method's VIPs wait for their table where Save-ArpSuppression -Method Nftables keeps it.
+                var nftFile = LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
+                if (nftFile is null && live.Any(v => v.Method == ArpMethod.Nftables))
                 {
-                    WriteWarning("VIPs of the nftables method: only their addresses are recreated here. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network.");
+                    WriteWarning($"VIPs of the nftables method: only their addresses are recreated here, as {NftConf.DefaultPath} does not exist. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network, then export again so the block loads it before the VIPs.");
                 }
 
-                input = PersistenceInput.For(state, live, redirects);
+                input = PersistenceInput.For(state, live, redirects, nftFile);
             }
             else
             {

@@ -264,9 +264,13 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         var rcLocal = RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath);
         var state = ReadEveryMethod();
         var redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken);
-        var input = PersistenceInput.For(state, GetLvsVipCommand.List(state, all: false, ReadOwnership(rcLocal)), redirects);
+        var methodFile = ArpRulesPath is null ? null : GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
+        // The nftables method's table file is written by this plan before rc.local, so the block can load it.
+        var nftFile = Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
+            : LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
+        var input = PersistenceInput.For(state, GetLvsVipCommand.List(state, all: false, ReadOwnership(rcLocal)), redirects, nftFile);
         var changed = false;
-        foreach (var target in PersistTargets(rcLocal ?? RcLocal.DefaultPath(), ArpRulesPath is null ? null : GetUnresolvedProviderPathFromPSPath(ArpRulesPath)))
+        foreach (var target in PersistTargets(rcLocal ?? RcLocal.DefaultPath(), methodFile))
         {
             try
             {

@@ -18,9 +18,12 @@ public class BootCommandsTests
             new RcVip(Vip, 32, "eth0", "eth0:1", IPAddress.Parse("203.0.113.255"), Rip),
             new RcVip(IPAddress.Parse("203.0.113.101"), 32, "lo", null, null, null),
             new RcVip(IPAddress.Parse("2001:db8::100"), 128, "lo", null, null, null),
+            new RcVip(IPAddress.Parse("203.0.113.103"), 32, "eth0", null, null, null),
         ],
         ArpSysctls.Persisted(null, "eth0.100"),
-        [new RedirectRule(IPAddress.Parse("203.0.113.102"), RedirectProtocol.Udp, 53, string.Empty)]);
+        [new RedirectRule(IPAddress.Parse("203.0.113.102"), RedirectProtocol.Udp, 53, string.Empty)],
+        "/etc/lvsdirect/arp.nft",
+        new HashSet<IPAddress> { IPAddress.Parse("203.0.113.103") });
 
     private static IReadOnlyList<string> Described(BootCommands b) => b.Commands.Select(c => c.Describe()).ToList();
 
@@ -32,14 +35,17 @@ public class BootCommandsTests
                 "sysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0/100.arp_ignore=1 net.ipv4.conf.eth0/100.arp_announce=2",
                 "arptables -I INPUT 1 -j LVSDIRECT-IN",
                 "arptables -I OUTPUT 1 -j LVSDIRECT-OUT",
+                "nft -f /etc/lvsdirect/arp.nft",
                 "iptables -t nat -A PREROUTING -d 203.0.113.102/32 -p udp -m udp --dport 53 -m comment --comment lvsdirect -j REDIRECT",
                 "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP",
                 "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
                 "ip addr replace 203.0.113.100/32 dev eth0 label eth0:1 broadcast 203.0.113.255",
                 "ip addr replace 203.0.113.101/32 dev lo",
                 "ip addr replace 2001:db8::100/128 dev lo nodad",
+                "ip addr replace 203.0.113.103/32 dev eth0",
             ],
             Described(Sample()));
+        Assert.Equal([BootGate.ArpRules, BootGate.Sysctls, BootGate.None, BootGate.NftTable], Sample().Addresses.Select(a => a.Gate));
     }
 
     [Theory]
@@ -53,6 +59,7 @@ public class BootCommandsTests
         var content = RcLocal.Merge("#!/bin/sh -e\necho hello\nexit 0\n", RcLocal.RenderBlock(boot));
 
         Assert.Equal(Described(boot), Described(RcLocal.ReadBlock(content)));
+        Assert.Equal(boot.Addresses.Select(a => a.Gate), RcLocal.ReadBlock(content).Addresses.Select(a => a.Gate));
     }
 
     [Fact]
