@@ -103,6 +103,10 @@ public sealed class PersistencePlan
 
     /// <summary>The files every target needs read, without duplicates.</summary>
     public static IReadOnlyList<string> FilesToRead(IEnumerable<IPersistenceTarget> targets) => targets.SelectMany(t => t.FilesToRead).Distinct().ToList();
+
+    /// <summary>Where systemd finds unit files: a service is there when its unit is in one of them.</summary>
+    internal static IEnumerable<string> UnitFiles(string unit) =>
+        new[] { "/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system" }.Select(f => System.IO.Path.Combine(f, unit));
 }
 
 /// <summary>The rc.local block (the seed's way): our block right after the shebang, every other line kept.</summary>
@@ -197,7 +201,6 @@ public sealed class SavedArpRulesTarget(string? path) : IPersistenceTarget
 {
     public const string DefaultPath = "/etc/sysconfig/arptables";
 
-    private static readonly string[] UnitFolders = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
     private static readonly string[] InitFolders = ["/etc/rc.d/init.d", "/etc/init.d"];
     private static readonly string[] Services = ["arptables", "arptables_jf"];
 
@@ -247,7 +250,7 @@ public sealed class SavedArpRulesTarget(string? path) : IPersistenceTarget
         };
     }
 
-    private static IEnumerable<string> UnitFiles(string name) => UnitFolders.Select(f => System.IO.Path.Combine(f, name + ".service"));
+    private static IEnumerable<string> UnitFiles(string name) => PersistencePlan.UnitFiles(name + ".service");
 
     private static IEnumerable<string> InitScripts(string name) => InitFolders.Select(f => System.IO.Path.Combine(f, name));
 
@@ -325,12 +328,11 @@ public sealed class SysctlConfTarget(string? path) : IPersistenceTarget
 public sealed class NftTarget(string? path, string? configPath, bool manageService) : IPersistenceTarget
 {
     private const string UnitFile = "nftables.service";
-    private static readonly string[] UnitFolders = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
 
     public string Path { get; } = path ?? NftConf.DefaultPath;
 
     public IEnumerable<string> FilesToRead =>
-        [Path, .. configPath is null ? NftConf.HostConfigs : [configPath], .. UnitFolders.Select(f => System.IO.Path.Combine(f, UnitFile))];
+        [Path, .. configPath is null ? NftConf.HostConfigs : [configPath], .. PersistencePlan.UnitFiles(UnitFile)];
 
     public PersistenceItem Plan(PersistenceInput input, IPersistenceHost host)
     {
@@ -352,7 +354,7 @@ public sealed class NftTarget(string? path, string? configPath, bool manageServi
             writes.Add(new RemoteFileWrite(config, merged, "0755"));
         }
 
-        var enable = manageService && UnitFolders.Any(f => host.Exists(System.IO.Path.Combine(f, UnitFile))) && host.HasProgram("systemctl");
+        var enable = manageService && PersistencePlan.UnitFiles(UnitFile).Any(host.Exists) && host.HasProgram("systemctl");
         return new PersistenceItem
         {
             Path = Path,
