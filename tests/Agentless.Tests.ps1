@@ -352,6 +352,34 @@ virtual_server $VipB 80 {
         Get-Content -LiteralPath $rules -Raw | Should -Be (Get-Content -LiteralPath (Join-Path $Lab.TempPath 'rs1.local-rules') -Raw)
     }
 
+    It 'persists over ssh into Debian''s #!/bin/sh -e rc.local a block that, executed on a fresh host, recreates the VIP with its rules' {
+        $rs1 = $Lab.Hosts['rs1']
+        $rc = Join-Path $Lab.TempPath 'rs1.debian.rc.local'
+        $rules = Join-Path $Lab.TempPath 'rs1.debian.arptables'
+        Set-Content -LiteralPath $rc -Value "#!/bin/sh -e`n# rc.local`nexit 0`n" -NoNewline
+
+        $r = Invoke-Pool 'param($k, $rc, $rules, $vip) Set-LvsRealServer -HostName rs1 -VirtualIP $vip -Transport Ssh -UserName root -KeyFilePath $k -Persist -RcLocalPath $rc -ArpRulesPath $rules' $Key, $rc, $rules, $VipA
+
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Results[0].Persisted | Should -BeTrue
+        $lines = Get-Content -LiteralPath $rc
+        $lines[0] | Should -Be '#!/bin/sh -e'
+        $lines[1] | Should -Be '# BEGIN LvsDirect managed block: do not edit, regenerate with Export-RcLocal'
+        $lines[-1] | Should -Be 'exit 0'
+        $fresh = Add-LvsLabHost -Lab $Lab -Role "sshb$(Get-Random -Maximum 999)" -Address $rs1.Address -Isolated
+        foreach ($run in 1, 2) {
+            # Executed, so its shebang (sh -e) counts, exactly as rc-local.service runs it.
+            $boot = Invoke-LvsNetns $fresh.Namespace $rc -AllowFailure
+            $boot.ExitCode | Should -Be 0 -Because "run ${run}: $($boot.StdErr)"
+        }
+        $a = @(Get-LvsLabAddress -Namespace $fresh.Namespace | Where-Object Address -EQ $VipA)
+        $a.Count | Should -Be 1
+        ($a[0].InterfaceName, $a[0].PrefixLength) | Should -Be 'eth0', 32
+        $suppression = @(Get-LvsLabSuppressionRule $fresh.Namespace $VipA)
+        $suppression.Count | Should -Be 2
+        ($suppression | Where-Object Target -EQ 'mangle').MangleIpSource | Should -Be $rs1.Address
+    }
+
     It 'fails a host whose key is refused with AuthenticationFailed, as a result and an error' {
         $other = Join-Path $Lab.TempPath 'refused_ed25519'
         $null = Invoke-LvsNative ssh-keygen '-q', '-t', 'ed25519', '-N', '', '-f', $other

@@ -325,7 +325,7 @@ public sealed record RemoteFileWrite(string Path, string Content, string Mode = 
     public override string Describe() => $"write {Path} ({Content.Split('\n').Length - 1} line(s), atomically)";
 }
 
-/// <summary>Remove a file (a record left empty); a file that is not there is no failure.</summary>
+/// <summary>Remove a file LvsDirect wrote (a record left empty, a unit or sysctl.d file with nothing left to keep); a missing file is no error.</summary>
 public sealed record RemoteFileRemove(string Path) : RemoteOperation
 {
     public override string Describe() => $"remove {Path}";

@@ -34,10 +34,16 @@ public sealed partial record PersistedConfig
     /// </summary>
     public string? BlockProblem { get; init; }
 
-    public IReadOnlyList<PersistedAddress> RcAddresses { get; init; } = [];
+    /// <summary>The commands the boot file (the rc.local block, or LvsDirect's unit) runs, read back into the boot model.</summary>
+    public BootCommands Boot { get; init; } = BootCommands.Empty;
 
-    /// <summary>The `arptables -A …` lines of the block, parsed like saved rules.</summary>
-    public ArptablesRuleSet? RcRules { get; init; }
+    public IReadOnlyList<PersistedAddress> RcAddresses => Boot.Addresses.Select(a => new PersistedAddress(a.Address, a.PrefixLength, a.InterfaceName)).ToList();
+
+    /// <summary>The boot file's arptables rules, parsed like saved rules; null when it has none.</summary>
+    public ArptablesRuleSet? RcRules => Boot.RuleSet;
+
+    /// <summary>The REDIRECT rules the boot file adds.</summary>
+    public IReadOnlyList<RedirectRule> BootRedirects => Boot.Redirects.Select(r => r.Rule).ToList();
 
     public string? SavedRulesPath { get; init; }
 
@@ -52,14 +58,6 @@ public sealed partial record PersistedConfig
 
     /// <summary>The nftables method's boot file and include; null when not checked.</summary>
     public NftPersistence? Nft { get; init; }
-
-    // A line of the block may gate the command on its suppression: `[ "$lvsdirect_arp" = no ] || ip addr replace …`.
-    [GeneratedRegex(@"(?:^|\|\|\s*)ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:/(?<prefix>\d{1,3}))?\s+dev\s+(?<dev>\S+)")]
-    private static partial Regex IpAddrLine();
-
-    // `arptables -A …` alone (older blocks) or after a test: `arptables -C … 2>/dev/null || arptables -A … || lvsdirect_arp=no`.
-    [GeneratedRegex(@"(?:^|\|\|\s*)arptables\s+(?<rule>(?:-A|--append)\s+[^|;&>]*?)\s*(?:2>\s*/dev/null\s*)?(?:\|\||$)")]
-    private static partial Regex ArptablesAppendLine();
 
     [GeneratedRegex(@"net[./]ipv4[./]conf[./](?<conf>[^./\s=]+)[./](?<key>arp_ignore|arp_announce|rp_filter)\s*=\s*(?<value>\d+)")]
     private static partial Regex SysctlSetting();
@@ -95,39 +93,26 @@ public sealed partial record PersistedConfig
 
     /// <summary>
     /// When rc.local holds no LvsDirect block, the boot file may be LvsDirect's systemd unit instead
-    /// (Export-RcLocal -Target SystemdUnit): its ExecStart commands are read like the block's lines, and the
-    /// unit counts as the boot file. A unit LvsDirect did not write is ignored.
+    /// (Export-RcLocal -Target SystemdUnit): its commands are read into the same boot model, and the unit
+    /// counts as the boot file. A unit LvsDirect did not write is ignored.
     /// </summary>
     public static PersistedConfig WithSystemdUnit(PersistedConfig rc, string unitPath, string? unitText)
     {
-        if (rc.HasBlock || unitText is null || !Persistence.SystemdUnit.IsOurs(unitText))
+        if (rc.HasBlock || !SystemdUnit.IsOurs(unitText))
         {
             return rc;
         }
 
-        var commands = unitText.Split('\n')
-            .Select(l => l.Trim())
-            .Where(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))
-            .Select(l => l["ExecStart=".Length..].TrimStart('-'))
-            .Select(l => l.Split(' ', 2) is [var program, .. var rest] ? Path.GetFileName(program) + (rest.Length > 0 ? " " + rest[0] : string.Empty) : l);
-        var block = string.Join('\n', new[] { RcLocal.BeginMarker }.Concat(commands).Append(RcLocal.EndMarker));
-        var unit = Parse(unitPath, block, rcLocalExecutable: true, null, null);
-        var sysctls = new Dictionary<(string Conf, string Key), int>(rc.BootSysctls);
-        foreach (var (key, value) in unit.BootSysctls)
-        {
-            sysctls[key] = value;
-        }
-
+        var boot = SystemdUnit.Read(unitText);
         return rc with
         {
             RcLocalPath = unitPath,
             RcLocalExists = true,
             RcLocalExecutable = true,
-            HasBlock = unit.HasBlock,
+            HasBlock = boot.Commands.Count > 0,
             BlockProblem = null,
-            RcAddresses = unit.RcAddresses,
-            RcRules = unit.RcRules,
-            BootSysctls = sysctls,
+            Boot = boot,
+            BootSysctls = WithBootSysctls(rc.BootSysctls, boot),
         };
     }
 
@@ -140,42 +125,31 @@ public sealed partial record PersistedConfig
         string? savedRulesText,
         IDictionary<(string Conf, string Key), int>? bootSysctls = null)
     {
-        var sysctls = new Dictionary<(string, string), int>(bootSysctls ?? new Dictionary<(string, string), int>());
-        var block = BlockLines(rcLocalText);
-        var addresses = new List<PersistedAddress>();
-        var ruleLines = new List<string>();
-        foreach (var line in block)
-        {
-            var ip = IpAddrLine().Match(line);
-            if (ip.Success && IPAddress.TryParse(ip.Groups["addr"].Value, out var a))
-            {
-                var prefix = ip.Groups["prefix"].Success ? int.Parse(ip.Groups["prefix"].Value, CultureInfo.InvariantCulture)
-                    : a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32;
-                addresses.Add(new PersistedAddress(a, prefix, ip.Groups["dev"].Value));
-                continue;
-            }
-
-            var arp = ArptablesAppendLine().Match(line);
-            if (arp.Success)
-            {
-                ruleLines.Add(arp.Groups["rule"].Value);
-            }
-        }
-
-        ApplySysctls(sysctls, block.Where(l => l.StartsWith("sysctl", StringComparison.Ordinal)));
+        var boot = RcLocal.ReadBlock(rcLocalText);
         return new PersistedConfig
         {
             RcLocalPath = rcLocalPath,
             RcLocalExists = rcLocalText is not null,
             RcLocalExecutable = rcLocalExecutable,
-            HasBlock = block.Count > 0,
+            HasBlock = RcLocal.BlockLines(rcLocalText).Count > 0,
             BlockProblem = rcLocalText is null ? null : RcLocal.WhyBlockCannotRun(rcLocalText, rcLocalExecutable),
-            RcAddresses = addresses,
-            RcRules = ruleLines.Count > 0 ? ArptablesRuleSet.Parse(string.Join('\n', ruleLines)) : null,
+            Boot = boot,
             SavedRulesPath = savedRulesPath,
             SavedRules = savedRulesText is null ? null : ArptablesRuleSet.Parse(savedRulesText),
-            BootSysctls = sysctls,
+            BootSysctls = WithBootSysctls(new Dictionary<(string, string), int>(bootSysctls ?? new Dictionary<(string, string), int>()), boot),
         };
+    }
+
+    /// <summary>The sysctl files' settings with the boot file's on top: it runs after systemd-sysctl.</summary>
+    private static Dictionary<(string Conf, string Key), int> WithBootSysctls(IReadOnlyDictionary<(string Conf, string Key), int> files, BootCommands boot)
+    {
+        var sysctls = new Dictionary<(string, string), int>(files);
+        foreach (var (key, value) in boot.Sysctls?.Settings ?? [])
+        {
+            sysctls[(key.Conf, key.Setting)] = value;
+        }
+
+        return sysctls;
     }
 
     /// <summary>The folders systemd-sysctl reads *.conf files from, the earlier overriding a file of the same name.</summary>
@@ -234,19 +208,6 @@ public sealed partial record PersistedConfig
                 sysctls[(m.Groups["conf"].Value, m.Groups["key"].Value)] = int.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
             }
         }
-    }
-
-    private static List<string> BlockLines(string? text)
-    {
-        if (text is null)
-        {
-            return [];
-        }
-
-        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-        var begin = lines.IndexOf(RcLocal.BeginMarker);
-        var end = lines.IndexOf(RcLocal.EndMarker);
-        return begin < 0 || end < begin ? [] : lines.Skip(begin + 1).Take(end - begin - 1).Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').ToList();
     }
 }
 

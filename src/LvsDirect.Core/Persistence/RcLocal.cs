@@ -26,10 +26,13 @@ public static partial class RcLocal
     private const string ChainsVariable = "lvsdirect_chains";
 
     /// <summary>Set to "no" by the block when the current VIP's suppression could not be put in place.</summary>
-    private const string VipVariable = "lvsdirect_arp";
+    private static readonly string VipVariable = BootCommands.FlagOf(BootGate.ArpRules)!;
 
     /// <summary>Set to "no" by the block when the sysctl method's settings could not be written.</summary>
-    private const string SysctlVariable = "lvsdirect_sysctl";
+    private static readonly string SysctlVariable = BootCommands.FlagOf(BootGate.Sysctls)!;
+
+    /// <summary>Set to "no" by the block when the nftables method's table could not be loaded.</summary>
+    private static readonly string NftVariable = BootCommands.FlagOf(BootGate.NftTable)!;
 
     [GeneratedRegex(@"^\s*exit(\s|;|$)")]
     private static partial Regex ExitLine();
@@ -51,21 +54,31 @@ public static partial class RcLocal
         hasRcD ? Path.Combine(root, "etc", "rc.d", "rc.local") : Path.Combine(root, "etc", "rc.local");
 
     /// <summary>
-    /// The block's lines, markers included: the sysctl method's settings, LvsDirect's chains with the jumps to
-    /// them first, then per VIP its two rules and, only where they are in place, its address. No VIPs, no block:
-    /// exporting an empty configuration removes ours.
+    /// The block's lines, markers included, for the commands <see cref="BootCommands.Create"/> gives. No VIPs, no
+    /// block: exporting an empty configuration removes ours.
     /// </summary>
     public static IReadOnlyList<string> RenderBlock(
         ArptablesDialect dialect,
         IReadOnlyList<RcVip> vips,
         IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null,
-        IReadOnlyList<RedirectRule>? redirects = null)
+        IReadOnlyList<RedirectRule>? redirects = null) =>
+        RenderBlock(BootCommands.Create(dialect, vips, sysctls, redirects));
+
+    /// <summary>
+    /// The block for <paramref name="boot"/>, in its order. Around each command: chains and rules are tested
+    /// before they are added, a failed suppression sets a flag that keeps only its own VIP's address from being
+    /// added, and a failed address or REDIRECT rule is reported on stderr.
+    /// </summary>
+    public static IReadOnlyList<string> RenderBlock(BootCommands boot)
     {
-        if (vips.Count == 0 && redirects is not { Count: > 0 })
+        if (boot.IsEmpty)
         {
             return [];
         }
 
+        var dialect = boot.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
+        var chainsStarted = false;
+        var vipStarted = new HashSet<IPAddress>();
         var lines = new List<string>
         {
             BeginMarker,
@@ -73,61 +86,75 @@ public static partial class RcLocal
             "# Safe under sh -e and set -euo pipefail: nothing here fails because it is already there, and a failure skips only its VIP.",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}",
         };
-        if (sysctls is { Count: > 0 })
+        foreach (var command in boot.Commands)
         {
-            lines.Add($"{SysctlVariable}=yes");
-            lines.Add($"sysctl -q -w {string.Join(' ', sysctls.Select(s => $"{s.Key.Name}={s.Value}"))} || {SysctlVariable}=no");
-        }
-
-        var suppressed = vips.Where(v => v.RealIP is not null).ToList();
-        if (suppressed.Count > 0)
-        {
-            lines.Add($"{ChainsVariable}=yes");
-            foreach (var own in new[] { ArptablesDialect.OwnInputChain, ArptablesDialect.OwnOutputChain })
+            switch (command)
             {
-                var builtin = dialect.BuiltinFor(own);
-                lines.Add($"arptables -N {own} 2>/dev/null || true");
-                lines.AddRange(Ensure(dialect, [builtin, "-j", own], $"-I {builtin} 1 -j {own}", ChainsVariable));
-            }
-        }
+                case BootNftLoad n:
+                    lines.Add($"{NftVariable}=yes");
+                    lines.Add($"{n.Describe()} || {NftVariable}=no");
+                    break;
+                case BootSysctls s:
+                    lines.Add($"{SysctlVariable}=yes");
+                    lines.Add($"{s.Describe()} || {SysctlVariable}=no");
+                    break;
+                case BootArpChain c:
+                    if (!chainsStarted)
+                    {
+                        chainsStarted = true;
+                        lines.Add($"{ChainsVariable}=yes");
+                    }
 
-        // -C first: a rule already in place (rc.local run by hand) is neither duplicated nor moved.
-        foreach (var r in redirects ?? [])
-        {
-            var spec = string.Join(' ', RedirectSyntax.Spec(r.VirtualIP, r.Protocol, r.Port));
-            lines.Add($"iptables -t {RedirectSyntax.Table} -C {RedirectSyntax.Chain} {spec} 2>/dev/null || iptables -t {RedirectSyntax.Table} -A {RedirectSyntax.Chain} {spec} || echo 'LvsDirect: the REDIRECT rule for {r.VirtualIP} could not be added' >&2");
-        }
+                    lines.Add($"arptables -N {c.OwnChain} 2>/dev/null || true");
+                    lines.AddRange(Ensure(dialect, [c.BuiltinChain, "-j", c.OwnChain], string.Join(' ', c.Arguments), ChainsVariable));
+                    break;
+                case BootRedirect r:
+                    // -C first: a rule already in place (rc.local run by hand) is neither duplicated nor moved.
+                    var spec = string.Join(' ', r.Spec);
+                    lines.Add($"iptables -t {RedirectSyntax.Table} -C {RedirectSyntax.Chain} {spec} 2>/dev/null || {r.Describe()} || echo 'LvsDirect: the REDIRECT rule for {r.Rule.VirtualIP} could not be added' >&2");
+                    break;
+                case BootArpRule rule:
+                    if (vipStarted.Add(rule.Vip))
+                    {
+                        lines.Add($"{VipVariable}=${ChainsVariable}");
+                    }
 
-        foreach (var v in vips)
-        {
-            var add = "ip " + string.Join(' ', AddressArguments(v)) + $" || echo 'LvsDirect: {v.Address}/{v.PrefixLength} could not be added to {v.InterfaceName}' >&2";
-            string? gate = null;
-            if (v.RealIP is not null)
-            {
-                gate = VipVariable;
-                lines.Add($"{VipVariable}=${ChainsVariable}");
-                var input = ArptablesSyntax.InputDropSpec(v.Address);
-                var output = ArptablesSyntax.OutputMangleSpec(v.Address, v.RealIP);
-                lines.AddRange(Ensure(dialect, [ArptablesDialect.OwnInputChain, .. input], $"-A {ArptablesDialect.OwnInputChain} {string.Join(' ', input)}", VipVariable));
-                lines.AddRange(Ensure(dialect, [ArptablesDialect.OwnOutputChain, .. output], $"-A {ArptablesDialect.OwnOutputChain} {string.Join(' ', output)}", VipVariable));
-            }
-            else if (sysctls is { Count: > 0 } && v.InterfaceName == Host.HostState.LoopbackInterface && v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-            {
-                gate = SysctlVariable;
-            }
+                    lines.AddRange(Ensure(dialect, [rule.Chain, .. rule.Spec], string.Join(' ', rule.Arguments), VipVariable));
+                    break;
+                case BootAddress a:
+                    var add = $"{a.Describe()} || echo 'LvsDirect: {a.Address}/{a.PrefixLength} could not be added to {a.InterfaceName}' >&2";
+                    var gate = BootCommands.FlagOf(a.Gate);
+                    if (gate is null)
+                    {
+                        lines.Add(add);
+                        break;
+                    }
 
-            if (gate is null)
-            {
-                lines.Add(add);
-                continue;
+                    lines.Add($"[ \"${gate}\" = no ] || {add}");
+                    lines.Add($"[ \"${gate}\" = yes ] || echo 'LvsDirect: {a.Address} is not added: its ARP suppression could not be put in place' >&2");
+                    break;
             }
-
-            lines.Add($"[ \"${gate}\" = no ] || {add}");
-            lines.Add($"[ \"${gate}\" = yes ] || echo 'LvsDirect: {v.Address} is not added: its ARP suppression could not be put in place' >&2");
         }
 
         lines.Add(EndMarker);
         return lines;
+    }
+
+    /// <summary>The commands of the block in <paramref name="content"/> (a whole rc.local), read back; empty without a block.</summary>
+    public static BootCommands ReadBlock(string? content) => BootCommands.ReadBlock(BlockLines(content));
+
+    /// <summary>The lines between our markers, trimmed, comments and blank lines left out; none without a block.</summary>
+    public static IReadOnlyList<string> BlockLines(string? content)
+    {
+        if (content is null)
+        {
+            return [];
+        }
+
+        var lines = content.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        var begin = lines.IndexOf(BeginMarker);
+        var end = lines.IndexOf(EndMarker);
+        return begin < 0 || end < begin ? [] : lines.Skip(begin + 1).Take(end - begin - 1).Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').ToList();
     }
 
     /// <summary>
@@ -292,7 +319,8 @@ public static partial class RcLocal
         var hasBlock = block.Count > 0;
         if (string.IsNullOrEmpty(existing))
         {
-            return hasBlock ? $"#!/bin/sh\n\n{string.Join('\n', block)}\n\nexit 0\n" : existing ?? string.Empty;
+            // The layout a merge into an existing file gives, so the next export finds nothing to change.
+            return hasBlock ? $"#!/bin/sh\n{string.Join('\n', block)}\n\nexit 0\n" : existing ?? string.Empty;
         }
 
         var cr = existing.Contains("\r\n", StringComparison.Ordinal) ? "\r" : string.Empty;

@@ -8,10 +8,10 @@ namespace LvsDirect.Core.Persistence;
 /// <summary>
 /// The alternative to rc.local: a oneshot unit of LvsDirect's own that recreates the configuration at boot,
 /// ordered before network-online.target, so services that wait for the network find the VIPs in place. Each
-/// command is its own ExecStart= (argv, no shell), in the same order as the rc.local block: suppression first,
-/// then REDIRECT rules, then the addresses. Rule deletions before each add (prefixed "-": their failure is
-/// ignored) keep a restart of the unit from duplicating rules; any other failure stops the unit before the
-/// addresses, so no VIP comes up without its suppression.
+/// command of <see cref="BootCommands"/> is its own ExecStart= (argv, no shell), in that list's order: a VIP's
+/// address right after its suppression. Rule deletions before each add (prefixed "-": their failure is
+/// ignored) keep a restart of the unit from duplicating rules; any other failure stops the unit, so no VIP
+/// after it comes up, and none without its suppression.
 /// </summary>
 public static class SystemdUnit
 {
@@ -24,9 +24,13 @@ public static class SystemdUnit
         ArptablesDialect dialect,
         IReadOnlyList<RcVip> vips,
         IReadOnlyList<(SysctlKey Key, int Value)>? sysctls = null,
-        IReadOnlyList<RedirectRule>? redirects = null)
+        IReadOnlyList<RedirectRule>? redirects = null) =>
+        Render(BootCommands.Create(dialect, vips, sysctls, redirects));
+
+    /// <summary>The unit for <paramref name="boot"/>, one ExecStart per command, in its order.</summary>
+    public static IReadOnlyList<string> Render(BootCommands boot)
     {
-        if (vips.Count == 0 && redirects is not { Count: > 0 })
+        if (boot.IsEmpty)
         {
             return [];
         }
@@ -47,48 +51,25 @@ public static class SystemdUnit
         void Exec(string program, IEnumerable<string> args, bool ignoreFailure = false) =>
             lines.Add($"ExecStart={(ignoreFailure ? "-" : string.Empty)}{Program(program)} {string.Join(' ', args)}");
 
-        if (sysctls is { Count: > 0 })
+        foreach (var command in boot.Commands)
         {
-            Exec("sysctl", ["-q", "-w", .. sysctls.Select(s => $"{s.Key.Name}={s.Value}")]);
-        }
-
-        var suppressed = vips.Where(v => v.RealIP is not null).ToList();
-        if (suppressed.Count > 0)
-        {
-            // LvsDirect's chains, each entered from the first rule of its built-in chain: a jump left by an earlier
-            // start is taken out first, so a restart neither duplicates it nor leaves it behind other rules.
-            foreach (var own in new[] { ArptablesDialect.OwnInputChain, ArptablesDialect.OwnOutputChain })
+            switch (command)
             {
-                var builtin = dialect.BuiltinFor(own);
-                Exec("arptables", ["-N", own], ignoreFailure: true);
-                Exec("arptables", ["-D", builtin, "-j", own], ignoreFailure: true);
-                Exec("arptables", ["-I", builtin, "1", "-j", own]);
+                case BootArpChain c:
+                    // A jump left by an earlier start is taken out first, so a restart neither duplicates it nor
+                    // leaves it behind other rules.
+                    Exec("arptables", ["-N", c.OwnChain], ignoreFailure: true);
+                    Exec("arptables", ["-D", c.BuiltinChain, "-j", c.OwnChain], ignoreFailure: true);
+                    break;
+                case BootArpRule r:
+                    Exec("arptables", ["-D", r.Chain, .. r.Spec], ignoreFailure: true);
+                    break;
+                case BootRedirect r:
+                    Exec("iptables", ["-t", RedirectSyntax.Table, "-D", RedirectSyntax.Chain, .. r.Spec], ignoreFailure: true);
+                    break;
             }
-        }
 
-        foreach (var v in suppressed)
-        {
-            foreach (var (chain, spec) in new[]
-                     {
-                         (ArptablesDialect.OwnInputChain, ArptablesSyntax.InputDropSpec(v.Address)),
-                         (ArptablesDialect.OwnOutputChain, ArptablesSyntax.OutputMangleSpec(v.Address, v.RealIP!)),
-                     })
-            {
-                Exec("arptables", ["-D", chain, .. spec], ignoreFailure: true);
-                Exec("arptables", ["-A", chain, .. spec]);
-            }
-        }
-
-        foreach (var r in redirects ?? [])
-        {
-            var spec = RedirectSyntax.Spec(r.VirtualIP, r.Protocol, r.Port);
-            Exec("iptables", ["-t", RedirectSyntax.Table, "-D", RedirectSyntax.Chain, .. spec], ignoreFailure: true);
-            Exec("iptables", ["-t", RedirectSyntax.Table, "-A", RedirectSyntax.Chain, .. spec]);
-        }
-
-        foreach (var v in vips)
-        {
-            Exec("ip", RcLocal.AddressArguments(v));
+            Exec(command.Program, command.Arguments);
         }
 
         lines.Add(string.Empty);
@@ -96,6 +77,9 @@ public static class SystemdUnit
         lines.Add("WantedBy=multi-user.target");
         return lines;
     }
+
+    /// <summary>The commands of a unit LvsDirect wrote, read back; empty for any other unit (or none).</summary>
+    public static BootCommands Read(string? content) => IsOurs(content) ? BootCommands.ReadUnit(content!) : BootCommands.Empty;
 
     public static string Content(IReadOnlyList<string> lines) => lines.Count == 0 ? string.Empty : string.Join('\n', lines) + "\n";
 

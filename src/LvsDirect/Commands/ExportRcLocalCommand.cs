@@ -58,169 +58,62 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
 
         RcLocalExportResult? Export()
         {
-            HostState state;
-            ArptablesDialect dialect;
-            List<RcVip> vips;
-            bool sysctlMethod;
-            List<RedirectRule> redirects;
+            PersistenceInput input;
             if (_input.Count == 0)
             {
                 // A host without iptables has no REDIRECT rules to keep.
-                redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken).ToList();
-                state = ReadSuppressionState();
-                dialect = state.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
+                var redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken);
+                var state = ReadSuppressionState();
                 var live = GetLvsVipCommand.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
-
-                // The nftables method's table is persisted by Save-ArpSuppression -Method Nftables, which
-                // nftables.service loads before the network comes up; the boot script only adds the addresses.
-                vips = live.Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.Method == ArpMethod.Nftables ? null : v.RealIP)).ToList();
-                if (live.Any(v => v.Method == ArpMethod.Nftables))
+                // The nftables method's VIPs wait for their table where Save-ArpSuppression -Method Nftables keeps it.
+                var nftFile = LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
+                if (nftFile is null && live.Any(v => v.Method == ArpMethod.Nftables))
                 {
-                    WriteWarning("VIPs of the nftables method: only their addresses are recreated here. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network.");
+                    WriteWarning($"VIPs of the nftables method: only their addresses are recreated here, as {NftConf.DefaultPath} does not exist. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network, then export again so the block loads it before the VIPs.");
                 }
 
-                sysctlMethod = live.Any(v => v.Method == ArpMethod.Sysctl);
+                input = PersistenceInput.For(state, live, redirects, nftFile);
             }
             else
             {
-                var readRules = IsRoot();
-                sysctlMethod = _input.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
-                state = ReadState(readRules, includeSysctls: sysctlMethod);
-                dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
+                var sysctlMethod = _input.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
+                var state = ReadState(IsRoot(), includeSysctls: sysctlMethod);
+                var dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
                 var isRedirect = (PSObject o) => o.Properties["Port"] is not null && o.Properties["Protocol"] is not null;
-                vips = _input.Where(o => !isRedirect(o) && !IsForeign(o)).Select(FromObject).ToList();
-                redirects = _input.Where(isRedirect).Select(RedirectFromObject).ToList();
+                // The sysctl method's settings, on "all" and the interface facing the director (the default route's).
+                var sysctls = sysctlMethod ? ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all") : null;
+                input = new PersistenceInput
+                {
+                    State = state,
+                    Boot = BootCommands.Create(
+                        dialect,
+                        _input.Where(o => !isRedirect(o) && !IsForeign(o)).Select(FromObject).ToList(),
+                        sysctls,
+                        _input.Where(isRedirect).Select(RedirectFromObject).ToList()),
+                };
             }
 
-            // The sysctl method's settings, on "all" and the interface facing the director (the default route's).
-            var sysctls = sysctlMethod
-                ? ArpSysctls.Persisted(state.Sysctls, state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "all")
-                : null;
-            if (unit)
-            {
-                return WriteUnit(path, SystemdUnit.Render(dialect, vips, sysctls, redirects), vips, redirects);
-            }
-
-            var block = RcLocal.RenderBlock(dialect, vips, sysctls, redirects);
-            var existing = AtomicFile.ReadAllTextOrNull(path);
-            var content = RcLocal.Merge(existing, block);
-            if (block.Count > 0 && RcLocal.WhyBlockCannotRun(content, executable: true) is { } problem)
-            {
-                WriteWarning($"{path}: the LvsDirect block will not run at boot: {problem}.");
-            }
-
-            if (!ShouldProcess($"Write the LvsDirect block ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', block)}", $"Write the LvsDirect block to {path}?", "Export rc.local"))
+            IPersistenceTarget target = unit ? new SystemdUnitTarget(path, manageService: Path is null) : new RcLocalTarget(path);
+            var item = target.Plan(input, LocalPersistenceHost.Instance);
+            if (!PersistenceRun.Apply(this, Runner, item, unit ? "Export systemd unit" : "Export rc.local", out var enabled, CancellationToken))
             {
                 return null;
             }
-
-            var changed = AtomicFile.WriteAllText(path, content, (UnixFileMode)Convert.ToInt32("755", 8), ensureExecutable: true);
-            WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
 
             return new RcLocalExportResult
             {
                 Path = path,
-                Target = BootPersistence.RcLocal,
-                Created = existing is null && changed,
-                Changed = changed,
-                VipCount = vips.Count,
-                RuleCount = vips.Count(v => v.RealIP is not null) * 2,
-                RedirectCount = block.Count == 0 ? 0 : redirects.Count,
-                Block = block,
+                Target = Target,
+                ServiceEnabled = enabled,
+                Created = item.Created && item.Changed,
+                Changed = item.Changed,
+                VipCount = input.Boot.Addresses.Count(),
+                RuleCount = input.Boot.ArpRules.Count(),
+                RedirectCount = input.Boot.Redirects.Count(),
+                Block = item.Lines,
             };
         }
     });
-
-    /// <summary>
-    /// Writes (or, with nothing to recreate, removes) LvsDirect's unit. A file of that name LvsDirect did not
-    /// write is never touched. At the default path the unit is also enabled, after a daemon-reload. Null when
-    /// -WhatIf (or a No to -Confirm) left the unit as it was: there is no result to report.
-    /// </summary>
-    private RcLocalExportResult? WriteUnit(string path, IReadOnlyList<string> lines, List<RcVip> vips, List<RedirectRule> redirects)
-    {
-        var existing = AtomicFile.ReadAllTextOrNull(path);
-        if (existing is not null && !SystemdUnit.IsOurs(existing))
-        {
-            throw new LvsException(LvsErrorKind.FileError, $"{path} exists and was not written by LvsDirect; give another -Path.", path);
-        }
-
-        var changed = false;
-        if (lines.Count == 0)
-        {
-            if (existing is not null)
-            {
-                if (!ShouldProcess($"Remove {path}: there is nothing to recreate at boot", $"Remove {path}?", "Export systemd unit"))
-                {
-                    return null;
-                }
-
-                if (Path is null)
-                {
-                    RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "disable", SystemdUnit.Name));
-                }
-
-                try
-                {
-                    File.Delete(path);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
-                }
-
-                changed = true;
-            }
-        }
-        else
-        {
-            if (!ShouldProcess($"Write the LvsDirect unit ({vips.Count} VIP(s)) to {path}:\n{string.Join('\n', lines)}", $"Write the LvsDirect unit to {path}?", "Export systemd unit"))
-            {
-                return null;
-            }
-
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            changed = AtomicFile.WriteAllText(path, SystemdUnit.Content(lines), (UnixFileMode)Convert.ToInt32("644", 8));
-            WriteVerbose(changed ? $"Wrote {path}" : $"{path} is already up to date");
-        }
-
-        var enabled = false;
-        if (Path is null && lines.Count > 0)
-        {
-            enabled = RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "daemon-reload"))
-                      && RunIfPresent(Core.Tools.ToolCommand.Create("systemctl", "enable", SystemdUnit.Name));
-        }
-
-        return new RcLocalExportResult
-        {
-            Path = path,
-            Target = BootPersistence.SystemdUnit,
-            ServiceEnabled = enabled,
-            Created = existing is null && changed,
-            Changed = changed,
-            VipCount = vips.Count,
-            RuleCount = vips.Count(v => v.RealIP is not null) * 2,
-            RedirectCount = lines.Count == 0 ? 0 : redirects.Count,
-            Block = lines,
-        };
-    }
-
-    /// <summary>Runs a systemctl command after ShouldProcess; warns and returns false where there is no systemctl.</summary>
-    private bool RunIfPresent(Core.Tools.ToolCommand command)
-    {
-        if (ToolLocator.TryResolve(command.Program) is null)
-        {
-            WriteWarning($"This host has no {command.Program}: the unit is written, but nothing runs it at boot. Use Export-RcLocal without -Target instead.");
-            return false;
-        }
-
-        if (!ShouldProcess($"{command.ToDisplayString()}", $"Run {command.ToDisplayString()}?", "Export systemd unit"))
-        {
-            return false;
-        }
-
-        Runner.RunChecked(command, CancellationToken.None);
-        return true;
-    }
 
     /// <summary>
     /// A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those too): the block never brings up

@@ -4,6 +4,7 @@ using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Pool;
 using LvsDirect.Remoting;
@@ -18,8 +19,6 @@ namespace LvsDirect.Commands;
 /// </summary>
 public sealed partial class SetLvsRealServerCommand
 {
-    private static readonly string SavedRulesFolder = Path.GetDirectoryName(AgentlessDiagnosis.SavedRulesDefaultPath)!;
-
     // -SysctlStatePath on each host (checked before any host is contacted); null for each namespace's default.
     private string? _sysctlRecord;
 
@@ -62,10 +61,10 @@ public sealed partial class SetLvsRealServerCommand
     private RealServerResult ApplyAgentless(AgentlessChannel channel, AgentlessWork w, bool whatIf, string? rcLocal, string? arpRules, CancellationToken cancellationToken)
     {
         AgentlessRealServerPlan? planned = null;
-        var writes = new List<RemoteFileWrite>();
+        PersistencePlan? persisted = null;
         var request = new RealServerRequest(w.Vips, InterfaceName, Method, Convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), Adopt.IsPresent, rcLocal, _sysctlRecord);
         IReadOnlyList<string> files = Persist.IsPresent
-            ? [.. AgentlessDiagnosis.FilesToRead(rcLocal, arpRules), SavedRulesFolder, .. AgentlessDiagnosis.OwnershipFiles(rcLocal)]
+            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistTargets(rcLocal ?? RcLocal.DefaultPath(hasRcD: false), arpRules))]
             : AgentlessDiagnosis.OwnershipFiles(rcLocal);
         files = files.Concat(_sysctlRecord is null ? [] : [_sysctlRecord]).Distinct().ToList();
         var run = channel.Run(w.Target, files, snapshot =>
@@ -76,21 +75,22 @@ public sealed partial class SetLvsRealServerCommand
                 : new RemoteBatch
                 {
                     Operations = planned.Operations,
-                    Then = Persist.IsPresent ? after => writes = PersistWrites(snapshot, after, rcLocal, arpRules, planned.ManagedAfter) : null,
+                    Then = Persist.IsPresent ? after => (persisted = PersistWrites(snapshot, after, rcLocal, arpRules, planned.ManagedAfter)).Operations : null,
                 };
         }, cancellationToken, AgentlessRealServer.Reads | (Persist.IsPresent ? RemoteReads.Redirects : RemoteReads.None));
 
         var failed = run.Failed;
         var plan = planned!.Planned;
-        var commands = plan.Plan.Steps.Select(s => s.Command.ToDisplayString()).Concat(writes.Select(x => x.Describe())).ToList();
+        var commands = plan.Plan.Steps.Select(s => s.Command.ToDisplayString()).Concat(persisted?.Operations.Select(x => x.Describe()) ?? []).ToList();
+        var persistenceChanged = persisted?.Changed == true;
         return new RealServerResult
         {
             ComputerName = w.Target.HostName,
-            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(plan.Changes, writes.Count > 0, whatIf, plan.Adopted.Count > 0),
+            Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(plan.Changes, persistenceChanged, whatIf, plan.Adopted.Count > 0),
             Method = Method,
             Changes = plan.Changes,
             Adopted = plan.Adopted,
-            PersistenceChanged = writes.Count > 0 && failed is null,
+            PersistenceChanged = persistenceChanged && failed is null,
             Commands = commands,
             Duration = run.Duration,
             Error = failed is null ? null : $"'{failed.Operation.Describe()}' failed with exit code {failed.Output.ExitCode}: {failed.Output.StandardError.Trim()}",
@@ -99,38 +99,20 @@ public sealed partial class SetLvsRealServerCommand
     }
 
     /// <summary>
-    /// What Export-RcLocal and Save-ArpSuppression would write on the host, from its state after the change:
-    /// only the files whose content differs, so a second run writes nothing.
+    /// -Persist over ssh: the same plan as a local run (<see cref="PersistTargets"/>), made from the host's state
+    /// after the change and the files its script read, executed by the script. Only files whose content differs
+    /// are written, so a second run writes nothing. The REDIRECT rules are the host's when the script read them;
+    /// otherwise the ones its boot block already recreates are kept.
     /// </summary>
-    private static List<RemoteFileWrite> PersistWrites(RemoteSnapshot before, HostState after, string? rcLocal, string? arpRules, Ownership ownership)
+    private PersistencePlan PersistWrites(RemoteSnapshot before, HostState after, string? rcLocal, string? arpRules, Ownership ownership)
     {
-        var writes = new List<RemoteFileWrite>();
-        var dialect = after.RequireDialect();
-        var vips = GetLvsVipCommand.List(after, all: false, ownership)
-            .Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP))
-            .ToList();
+        var host = new RemotePersistenceHost(before);
         var rcPath = rcLocal ?? AgentlessDiagnosis.RcLocalPathOn(before);
-        var existing = before.Files.GetValueOrDefault(rcPath);
-        var content = RcLocal.Merge(existing, RcLocal.RenderBlock(dialect, vips));
-        var executable = before.FileModes.TryGetValue(rcPath, out var mode) && (Convert.ToInt32(mode, 8) & Convert.ToInt32("111", 8)) == Convert.ToInt32("111", 8);
-        if (content != existing || !executable)
-        {
-            writes.Add(new RemoteFileWrite(rcPath, content, "0755") { EnsureExecutable = true });
-        }
-
-        // Like Save-ArpSuppression: the rules go where the arptables service loads them, when the host has that
-        // folder (or -ArpRulesPath says where).
-        var rulesPath = arpRules ?? AgentlessDiagnosis.SavedRulesDefaultPath;
-        if (arpRules is not null || before.Exists(SavedRulesFolder))
-        {
-            var rules = after.ArpRules!.Render(dialect, [], _ => false);
-            if (rules != before.Files.GetValueOrDefault(rulesPath))
-            {
-                writes.Add(new RemoteFileWrite(rulesPath, rules, "0600"));
-            }
-        }
-
-        return writes;
+        var redirects = before.Reads.TryGetValue("redirects", out var read) && read.ExitCode == 0
+            ? RedirectSyntax.Parse(read.StandardOutput)
+            : RcLocal.ReadBlock(host.ReadText(rcPath)).Redirects.Select(r => r.Rule).ToList();
+        var input = PersistenceInput.For(after, GetLvsVipCommand.List(after, all: false, ownership), redirects);
+        return PersistencePlan.Create(input, host, PersistTargets(rcPath, arpRules));
     }
 
     private RealServerResult Failed(string host, Exception error, TimeSpan duration)

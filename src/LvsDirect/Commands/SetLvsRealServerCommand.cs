@@ -172,11 +172,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         {
             // Every method's state is read where its tool is installed: a VIP managed another way is converted
             // or, when not listed, removed. The chosen method's own tool is required.
-            var state = new HostInspector(Runner).Read(
-                Method == ArpMethod.Arptables || ToolLocator.TryResolve("arptables") is not null,
-                CancellationToken,
-                includeSysctls: true,
-                includeNft: Method == ArpMethod.Nftables || ToolLocator.TryResolve("nft") is not null);
+            var state = ReadEveryMethod();
             var ownership = ReadOwnership(RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath));
             var planned = RealServerPlanner.Create(state, ownership, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
                 convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), adopt: Adopt.IsPresent);
@@ -208,8 +204,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         var errors = new List<ErrorRecord>();
         if (Persist.IsPresent && rejected.Count == 0)
         {
-            persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors, Method)
-                | RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors);
+            persistenceChanged = PersistLocal(errors);
         }
 
         var failure = rejected.Select(r => r.Message).Concat(errors.Select(e => e.Exception.Message)).ToList();
@@ -229,61 +224,65 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     }
 
     /// <summary>
-    /// Runs Save-ArpSuppression or Export-RcLocal as they are (outside our host lock, which they take
-    /// themselves) and returns whether they rewrote their file.
+    /// Every method's state, read where its tool is installed: a VIP managed another way is converted or, when
+    /// not listed, removed. The chosen method's own tool is required.
     /// </summary>
-    private bool RunNested(string name, Type type, string? path, List<ErrorRecord> errors, ArpMethod? method = null)
+    private HostState ReadEveryMethod() => new HostInspector(Runner).Read(
+        Method == ArpMethod.Arptables || ToolLocator.TryResolve("arptables") is not null,
+        CancellationToken,
+        includeSysctls: true,
+        includeNft: Method == ArpMethod.Nftables || ToolLocator.TryResolve("nft") is not null);
+
+    /// <summary>
+    /// -Persist here (and on each host over remoting): the method's saved rules or settings and the rc.local
+    /// block, planned from the state after the change, under the host lock. A target that fails is an error of
+    /// its own; the others are still written. Returns whether a file was rewritten.
+    /// </summary>
+    private bool PersistLocal(List<ErrorRecord> errors) => WithHostLock(() =>
     {
-        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-        ps.AddCommand(new CmdletInfo(name, type));
-        if (path is not null)
-        {
-            ps.AddParameter("Path", path);
-        }
-
-        if (method is not null)
-        {
-            ps.AddParameter("Method", method.Value);
-        }
-
-        if (RemoteCmdlet.IsWhatIf(this))
-        {
-            ps.AddParameter("WhatIf", true);
-        }
-
-        if (MyInvocation.BoundParameters.ContainsKey("Verbose"))
-        {
-            ps.AddParameter("Verbose", true);
-        }
-
+        var rcLocal = RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath);
+        var state = ReadEveryMethod();
+        var redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken);
+        var methodFile = ArpRulesPath is null ? null : GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
+        // The nftables method's table file is written by this plan before rc.local, so the block can load it.
+        var nftFile = Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
+            : LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
+        var input = PersistenceInput.For(state, GetLvsVipCommand.List(state, all: false, ReadOwnership(rcLocal)), redirects, nftFile);
         var changed = false;
-        try
+        foreach (var target in PersistTargets(rcLocal ?? RcLocal.DefaultPath(), methodFile))
         {
-            foreach (var o in ps.Invoke())
+            try
             {
-                changed |= o.Properties["Changed"]?.Value is true;
-                WriteVerbose($"{name}: {o.Properties["Path"]?.Value} {(o.Properties["Changed"]?.Value is true ? "rewritten" : "unchanged")}");
+                var item = target.Plan(input, LocalPersistenceHost.Instance);
+                changed |= PersistenceRun.Apply(this, Runner, item, "Persist", out _, CancellationToken) && item.Changed;
+                WriteVerbose($"{item.Path} {(item.Changed ? "rewritten" : "unchanged")}");
             }
-        }
-        catch (RuntimeException ex)
-        {
-            errors.Add(ex.ErrorRecord);
-            WriteError(ex.ErrorRecord);
-        }
-
-        foreach (var w in ps.Streams.Warning)
-        {
-            WriteWarning(w.Message);
-        }
-
-        foreach (var e in ps.Streams.Error)
-        {
-            errors.Add(e);
-            WriteError(e);
+            catch (LvsException ex)
+            {
+                var record = ToErrorRecord(ex);
+                errors.Add(record);
+                WriteError(record);
+            }
         }
 
         return changed;
-    }
+    });
+
+    /// <summary>
+    /// What -Persist keeps, on every transport: the method's own file (saved arptables rules where the
+    /// arptables service loads them, sysctl.d, or the nftables table; -ArpRulesPath names it) and the rc.local
+    /// block with every VIP, REDIRECT rule and the sysctls.
+    /// </summary>
+    private IReadOnlyList<IPersistenceTarget> PersistTargets(string rcLocal, string? methodFile) =>
+    [
+        Method switch
+        {
+            ArpMethod.Sysctl => new SysctlConfTarget(methodFile),
+            ArpMethod.Nftables => new NftTarget(methodFile, null, manageService: methodFile is null),
+            _ => new SavedArpRulesTarget(methodFile),
+        },
+        new RcLocalTarget(rcLocal),
+    ];
 
     private void RunRemote(IReadOnlyList<(RemoteTarget Target, IReadOnlyList<string> Vips)> hosts)
     {

@@ -112,6 +112,40 @@ public class SetLvsRealServerCommandTests
     }
 
     [Fact]
+    public void SetLvsRealServer_Persist_WritesTheBootBlockAndTheSavedRules_ThenNothingTheSecondTime()
+    {
+        var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);
+        using var host = new CmdletHost(runner, managed: ["203.0.113.5"]);
+        var dir = Directory.CreateTempSubdirectory("lvs-persist-").FullName;
+        try
+        {
+            var rc = Path.Combine(dir, "rc.local");
+            var rules = Path.Combine(dir, "sysconfig", "arptables");
+            File.WriteAllText(rc, "#!/bin/sh -e\necho foreign\nexit 0\n");
+            var script = $"Set-LvsRealServer -VirtualIP 203.0.113.5 -Persist -RcLocalPath '{rc}' -ArpRulesPath '{rules}'";
+
+            var (first, errors, _) = host.Invoke(script);
+            var (second, _, _) = host.Invoke(script);
+
+            Assert.Empty(errors);
+            Assert.True(Assert.IsType<RealServerResult>(Assert.Single(first).BaseObject).PersistenceChanged);
+            var again = Assert.IsType<RealServerResult>(Assert.Single(second).BaseObject);
+            Assert.False(again.PersistenceChanged);
+            Assert.Equal(RealServerStatus.Unchanged, again.Status);
+            var boot = RcLocal.ReadBlock(File.ReadAllText(rc));
+            Assert.Equal(["ip addr replace 203.0.113.5/32 dev eth0"], boot.Addresses.Select(c => c.Describe()));
+            Assert.Equal(2, boot.ArpRules.Count());
+            Assert.Contains("echo foreign", File.ReadAllText(rc));
+            Assert.Contains("-d 203.0.113.5", File.ReadAllText(rules));
+            Assert.Empty(runner.Changes);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void SetLvsRealServer_EmptyList_RemovesEveryOwnedVipOnly()
     {
         var runner = FakeRunner.Host(Listing.FromSaveInOwnChains(Save), Addresses);

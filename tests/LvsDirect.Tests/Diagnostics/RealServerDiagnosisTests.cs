@@ -367,7 +367,7 @@ public class RealServerDiagnosisTests
             ComputerName = snapshot.ComputerName,
             State = snapshot.State,
             Sysctls = snapshot.Sysctls,
-            Persisted = snapshot.Persisted with { SavedRules = null, RcAddresses = [], RcRules = null, HasBlock = false, Unreadable = ["/etc/rc.local", "/etc/sysconfig/arptables"] },
+            Persisted = snapshot.Persisted with { SavedRules = null, Boot = Core.Persistence.BootCommands.Empty, HasBlock = false, Unreadable = ["/etc/rc.local", "/etc/sysconfig/arptables"] },
         };
 
         var results = RealServerDiagnosis.Run(unreadable, new DiagnosisRequest());

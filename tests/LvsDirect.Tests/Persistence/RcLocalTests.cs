@@ -68,13 +68,13 @@ public class RcLocalTests
         Assert.Equal(LvsErrorKind.InvalidArgument, Assert.Throws<LvsException>(() => Block(Vip with { Label = "eth0:1;reboot" })).Kind);
 
     [Fact]
-    public void Merge_NoFile_CreatesAShellScriptThatEndsInExit0()
+    public void Merge_NoFile_CreatesAShellScriptThatEndsInExit0_WhichTheNextMergeLeavesAsItIs()
     {
         var content = RcLocal.Merge(null, Block(Vip));
 
-        Assert.StartsWith("#!/bin/sh\n", content);
+        Assert.StartsWith("#!/bin/sh\n" + RcLocal.BeginMarker + "\n", content);
         Assert.EndsWith("\nexit 0\n", content);
-        Assert.Contains(RcLocal.BeginMarker, content);
+        Assert.Equal(content, RcLocal.Merge(content, Block(Vip)));
     }
 
     [Fact]

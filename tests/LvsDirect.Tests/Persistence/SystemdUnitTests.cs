@@ -23,7 +23,7 @@ public sealed class SystemdUnitTests : IDisposable
             .ToList();
 
     [Fact]
-    public void Render_SuppressesFirst_ThenRedirects_ThenAddresses_EachAsItsOwnExecStart()
+    public void Render_FollowsTheBootCommands_ChainsAndRedirectsFirst_EachVipsAddressRightAfterItsRules_EachAsItsOwnExecStart()
     {
         var lines = SystemdUnit.Render(
             new ArptablesDialect(ArptablesFlavor.Nft),
@@ -38,12 +38,12 @@ public sealed class SystemdUnitTests : IDisposable
                 "-arptables -N LVSDIRECT-OUT",
                 "-arptables -D OUTPUT -j LVSDIRECT-OUT",
                 "arptables -I OUTPUT 1 -j LVSDIRECT-OUT",
+                "-iptables -t nat -D PREROUTING -d 203.0.113.101/32 -p tcp -m tcp --dport 80 -m comment --comment lvsdirect -j REDIRECT",
+                "iptables -t nat -A PREROUTING -d 203.0.113.101/32 -p tcp -m tcp --dport 80 -m comment --comment lvsdirect -j REDIRECT",
                 "-arptables -D LVSDIRECT-IN -d 203.0.113.100 -j DROP",
                 "arptables -A LVSDIRECT-IN -d 203.0.113.100 -j DROP",
                 "-arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
                 "arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11",
-                "-iptables -t nat -D PREROUTING -d 203.0.113.101/32 -p tcp -m tcp --dport 80 -m comment --comment lvsdirect -j REDIRECT",
-                "iptables -t nat -A PREROUTING -d 203.0.113.101/32 -p tcp -m tcp --dport 80 -m comment --comment lvsdirect -j REDIRECT",
                 "ip addr replace 203.0.113.100/32 dev eth0 label eth0:1",
                 "ip addr replace 2001:db8::100/128 dev lo nodad",
             ],
