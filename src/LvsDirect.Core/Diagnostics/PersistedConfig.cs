@@ -53,6 +53,9 @@ public sealed partial record PersistedConfig
     /// <summary>The nftables method's boot file and include; null when not checked.</summary>
     public NftPersistence? Nft { get; init; }
 
+    /// <summary>The VIPs LvsDirect's files in the network stack's own configuration bring up (Save-LvsVip).</summary>
+    public IReadOnlyList<Persistence.Native.NativePersistedVip> NativeVips { get; init; } = [];
+
     // A line of the block may gate the command on its suppression: `[ "$lvsdirect_arp" = no ] || ip addr replace …`.
     [GeneratedRegex(@"(?:^|\|\|\s*)ip\s+(?:-\S+\s+)*addr(?:ess)?\s+(?:replace|add)\s+(?<addr>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:/(?<prefix>\d{1,3}))?\s+dev\s+(?<dev>\S+)")]
     private static partial Regex IpAddrLine();

@@ -8,6 +8,7 @@ using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Persistence.Native;
 using LvsDirect.Core.Planning;
 using LvsDirect.Core.Pool;
 using LvsDirect.Core.Tools;
@@ -109,6 +110,19 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? RcLocalPath { get; set; }
 
+    /// <summary>
+    /// With -Persist: where the VIPs are kept. Auto (the default) uses the network stack that manages the VIPs'
+    /// interfaces (Save-LvsVip -Target Auto) when one is found, else rc.local; RcLocal and Systemd are
+    /// Export-RcLocal's targets; Networkd, Netplan, NetworkManager and Ifupdown are Save-LvsVip's.
+    /// </summary>
+    [Parameter]
+    public PersistTarget PersistTarget { get; set; } = PersistTarget.Auto;
+
+    /// <summary>With -Persist and a network stack: the root of its configuration (Save-LvsVip -Path); on each host when remote.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NetworkConfigPath { get; set; }
+
     /// <summary>With -Persist: the file the ARP rules are saved to (Save-ArpSuppression -Path).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -128,6 +142,12 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
+        if (PersistTarget is not (PersistTarget.Auto or PersistTarget.RcLocal) && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                $"Set-LvsRealServer -Transport Ssh persists to rc.local only; for -PersistTarget {PersistTarget}, use -Transport PowerShell (the default), which runs Set-LvsRealServer on each host.", PersistTarget.ToString());
+        }
+
         if (Method != ArpMethod.Arptables && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument,
@@ -229,8 +249,10 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         var errors = new List<ErrorRecord>();
         if (Persist.IsPresent && rejected.Count == 0)
         {
-            persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors, Method)
-                | RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors);
+            persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors, Method);
+            persistenceChanged |= NativePersistTarget() is { } native
+                ? RunNested("Save-LvsVip", typeof(SaveLvsVipCommand), NetworkConfigPath, errors, extra: [("Target", native), .. ArpRulesPath is null ? [] : new[] { ("ArpRulesPath", (object)ArpRulesPath) }])
+                : RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors, extra: PersistTarget == PersistTarget.Systemd ? [("Target", BootPersistence.SystemdUnit)] : []);
         }
 
         var failure = rejected.Select(r => r.Message).Concat(errors.Select(e => e.Exception.Message)).ToList();
@@ -253,10 +275,15 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     /// Runs Save-ArpSuppression or Export-RcLocal as they are (outside our host lock, which they take
     /// themselves) and returns whether they rewrote their file.
     /// </summary>
-    private bool RunNested(string name, Type type, string? path, List<ErrorRecord> errors, ArpMethod? method = null)
+    private bool RunNested(string name, Type type, string? path, List<ErrorRecord> errors, ArpMethod? method = null, IEnumerable<(string Name, object Value)>? extra = null)
     {
         using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
         ps.AddCommand(new CmdletInfo(name, type));
+        foreach (var (parameter, value) in extra ?? [])
+        {
+            ps.AddParameter(parameter, value);
+        }
+
         if (path is not null)
         {
             ps.AddParameter("Path", path);
@@ -306,6 +333,35 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         return changed;
     }
 
+    /// <summary>
+    /// The Save-LvsVip target -Persist uses, or null for rc.local (or the unit). Auto goes native only where the
+    /// host's configuration describes this network namespace (never in one made with ip netns, which shares the
+    /// host's /etc), no rc.local was named, and a stack manages every interface the VIPs use.
+    /// </summary>
+    private NativeTarget? NativePersistTarget()
+    {
+        if (PersistTarget != PersistTarget.Auto)
+        {
+            return PersistTargets.Native(PersistTarget);
+        }
+
+        if (RcLocalPath is not null || (NetworkConfigPath is null && HostScope.Current().Kind == HostScopeKind.Named))
+        {
+            return null;
+        }
+
+        var state = ReadState(false);
+        var interfaces = new HashSet<string>(StringComparer.Ordinal) { InterfaceName ?? state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "lo" };
+        if (Method == ArpMethod.Sysctl)
+        {
+            interfaces = ["lo"];
+        }
+
+        var root = NetworkConfigPath is null ? "/" : GetUnresolvedProviderPathFromPSPath(NetworkConfigPath);
+        var files = NativeConfigFiles.Read(root, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), null);
+        return PersistTargets.StackManagesAll(files, interfaces) ? NativeTarget.Auto : null;
+    }
+
     private void RunRemote(IReadOnlyList<(RemoteTarget Target, IReadOnlyList<string> Vips)> hosts)
     {
         var whatIf = RemoteCmdlet.IsWhatIf(this);
@@ -333,6 +389,12 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
             AddIfGiven(parameters, "RcLocalPath", RcLocalPath);
             AddIfGiven(parameters, "ArpRulesPath", ArpRulesPath);
             AddIfGiven(parameters, "SysctlStatePath", SysctlStatePath);
+            AddIfGiven(parameters, "NetworkConfigPath", NetworkConfigPath);
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(PersistTarget)))
+            {
+                parameters["PersistTarget"] = PersistTarget.ToString();
+            }
+
             if (Persist.IsPresent)
             {
                 parameters["Persist"] = true;

@@ -41,6 +41,27 @@ public static class NativePersistence
     }
 
     /// <summary>
+    /// The VIPs LvsDirect's native files below <paramref name="root"/> bring up at boot (none when root is null);
+    /// configuration that cannot be read counts as none, so a diagnosis goes on without it.
+    /// </summary>
+    public static IReadOnlyList<NativePersistedVip> ReadPersisted(string? root, IReadOnlyDictionary<string, string?> linkMacs)
+    {
+        if (root is null)
+        {
+            return [];
+        }
+
+        try
+        {
+            return NativeDetector.ReadPersisted(NativeConfigFiles.Read(root, linkMacs, null));
+        }
+        catch (LvsException ex) when (ex.Kind == LvsErrorKind.FileError)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>
     /// Why a VIP would come up at boot before its ARP suppression: the suppression of its method is not in the
     /// files that load before the network (saved arptables rules, sysctl.d, the included nftables table). One
     /// message per VIP; an empty list when every VIP is covered.

@@ -1,0 +1,34 @@
+namespace LvsDirect.Core.Persistence.Native;
+
+/// <summary>
+/// Where Set-LvsRealServer -Persist keeps the VIPs: a network stack's own configuration (Save-LvsVip), or the
+/// boot files (rc.local, LvsDirect's systemd unit). The ARP suppression is saved first either way.
+/// </summary>
+public enum PersistTarget
+{
+    /// <summary>The stack that manages the VIPs' interfaces when one is found, else rc.local (today's behaviour).</summary>
+    Auto,
+    RcLocal,
+    Systemd,
+    Networkd,
+    Netplan,
+    NetworkManager,
+    Ifupdown,
+}
+
+public static class PersistTargets
+{
+    /// <summary>The Save-LvsVip target of a native choice; null for the boot files and for Auto.</summary>
+    public static NativeTarget? Native(PersistTarget target) => target switch
+    {
+        PersistTarget.Networkd => NativeTarget.Networkd,
+        PersistTarget.Netplan => NativeTarget.Netplan,
+        PersistTarget.NetworkManager => NativeTarget.NetworkManager,
+        PersistTarget.Ifupdown => NativeTarget.Ifupdown,
+        _ => null,
+    };
+
+    /// <summary>Auto: native (Save-LvsVip -Target Auto) when a stack manages every one of <paramref name="interfaces"/>.</summary>
+    public static bool StackManagesAll(NativeConfigFiles files, IEnumerable<string> interfaces) =>
+        interfaces.All(i => NativeDetector.Detect(files, i) is not null);
+}
