@@ -209,3 +209,47 @@ Describe 'Save-LvsVip -Target Networkd' -Skip:([bool]$SkipReason) {
         (Get-FileHash "$NetworkDir/10-eth0.network").Hash | Should -Be $HostHash
     }
 }
+
+Describe 'Set-LvsRealServer -PersistTarget and Test-LvsRealServer with native persistence' -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        $script:PoolRoot = Join-Path $Temp 'pool'
+        $null = New-Item -ItemType Directory -Path "$PoolRoot/etc/systemd/network" -Force
+        Set-Content -LiteralPath "$PoolRoot/etc/systemd/network/10-eth0.network" -Value $HostNetwork -NoNewline
+        $script:Rules = "$PoolRoot/etc/sysconfig/arptables"
+        $script:RcLocal = "$PoolRoot/rc.local"
+        function Test-Persisted {
+            Invoke-LvsInNamespace $Rs -Fresh {
+                param($Root, $Rules, $RcLocal)
+                Test-LvsRealServer -NetworkConfigPath $Root -ArpRulesPath $Rules -RcLocalPath $RcLocal | Where-Object Check -eq 'VipPersisted'
+            } -ArgumentList $PoolRoot, $Rules, $RcLocal
+        }
+    }
+
+    It 'keeps the VIP with networkd (a drop-in) after saving its rules, and writes no rc.local' {
+        $result = Invoke-LvsInNamespace $Rs -Fresh {
+            param($Vip, $Root, $Rules, $RcLocal)
+            Set-LvsRealServer -VirtualIP $Vip -InterfaceName eth0 -Persist -PersistTarget Networkd -NetworkConfigPath $Root -ArpRulesPath $Rules -RcLocalPath $RcLocal
+        } -ArgumentList $OnEth0, $PoolRoot, $Rules, $RcLocal
+        $result.Status | Should -Not -Be 'Failed' -Because "$($result.Error)"
+        Get-Content -Raw -LiteralPath "$PoolRoot/etc/systemd/network/10-eth0.network.d/90-lvsdirect.conf" | Should -Match "(?m)^Address=$([regex]::Escape($OnEth0))/32$"
+        Get-Content -Raw -LiteralPath $Rules | Should -Match ([regex]::Escape($OnEth0))
+        Test-Path -LiteralPath $RcLocal | Should -BeFalse
+    }
+
+    It 'Test-LvsRealServer passes VipPersisted for the VIP the drop-in brings up' {
+        $check = Test-Persisted | Where-Object Target -eq $OnEth0
+        $check.Status | Should -Be 'Pass'
+        $check.Detail | Should -Match '90-lvsdirect.conf \(Networkd\)'
+    }
+
+    It 'Test-LvsRealServer reports drift both ways: a VIP in the file but not live, a managed VIP live but in no file' {
+        $extra = '203.0.113.30'
+        $null = Invoke-LvsNative ip '-n', $Rs, 'addr', 'del', "$OnEth0/32", 'dev', 'eth0'
+        $null = Invoke-LvsInNamespace $Rs -Fresh { param($Extra) New-LvsVip -Address $Extra -InterfaceName eth0 } -ArgumentList $extra
+        $checks = Test-Persisted
+        ($checks | Where-Object Target -eq $OnEth0).Status | Should -Be 'Fail'
+        ($checks | Where-Object Target -eq $OnEth0).Detail | Should -Match 'not configured now'
+        ($checks | Where-Object Target -eq $extra).Status | Should -Be 'Fail'
+        ($checks | Where-Object Target -eq $extra).Remediation | Should -Match 'Save-LvsVip -Target Networkd'
+    }
+}

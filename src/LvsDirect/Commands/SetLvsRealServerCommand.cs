@@ -251,7 +251,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         {
             persistenceChanged = RunNested("Save-ArpSuppression", typeof(SaveArpSuppressionCommand), ArpRulesPath, errors, Method);
             persistenceChanged |= NativePersistTarget() is { } native
-                ? RunNested("Save-LvsVip", typeof(SaveLvsVipCommand), NetworkConfigPath, errors, extra: [("Target", native), .. ArpRulesPath is null ? [] : new[] { ("ArpRulesPath", (object)ArpRulesPath) }])
+                ? RunNested("Save-LvsVip", typeof(SaveLvsVipCommand), NetworkConfigPath, errors, extra: [("Target", native), .. SavedRulesBelowRoot() is { } rules ? new[] { ("ArpRulesPath", (object)rules) } : []])
                 : RunNested("Export-RcLocal", typeof(ExportRcLocalCommand), RcLocalPath, errors, extra: PersistTarget == PersistTarget.Systemd ? [("Target", BootPersistence.SystemdUnit)] : []);
         }
 
@@ -331,6 +331,22 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// -ArpRulesPath as Save-LvsVip checks it: the path the booted host sees, so below -NetworkConfigPath when it
+    /// lies there (a root prepared for another host), else as given.
+    /// </summary>
+    private string? SavedRulesBelowRoot()
+    {
+        if (ArpRulesPath is null)
+        {
+            return null;
+        }
+
+        var rules = GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
+        var root = NetworkConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(NetworkConfigPath).TrimEnd('/') + "/";
+        return root is not null && rules.StartsWith(root, StringComparison.Ordinal) ? rules[(root.Length - 1)..] : rules;
     }
 
     /// <summary>
