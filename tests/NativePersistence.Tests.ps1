@@ -34,6 +34,7 @@ BeforeAll {
         $Namespaces.Add($Name); $Namespaces.Add("${Name}p")
         $null = Invoke-LvsNative ip '-n', "${Name}p", 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', $Name
         $null = Invoke-LvsNative ip '-n', "${Name}p", 'link', 'set', 'p0', 'up'
+        $null = Invoke-LvsNative ip '-n', "${Name}p", 'addr', 'add', '192.0.2.1/24', 'dev', 'p0'
         Set-LvsNamespaceArpSysctl -Namespace $Name
     }
 
@@ -196,6 +197,27 @@ Describe 'Save-LvsVip -Target Networkd' -Skip:([bool]$SkipReason) {
             Stop-LabNetworkd $networkd
         }
         (Get-FileHash "$NetworkDir/10-eth0.network").Hash | Should -Be $HostHash
+    }
+
+    It 'loads the saved suppression before networkd on a fresh host, which then never answers ARP for either VIP' {
+        $fresh = "${Prefix}boot"
+        New-LinkedNamespace -Name $fresh
+        # What a boot runs before the network: the arptables service's restore and systemd-sysctl.
+        $null = Invoke-LvsNetns $fresh arptables-restore -InputText (Get-Content -Raw -LiteralPath "$Root/etc/sysconfig/arptables")
+        $null = Invoke-LvsNetns $fresh sysctl '-q', '-p', "$Root/etc/sysctl.d/90-lvsdirect-arp.conf"
+        $networkd = Start-LabNetworkd -Namespace $fresh -NetworkFolder $NetworkDir
+        try {
+            $addresses = Wait-LabAddress -Namespace $fresh -Expected "eth0 $RealIP/24", "eth0 $OnEth0/32", "lo $OnLo/32"
+            $addresses | Should -Contain "eth0 $OnEth0/32"
+            $addresses | Should -Contain "lo $OnLo/32"
+            $ask = { param($ip) (Invoke-LvsNetns "${fresh}p" arping '-b', '-c', '2', '-w', '3', '-I', 'p0', $ip -AllowFailure).StdOut }
+            & $ask $RealIP | Should -Match 'reply from'
+            & $ask $OnEth0 | Should -Not -Match 'reply from'
+            & $ask $OnLo | Should -Not -Match 'reply from'
+        }
+        finally {
+            Stop-LabNetworkd $networkd
+        }
     }
 
     It 'removes its own files when the last VIP is gone, and nothing else' {

@@ -56,6 +56,13 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
             DemandRoot();
         }
 
+        // A namespace made with ip netns shares the host's /etc, whose network configuration is the host's, not its own.
+        if (Path is null && Core.Host.HostScope.Current().Kind == Core.Host.HostScopeKind.Named)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                "This runs in a network namespace made with ip netns, whose network the host's configuration in /etc does not describe; give -Path (the root of the configuration to write).", "Path");
+        }
+
         var root = Path is null ? "/" : GetUnresolvedProviderPathFromPSPath(Path);
         var results = _input.Count == 0 || IsRoot() ? WithHostLock(() => Save(root)) : Save(root);
         WriteObject(results, enumerateCollection: true);

@@ -199,6 +199,13 @@ public static class NetworkdConfig
             var matching = MatchingFile(files, iface);
             string path;
             string content;
+            var shared = matching is null ? [] : files.LinkMacs.Keys.Where(l => l != iface && MatchingFile(files, l) == matching).Order(StringComparer.Ordinal).ToList();
+            if (shared.Count > 0)
+            {
+                throw new LvsException(LvsErrorKind.NetworkStackNotFound,
+                    $"/{matching} configures {iface} and also {string.Join(", ", shared)}, so a drop-in for it would put the VIPs on those links too. Give {iface} a .network file of its own (sorted before /{matching}), or use Export-RcLocal.", matching);
+            }
+
             if (matching is not null)
             {
                 path = $"{EtcFolder}/{Path.GetFileName(matching)}.d/{DropInName}";

@@ -107,6 +107,17 @@ public sealed class NativeConfigTests
     }
 
     [Fact]
+    public void Networkd_ANetworkFileThatAlsoConfiguresOtherLinks_GetsNoDropIn()
+    {
+        var files = Files(("etc/systemd/network/99-all.network", "[Match]\nName=*\n\n[Network]\nDHCP=yes\n"));
+
+        var ex = Assert.Throws<LvsException>(() => NetworkdConfig.Plan(files, [Eth0Vip]));
+
+        Assert.Equal(LvsErrorKind.NetworkStackNotFound, ex.Kind);
+        Assert.Contains("also lo", ex.Message);
+    }
+
+    [Fact]
     public void Networkd_InterfaceNoFileMatches_IsRefused()
     {
         var ex = Assert.Throws<LvsException>(() => NetworkdConfig.Plan(Files(("etc/systemd/network/20-wired.network", "[Match]\nName=ens*\n")), [Eth0Vip]));
