@@ -1,3 +1,6 @@
+using System.Net;
+using LvsDirect.Core.Errors;
+
 namespace LvsDirect.Core.Persistence.Native;
 
 /// <summary>
@@ -28,7 +31,27 @@ public static class PersistTargets
         _ => null,
     };
 
-    /// <summary>Auto: native (Save-LvsVip -Target Auto) when a stack manages every one of <paramref name="interfaces"/>.</summary>
+    /// <summary>
+    /// Auto: native (Save-LvsVip -Target Auto) when a stack manages every one of <paramref name="interfaces"/> and
+    /// Save-LvsVip can keep VIPs there (not NetworkManager's profile of eth0, not a catch-all .network): asked of
+    /// the planner itself with a placeholder VIP, so the two never disagree.
+    /// </summary>
     public static bool StackManagesAll(NativeConfigFiles files, IEnumerable<string> interfaces) =>
-        interfaces.All(i => NativeDetector.Detect(files, i) is not null);
+        interfaces.All(i =>
+        {
+            if (NativeDetector.Detect(files, i) is not { } found)
+            {
+                return false;
+            }
+
+            try
+            {
+                NativeDetector.Plan(found.Target, files, [new NativeVip(IPAddress.Any, 32, i)]);
+                return true;
+            }
+            catch (LvsException)
+            {
+                return false;
+            }
+        });
 }

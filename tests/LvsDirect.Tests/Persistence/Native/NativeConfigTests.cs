@@ -292,4 +292,18 @@ public sealed class NativeConfigTests
             Sysctls = new Dictionary<(string, string), int> { [("all", "arp_ignore")] = 1, [("all", "arp_announce")] = 2 },
         }));
     }
+
+    [Fact]
+    public void PersistTargetAuto_GoesNativeOnlyWhereSaveLvsVipCanKeepTheVips()
+    {
+        var networkd = Files(("etc/systemd/network/20-wired.network", HostNetwork));
+        var nm = Files(("etc/NetworkManager/system-connections/Wired connection 1.nmconnection", NmEthernet));
+
+        Assert.True(PersistTargets.StackManagesAll(networkd, ["eth0"]));
+        Assert.False(PersistTargets.StackManagesAll(networkd, ["eth0", "lo"]));
+        Assert.False(PersistTargets.StackManagesAll(nm, ["eth0"]));
+        Assert.False(PersistTargets.StackManagesAll(Files(), ["eth0"]));
+        Assert.Equal(NativeTarget.Netplan, PersistTargets.Native(PersistTarget.Netplan));
+        Assert.Null(PersistTargets.Native(PersistTarget.Systemd));
+    }
 }
