@@ -20,6 +20,7 @@
         'Remove-ArpSuppression'
         'Save-ArpSuppression'
         'Export-RcLocal'
+        'Save-LvsVip'
         'Import-LvsConfig'
         'Test-LvsRealServer'
         'Test-LvsArp'

@@ -37,9 +37,9 @@ $OutputRoot = Join-Path $RepoRoot 'output'
 $PesterVersion = '5.7.1'
 
 # Programs the module, the tests and the namespace lab call, and the Debian packages that provide them.
-$LabPrograms = 'ip', 'arptables', 'arptables-legacy', 'iptables', 'arping', 'ebtables', 'socat', 'sshd', 'tcpdump', 'nft', 'ndisc6'
+$LabPrograms = 'ip', 'arptables', 'arptables-legacy', 'iptables', 'arping', 'ebtables', 'socat', 'sshd', 'tcpdump', 'nft', 'ndisc6', 'netplan'
 $LabPackages = 'iproute2', 'arptables', 'iptables', 'iputils-arping', 'ebtables', 'socat', 'openssh-server',
-    'openssh-client', 'tcpdump', 'nftables', 'procps', 'util-linux', 'ndisc6'
+    'openssh-client', 'tcpdump', 'nftables', 'procps', 'util-linux', 'ndisc6', 'netplan.io'
 
 function Get-PwshCommand {
     <#

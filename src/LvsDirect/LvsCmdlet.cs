@@ -329,6 +329,8 @@ public abstract class LvsCmdlet : PSCmdlet
         LvsErrorKind.InvalidVip or LvsErrorKind.HostAddress or LvsErrorKind.GatewayAddress or LvsErrorKind.InvalidRealIP or LvsErrorKind.ConflictingRequest
             => ErrorCategory.InvalidArgument,
         LvsErrorKind.VipOnOtherInterface => ErrorCategory.ResourceExists,
+        LvsErrorKind.NetworkStackNotFound => ErrorCategory.ObjectNotFound,
+        LvsErrorKind.SuppressionNotPersisted => ErrorCategory.InvalidOperation,
         _ => ErrorCategory.NotSpecified,
     };
 

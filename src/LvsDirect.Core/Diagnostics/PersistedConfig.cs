@@ -59,6 +59,9 @@ public sealed partial record PersistedConfig
     /// <summary>The nftables method's boot file and include; null when not checked.</summary>
     public NftPersistence? Nft { get; init; }
 
+    /// <summary>The VIPs LvsDirect's files in the network stack's own configuration bring up (Save-LvsVip).</summary>
+    public IReadOnlyList<Persistence.Native.NativePersistedVip> NativeVips { get; init; } = [];
+
     [GeneratedRegex(@"net[./]ipv4[./]conf[./](?<conf>[^./\s=]+)[./](?<key>arp_ignore|arp_announce|rp_filter)\s*=\s*(?<value>\d+)")]
     private static partial Regex SysctlSetting();
 

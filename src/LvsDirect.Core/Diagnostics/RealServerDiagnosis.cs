@@ -101,6 +101,11 @@ public static class RealServerDiagnosis
             Add(a.Address);
         }
 
+        foreach (var n in s.Persisted.NativeVips)
+        {
+            Add(n.Address);
+        }
+
         foreach (var set in new[] { s.Persisted.RcRules, s.Persisted.SavedRules })
         {
             foreach (var r in set?.Rules ?? [])
@@ -335,6 +340,12 @@ public static class RealServerDiagnosis
         var p = d.Snapshot.Persisted;
         var target = vip.ToString();
         var file = p.RcLocalPath ?? "rc.local";
+        if (persisted is null && p.NativeVips.Any(n => n.Address.Equals(vip)))
+        {
+            CheckNativePersisted(d, vip, live);
+            return;
+        }
+
         if (p.RcLocalPath is not null && p.Unreadable.Contains(p.RcLocalPath))
         {
             d.Add(CheckNames.VipPersisted, target, CheckStatus.Warning, $"{file} cannot be read, so whether it brings {vip} back at boot is unknown.",
@@ -355,8 +366,10 @@ public static class RealServerDiagnosis
             d.Add(CheckNames.VipPersisted, target, CheckStatus.Fail,
                 p.HasBlock
                     ? $"{vip} is live but not in the LvsDirect block of {file}: it is lost at the next reboot."
-                    : $"{vip} is live but {file} {(p.RcLocalExists ? "has no LvsDirect block" : "does not exist")}: it is lost at the next reboot.",
-                "Export-RcLocal");
+                    : p.NativeVips.Count > 0
+                        ? $"{vip} is live but not in LvsDirect's network configuration ({string.Join(", ", p.NativeVips.Select(n => n.FilePath).Distinct())}) nor in {file}: it is lost at the next reboot."
+                        : $"{vip} is live but {file} {(p.RcLocalExists ? "has no LvsDirect block" : "does not exist")}: it is lost at the next reboot.",
+                !p.HasBlock && p.NativeVips.Count > 0 ? $"Save-LvsVip -Target {p.NativeVips[0].Target}" : "Export-RcLocal");
         }
         else if (live.Count == 0 && persisted is not null)
         {
@@ -373,6 +386,26 @@ public static class RealServerDiagnosis
                     : $"{file} adds {persisted.Address}/{persisted.PrefixLength} dev {persisted.InterfaceName} at boot, but now it is {string.Join(", ", live.Select(a => $"{a.Cidr} dev {a.InterfaceName}"))}.",
                 same ? null : "Export-RcLocal");
         }
+    }
+
+    /// <summary>A VIP the network stack's own configuration brings up (Save-LvsVip): drift both ways, as for rc.local.</summary>
+    private static void CheckNativePersisted(Context d, IPAddress vip, List<InterfaceAddress> live)
+    {
+        var native = d.Snapshot.Persisted.NativeVips.Where(n => n.Address.Equals(vip)).ToList();
+        var where = string.Join(", ", native.Select(n => $"{n.FilePath} ({n.Target}) adds {n.Address}/{n.PrefixLength} dev {n.InterfaceName}"));
+        var save = $"Save-LvsVip -Target {native[0].Target}";
+        if (live.Count == 0)
+        {
+            d.Add(CheckNames.VipPersisted, vip.ToString(), CheckStatus.Fail,
+                $"{where} at boot, but it is not configured now: the next reboot (or restart of the network stack) changes this host.",
+                $"New-LvsVip -Address {vip} -InterfaceName {native[0].InterfaceName} (to add it now), or {save} (to drop it from the file)");
+            return;
+        }
+
+        var same = native.Count == 1 && live.Any(a => a.PrefixLength == native[0].PrefixLength && a.InterfaceName == native[0].InterfaceName);
+        d.Add(CheckNames.VipPersisted, vip.ToString(), same ? CheckStatus.Pass : CheckStatus.Fail,
+            same ? $"{where} at boot, as it is now." : $"{where} at boot, but now it is {string.Join(", ", live.Select(a => $"{a.Cidr} dev {a.InterfaceName}"))}.",
+            same ? null : save);
     }
 
     private static void CheckSuppressionPersisted(Context d, IPAddress vip)

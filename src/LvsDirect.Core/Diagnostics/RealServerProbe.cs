@@ -29,6 +29,9 @@ public sealed class ProbeOptions
 
     /// <summary>The host's nftables configurations, one of which must include <see cref="NftFilePath"/>.</summary>
     public IReadOnlyList<string> NftConfigPaths { get; init; } = [];
+
+    /// <summary>The root of the network stacks' configuration (Save-LvsVip -Path); null: not read.</summary>
+    public string? NetworkConfigRoot { get; init; }
 }
 
 /// <summary>Reads a <see cref="RealServerSnapshot"/> with as few processes as the checks allow: ip, arptables, ss.</summary>
@@ -69,7 +72,11 @@ public sealed class RealServerProbe
             Sysctls = InterfaceSysctls.Read(options.SysctlRoot),
             Listeners = sockets,
             Persisted = WithUnit(PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles), options.SystemdUnitPath)
-                with { Nft = NftPersistence.Read(options.NftFilePath, options.NftConfigPaths) },
+                with
+                {
+                    Nft = NftPersistence.Read(options.NftFilePath, options.NftConfigPaths),
+                    NativeVips = Persistence.Native.NativePersistence.ReadPersisted(options.NetworkConfigRoot, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress)),
+                },
         };
     }
 

@@ -45,6 +45,12 @@ public enum LvsErrorKind
 
     /// <summary>The VIP is already on another interface than the one asked for.</summary>
     VipOnOtherInterface,
+
+    /// <summary>Save-LvsVip: the chosen network stack (or, with Auto, every stack) does not manage the VIP's interface.</summary>
+    NetworkStackNotFound,
+
+    /// <summary>Save-LvsVip: a VIP would come up at boot before its ARP suppression, which is not persisted.</summary>
+    SuppressionNotPersisted,
 }
 
 /// <summary>

@@ -149,7 +149,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
     }
 
     /// <summary>Reads a VIP from an LvsVip or any object with the same property names (deserialized ones included).</summary>
-    private static RcVip FromObject(PSObject o)
+    internal static RcVip FromObject(PSObject o)
     {
         string? Prop(string name) => o.Properties[name]?.Value?.ToString();
         var addressText = Prop("Address") ?? Prop("VirtualIP")

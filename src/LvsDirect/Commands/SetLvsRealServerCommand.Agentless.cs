@@ -64,7 +64,7 @@ public sealed partial class SetLvsRealServerCommand
         PersistencePlan? persisted = null;
         var request = new RealServerRequest(w.Vips, InterfaceName, Method, Convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), Adopt.IsPresent, rcLocal, _sysctlRecord);
         IReadOnlyList<string> files = Persist.IsPresent
-            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistTargets(rcLocal ?? RcLocal.DefaultPath(hasRcD: false), arpRules))]
+            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistenceTargets(arpRules, new RcLocalTarget(rcLocal ?? RcLocal.DefaultPath(hasRcD: false))))]
             : AgentlessDiagnosis.OwnershipFiles(rcLocal);
         files = files.Concat(_sysctlRecord is null ? [] : [_sysctlRecord]).Distinct().ToList();
         var run = channel.Run(w.Target, files, snapshot =>
@@ -99,7 +99,7 @@ public sealed partial class SetLvsRealServerCommand
     }
 
     /// <summary>
-    /// -Persist over ssh: the same plan as a local run (<see cref="PersistTargets"/>), made from the host's state
+    /// -Persist over ssh: the same plan as a local run (<see cref="PersistenceTargets"/>), made from the host's state
     /// after the change and the files its script read, executed by the script. Only files whose content differs
     /// are written, so a second run writes nothing. The REDIRECT rules are the host's when the script read them;
     /// otherwise the ones its boot block already recreates are kept.
@@ -112,7 +112,7 @@ public sealed partial class SetLvsRealServerCommand
             ? RedirectSyntax.Parse(read.StandardOutput)
             : RcLocal.ReadBlock(host.ReadText(rcPath)).Redirects.Select(r => r.Rule).ToList();
         var input = PersistenceInput.For(after, GetLvsVipCommand.List(after, all: false, ownership), redirects);
-        return PersistencePlan.Create(input, host, PersistTargets(rcPath, arpRules));
+        return PersistencePlan.Create(input, host, PersistenceTargets(arpRules, new RcLocalTarget(rcPath)));
     }
 
     private RealServerResult Failed(string host, Exception error, TimeSpan duration)

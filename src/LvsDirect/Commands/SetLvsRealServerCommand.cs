@@ -8,6 +8,7 @@ using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Persistence.Native;
 using LvsDirect.Core.Planning;
 using LvsDirect.Core.Pool;
 using LvsDirect.Core.Tools;
@@ -92,6 +93,19 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     [ValidateNotNullOrEmpty]
     public string? RcLocalPath { get; set; }
 
+    /// <summary>
+    /// With -Persist: where the VIPs are kept. Auto (the default) uses the network stack that manages the VIPs'
+    /// interfaces (Save-LvsVip -Target Auto) when one is found, else rc.local; RcLocal and Systemd are
+    /// Export-RcLocal's targets; Networkd, Netplan, NetworkManager and Ifupdown are Save-LvsVip's.
+    /// </summary>
+    [Parameter]
+    public PersistTarget PersistTarget { get; set; } = PersistTarget.Auto;
+
+    /// <summary>With -Persist and a network stack: the root of its configuration (Save-LvsVip -Path); on each host when remote.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NetworkConfigPath { get; set; }
+
     /// <summary>With -Persist: the file the ARP rules are saved to (Save-ArpSuppression -Path).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -113,6 +127,12 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
+        if (PersistTarget is not (PersistTarget.Auto or PersistTarget.RcLocal) && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                $"Set-LvsRealServer -Transport Ssh persists to rc.local only; for -PersistTarget {PersistTarget}, use -Transport PowerShell (the default), which runs Set-LvsRealServer on each host.", PersistTarget.ToString());
+        }
+
         // Validated here, before any host is contacted, so bad input changes nothing anywhere.
         foreach (var v in _vips)
         {
@@ -247,9 +267,10 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         // The nftables method's table file is written by this plan before rc.local, so the block can load it.
         var nftFile = Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
             : LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
-        var input = PersistenceInput.For(state, GetLvsVipCommand.List(state, all: false, ReadOwnership(rcLocal)), redirects, nftFile);
+        var managed = GetLvsVipCommand.List(state, all: false, ReadOwnership(rcLocal)).ToList();
+        var input = PersistenceInput.For(state, managed, redirects, nftFile);
         var changed = false;
-        foreach (var target in PersistTargets(rcLocal ?? RcLocal.DefaultPath(), methodFile))
+        foreach (var target in PersistenceTargets(methodFile, VipTarget(rcLocal, state, managed)))
         {
             try
             {
@@ -270,10 +291,11 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 
     /// <summary>
     /// What -Persist keeps, on every transport: the method's own file (saved arptables rules where the
-    /// arptables service loads them, sysctl.d, or the nftables table; -ArpRulesPath names it) and the rc.local
-    /// block with every VIP, REDIRECT rule and the sysctls.
+    /// arptables service loads them, sysctl.d, or the nftables table; -ArpRulesPath names it), then the target
+    /// that brings the VIPs up with every REDIRECT rule and the sysctls (<see cref="VipTarget"/>; over ssh the
+    /// rc.local block).
     /// </summary>
-    private IReadOnlyList<IPersistenceTarget> PersistTargets(string rcLocal, string? methodFile) =>
+    private IReadOnlyList<IPersistenceTarget> PersistenceTargets(string? methodFile, IPersistenceTarget vips) =>
     [
         Method switch
         {
@@ -281,8 +303,71 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             ArpMethod.Nftables => new NftTarget(methodFile, null, manageService: methodFile is null),
             _ => new SavedArpRulesTarget(methodFile),
         },
-        new RcLocalTarget(rcLocal),
+        vips,
     ];
+
+    /// <summary>
+    /// Where -PersistTarget keeps the VIPs on this host: the network stack's own configuration (Save-LvsVip's
+    /// plan), the systemd unit, or the rc.local block.
+    /// </summary>
+    private IPersistenceTarget VipTarget(string? rcLocal, HostState state, IEnumerable<LvsVip> managed)
+    {
+        if (NativePersistTarget(state) is { } native)
+        {
+            var root = NetworkConfigPath is null ? "/" : GetUnresolvedProviderPathFromPSPath(NetworkConfigPath);
+            var vips = managed.Select(v => new NativeVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Method)).ToList();
+            var networkManager = NetworkConfigPath is null ? NativeConfigFiles.ReadNetworkManagerVersion(Runner, CancellationToken) : null;
+            return new NativeVipTarget(native, root, SavedRulesBelowRoot() ?? SaveArpSuppressionCommand.DefaultPath, vips, networkManager);
+        }
+
+        return PersistTarget == PersistTarget.Systemd
+            ? new SystemdUnitTarget(rcLocal ?? SystemdUnit.DefaultPath, manageService: rcLocal is null)
+            : new RcLocalTarget(rcLocal ?? RcLocal.DefaultPath());
+    }
+
+    /// <summary>
+    /// -ArpRulesPath as Save-LvsVip checks it: the path the booted host sees, so below -NetworkConfigPath when it
+    /// lies there (a root prepared for another host), else as given.
+    /// </summary>
+    private string? SavedRulesBelowRoot()
+    {
+        if (ArpRulesPath is null)
+        {
+            return null;
+        }
+
+        var rules = GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
+        var root = NetworkConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(NetworkConfigPath).TrimEnd('/') + "/";
+        return root is not null && rules.StartsWith(root, StringComparison.Ordinal) ? rules[(root.Length - 1)..] : rules;
+    }
+
+    /// <summary>
+    /// The Save-LvsVip target -Persist uses, or null for rc.local (or the unit). Auto goes native only where the
+    /// host's configuration describes this network namespace (never in one made with ip netns, which shares the
+    /// host's /etc), no rc.local was named, and a stack manages every interface the VIPs use.
+    /// </summary>
+    private NativeTarget? NativePersistTarget(HostState state)
+    {
+        if (PersistTarget != PersistTarget.Auto)
+        {
+            return PersistTargets.Native(PersistTarget);
+        }
+
+        if (RcLocalPath is not null || (NetworkConfigPath is null && HostScope.Current().Kind == HostScopeKind.Named))
+        {
+            return null;
+        }
+
+        var interfaces = new HashSet<string>(StringComparer.Ordinal) { InterfaceName ?? state.DefaultRoutes.FirstOrDefault()?.InterfaceName ?? "lo" };
+        if (Method == ArpMethod.Sysctl)
+        {
+            interfaces = ["lo"];
+        }
+
+        var root = NetworkConfigPath is null ? "/" : GetUnresolvedProviderPathFromPSPath(NetworkConfigPath);
+        var files = NativeConfigFiles.Read(root, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), null);
+        return PersistTargets.StackManagesAll(files, interfaces) ? NativeTarget.Auto : null;
+    }
 
     private void RunRemote(IReadOnlyList<(RemoteTarget Target, IReadOnlyList<string> Vips)> hosts)
     {
@@ -311,6 +396,12 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             AddIfGiven(parameters, "RcLocalPath", RcLocalPath);
             AddIfGiven(parameters, "ArpRulesPath", ArpRulesPath);
             AddIfGiven(parameters, "SysctlStatePath", SysctlStatePath);
+            AddIfGiven(parameters, "NetworkConfigPath", NetworkConfigPath);
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(PersistTarget)))
+            {
+                parameters["PersistTarget"] = PersistTarget.ToString();
+            }
+
             if (Persist.IsPresent)
             {
                 parameters["Persist"] = true;

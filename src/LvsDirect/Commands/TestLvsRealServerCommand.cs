@@ -92,6 +92,14 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
     [ValidateNotNullOrEmpty]
     public string? NftConfigPath { get; set; }
 
+    /// <summary>
+    /// The root of the network stacks' configuration that Save-LvsVip wrote to (its -Path); local runs only. By
+    /// default "/", except in a namespace made with ip netns, whose network the host's /etc does not describe.
+    /// </summary>
+    [Parameter(ParameterSetName = LocalSet)]
+    [ValidateNotNullOrEmpty]
+    public string? NetworkConfigPath { get; set; }
+
     /// <summary>Return only $true (no check failed) or $false.</summary>
     [Parameter]
     public SwitchParameter Quiet { get; set; }
@@ -138,6 +146,8 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
                 SysctlFiles = PersistedConfig.DefaultSysctlFiles(),
                 NftFilePath = NftRulesPath is null ? NftConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(NftRulesPath),
                 NftConfigPaths = NftConfigPath is null ? NftConf.HostConfigs : [GetUnresolvedProviderPathFromPSPath(NftConfigPath)],
+                NetworkConfigRoot = NetworkConfigPath is not null ? GetUnresolvedProviderPathFromPSPath(NetworkConfigPath)
+                    : Core.Host.HostScope.Current().Kind == Core.Host.HostScopeKind.Named ? null : "/",
             },
             CancellationToken);
 

@@ -1,0 +1,173 @@
+using System.Management.Automation;
+using LvsDirect.Core.Errors;
+using LvsDirect.Core.Model;
+using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Persistence.Native;
+using LvsDirect.Core.Tools;
+
+namespace LvsDirect.Commands;
+
+/// <summary>
+/// Writes the managed VIPs into the host's own network configuration (systemd-networkd, netplan,
+/// NetworkManager, ifupdown), in files of LvsDirect's own, so the stack itself brings them up at boot and keeps
+/// them when it restarts or reapplies. Files LvsDirect did not write are never changed; with no VIP left its
+/// files are removed. The VIPs' ARP suppression must load earlier at boot: without it the save is refused.
+/// </summary>
+[Cmdlet(VerbsData.Save, "LvsVip", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(NativeSaveResult))]
+public sealed class SaveLvsVipCommand : LvsCmdlet
+{
+    private readonly List<PSObject> _input = [];
+
+    /// <summary>The stack to write for; Auto picks, per interface, the stack that manages it.</summary>
+    [Parameter(Position = 0)]
+    public NativeTarget Target { get; set; } = NativeTarget.Auto;
+
+    /// <summary>The root the configuration folders are below ("/" for this host), as `netplan generate --root-dir`.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Path { get; set; }
+
+    /// <summary>Where the arptables method's rules are saved (Save-ArpSuppression -Path), as the booted host sees it, below -Path.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string ArpRulesPath { get; set; } = SaveArpSuppressionCommand.DefaultPath;
+
+    /// <summary>Writes the files even where a VIP's ARP suppression is not persisted (with a warning per VIP).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>LvsVip objects (Get-LvsVip); the live managed VIPs when none are piped.</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public PSObject[]? InputObject { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (InputObject is not null)
+        {
+            _input.AddRange(InputObject.Where(o => o is not null));
+        }
+    }
+
+    protected override void EndProcessing() => Guard(() =>
+    {
+        if (_input.Count == 0)
+        {
+            DemandRoot();
+        }
+
+        // A namespace made with ip netns shares the host's /etc, whose network configuration is the host's, not its own.
+        if (Path is null && Core.Host.HostScope.Current().Kind == Core.Host.HostScopeKind.Named)
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument,
+                "This runs in a network namespace made with ip netns, whose network the host's configuration in /etc does not describe; give -Path (the root of the configuration to write).", "Path");
+        }
+
+        var root = Path is null ? "/" : GetUnresolvedProviderPathFromPSPath(Path);
+        var results = _input.Count == 0 || IsRoot() ? WithHostLock(() => Save(root)) : Save(root);
+        WriteObject(results, enumerateCollection: true);
+    });
+
+    private List<NativeSaveResult> Save(string root)
+    {
+        var state = _input.Count == 0 ? ReadSuppressionState(includeSysctls: true) : ReadState(false);
+        var vips = _input.Count == 0
+            ? GetLvsVipCommand.List(state, all: false, ReadOwnership()).Select(v => new NativeVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Method)).ToList()
+            : _input.Where(IsManaged).Select(FromObject).ToList();
+        var files = NativeConfigFiles.Read(root, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), Path is null ? NativeConfigFiles.ReadNetworkManagerVersion(Runner, CancellationToken) : null);
+        var plans = NativePersistence.Plan(Target, files, vips);
+
+        var missing = NativePersistence.MissingSuppression(vips, BootSuppression.Read(root, ArpRulesPath));
+        if (missing.Count > 0 && !Force.IsPresent)
+        {
+            throw NativePersistence.SuppressionNotPersisted(missing);
+        }
+
+        foreach (var (_, why) in missing)
+        {
+            WriteWarning(why);
+        }
+
+        var results = new List<NativeSaveResult>();
+        foreach (var plan in plans)
+        {
+            foreach (var note in plan.Notes)
+            {
+                WriteVerbose($"{plan.Target}: {note}");
+            }
+
+            foreach (var change in plan.Changes)
+            {
+                if (Apply(root, plan, change) is { } result)
+                {
+                    results.Add(result);
+                }
+            }
+        }
+
+        return results;
+    }
+
+    private NativeSaveResult? Apply(string root, NativePlan plan, NativeChange change)
+    {
+        var full = System.IO.Path.Combine(root, change.Path);
+        var addresses = change.Vips.Select(v => v.Cidr).ToList();
+        var existing = AtomicFile.ReadAllTextOrNull(full);
+        NativeFileAction action;
+        if (change.Removes)
+        {
+            if (!ShouldProcess($"Remove {full}: no VIP of LvsDirect needs it any more", $"Remove {full}?", $"Save VIPs ({plan.Target})"))
+            {
+                return null;
+            }
+
+            try
+            {
+                File.Delete(full);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{full}': {ex.Message}", full, ex);
+            }
+
+            action = NativeFileAction.Removed;
+        }
+        else if (existing == change.Content)
+        {
+            WriteVerbose($"{full} is already up to date");
+            action = NativeFileAction.Unchanged;
+        }
+        else
+        {
+            if (!ShouldProcess($"Write {full} ({addresses.Count} VIP(s)):\n{change.Content}", $"Write {full}?", $"Save VIPs ({plan.Target})"))
+            {
+                return null;
+            }
+
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+            AtomicFile.WriteAllText(full, change.Content!, change.Mode);
+            action = NativeFileAction.Written;
+        }
+
+        return new NativeSaveResult { Target = plan.Target, Path = full, Action = action, VirtualIP = addresses, Reason = plan.Notes };
+    }
+
+    /// <summary>A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those) is left out, with a warning.</summary>
+    private bool IsManaged(PSObject o)
+    {
+        if (o.Properties["Managed"]?.Value is not (false or PSObject { BaseObject: false }))
+        {
+            return true;
+        }
+
+        WriteWarning($"{o.Properties["Address"]?.Value} is not managed by LvsDirect, so it is not saved; adopt it first (New-LvsVip -Adopt).");
+        return false;
+    }
+
+    private static NativeVip FromObject(PSObject o)
+    {
+        var vip = ExportRcLocalCommand.FromObject(o);
+        var method = Enum.TryParse<ArpMethod>(o.Properties["Method"]?.Value?.ToString(), ignoreCase: true, out var m) ? m : (ArpMethod?)null;
+        return new NativeVip(vip.Address, vip.PrefixLength, vip.InterfaceName, vip.Label, method);
+    }
+}
