@@ -14,8 +14,11 @@ namespace LvsDirect.Core.Agentless;
 ///   FILE PATH                zero or more files to read (base64 in the state dump)
 ///   LOCKDIR DIR              optional, the root-only folder that stands in for /run/lvsdirect (and DIR/lib for
 ///                            /var/lib/lvsdirect); the lock is its scope's folder's "lock", as HostScope computes it
-///   READ sockets|sysctl      optional reads: listening sockets (ss); ARP and rp_filter sysctls per conf,
-///                            with the boot sysctl files (sysctl.d, sysctl.conf) added to the files read
+///   READ sysctl              optional: ARP and rp_filter sysctls per conf, with the boot sysctl files
+///                            (sysctl.d, sysctl.conf) added to the files read
+///   RUN NAME NARGS           optional reads a caller declares (the diagnosis), each followed by its program
+///                            (one of <see cref="ReadPrograms"/>) and NARGS argument lines; run under the lock
+///                            with no input when the program is installed, its output filed under NAME
 ///   READY                    end of the header; the script finds its network namespace (host, named by
 ///                            /run/netns, or anonymous, exactly as HostScope does), creates and checks its
 ///                            root-only folders, takes the host lock there and prints the state, with
@@ -38,6 +41,9 @@ public static class AgentlessScript
     public static IReadOnlyList<string> AllowedPrograms { get; } =
         ["ip", "arptables", "sysctl", "iptables", "iptables-restore", "ip6tables", "nft", "systemctl", "chkconfig"];
 
+    /// <summary>Programs a RUN read may start: the ones whose state a diagnosis reads.</summary>
+    public static IReadOnlyList<string> ReadPrograms { get; } = ["ip", "arptables", "nft", "iptables", "ip6tables", "ss", "sysctl"];
+
     /// <summary>The script text. It contains no single quote, so <c>sh -c '…'</c> carries it unchanged.</summary>
     public static string Text { get; } = BuildText();
 
@@ -47,6 +53,8 @@ public static class AgentlessScript
     private static string BuildText()
     {
         var allowed = string.Join('|', AllowedPrograms);
+        var readable = string.Join('|', ReadPrograms);
+        var sysctlFiles = string.Join(' ', Diagnostics.PersistedConfig.SysctlFolders.Select(f => $"/{f}/*.conf"));
         var text = $$"""
 set -f
 trap "" PIPE
@@ -63,15 +71,24 @@ nl="
 "
 files=
 lockdir=
-rsockets=
 rsysctl=
+runs=
 while IFS= read -r line; do
   case $line in
     READY) break;;
     "FILE "*) files="$files${line#FILE }$nl";;
     "LOCKDIR "*) lockdir=${line#LOCKDIR };;
-    "READ sockets") rsockets=1;;
     "READ sysctl") rsysctl=1;;
+    "RUN "*)
+      set -- ${line#RUN }
+      case $1 in ""|[!a-z]*|*[!a-z0-9]*) echo "lvsdirect: bad read name" >&2; exit 97;; esac
+      case $2 in ""|*[!0-9]*) echo "lvsdirect: bad header line" >&2; exit 97;; esac
+      IFS= read -r p || exit 97
+      case $p in {{readable}}) ;; *) echo "lvsdirect: program not allowed" >&2; exit 97;; esac
+      runs="$runs$1$nl$2$nl$p$nl"
+      k=0
+      while [ $k -lt $2 ]; do IFS= read -r a || exit 97; runs="$runs$a$nl"; k=$((k+1)); done
+      ;;
     *) echo "lvsdirect: bad header line" >&2; exit 97;;
   esac
 done
@@ -171,9 +188,17 @@ state() {
   fi
 }
 state all
-if [ -n "$rsockets" ] && command -v ss >/dev/null 2>&1; then
-  ss -H -l -n -t -u > "$t/o" 2> "$t/e"
-  dump sockets $?
+if [ -n "$runs" ]; then
+  printf "%s" "$runs" > "$t/runs"
+  while IFS= read -r name && IFS= read -r n && IFS= read -r prog; do
+    set --
+    k=0
+    while [ $k -lt $n ]; do IFS= read -r a; set -- "$@" "$a"; k=$((k+1)); done
+    command -v "$prog" >/dev/null 2>&1 || continue
+    echo "$m HAVE $prog"
+    "$prog" "$@" < /dev/null > "$t/o" 2> "$t/e"
+    dump "$name" $?
+  done < "$t/runs"
 fi
 if [ -n "$rsysctl" ]; then
   : > "$t/e"
@@ -187,7 +212,7 @@ if [ -n "$rsysctl" ]; then
   done > "$t/o"
   dump sysctl 0
   set +f
-  for f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
+  for f in {{sysctlFiles}} /etc/sysctl.conf; do
     [ -f "$f" ] && printf "%s\n" "$f" >> "$t/files"
   done
   set -f

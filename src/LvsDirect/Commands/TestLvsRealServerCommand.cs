@@ -97,13 +97,13 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? SystemdUnitPath { get; set; }
 
-    /// <summary>The nftables method's file (Save-ArpSuppression -Method Nftables -Path); local runs only.</summary>
-    [Parameter(ParameterSetName = LocalSet)]
+    /// <summary>The nftables method's file (Save-ArpSuppression -Method Nftables -Path).</summary>
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string? NftRulesPath { get; set; }
 
-    /// <summary>The host's nftables configuration that must include <see cref="NftRulesPath"/>; local runs only.</summary>
-    [Parameter(ParameterSetName = LocalSet)]
+    /// <summary>The host's nftables configuration that must include <see cref="NftRulesPath"/>.</summary>
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string? NftConfigPath { get; set; }
 
@@ -141,20 +141,16 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         }
 
         var wantListeners = _requests.Any(r => r.Ports.Count > 0);
-        var snapshot = new RealServerProbe(Runner).Read(
-            new ProbeOptions
-            {
-                ComputerName = Dns.GetHostName(),
-                ReadArpRules = root,
-                ReadListeners = wantListeners,
-                RcLocalPath = RcLocalPath is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(RcLocalPath),
-                SavedRulesPath = ArpRulesPath is null ? SaveArpSuppressionCommand.DefaultPath : GetUnresolvedProviderPathFromPSPath(ArpRulesPath),
-                SystemdUnitPath = SystemdUnitPath is null ? SystemdUnit.DefaultPath : GetUnresolvedProviderPathFromPSPath(SystemdUnitPath),
-                SysctlFiles = PersistedConfig.DefaultSysctlFiles(),
-                NftFilePath = NftRulesPath is null ? NftConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(NftRulesPath),
-                NftConfigPaths = NftConfigPath is null ? NftConf.HostConfigs : [GetUnresolvedProviderPathFromPSPath(NftConfigPath)],
-            },
-            CancellationToken);
+        string? Local(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
+        var paths = new DiagnosisPaths
+        {
+            RcLocalPath = Local(RcLocalPath),
+            SavedRulesPath = Local(ArpRulesPath),
+            SystemdUnitPath = Local(SystemdUnitPath),
+            NftFilePath = Local(NftRulesPath),
+            NftConfigPaths = NftConfigPath is null ? null : [Local(NftConfigPath)!],
+        };
+        var snapshot = new RealServerProbe(Runner).Read(Dns.GetHostName(), paths, wantListeners, root, CancellationToken);
 
         var request = BuildRequest(snapshot, director);
         if (request is null)
@@ -180,9 +176,14 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
     private void RunRemote(IPAddress? director)
     {
-        var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
-        var saved = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
-        var unit = SystemdUnitPath is null ? SystemdUnit.DefaultPath : RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
+        var paths = new DiagnosisPaths
+        {
+            RcLocalPath = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath)),
+            SavedRulesPath = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath)),
+            SystemdUnitPath = SystemdUnitPath is null ? null : RemotePath(SystemdUnitPath, nameof(SystemdUnitPath)),
+            NftFilePath = NftRulesPath is null ? null : RemotePath(NftRulesPath, nameof(NftRulesPath)),
+            NftConfigPaths = NftConfigPath is null ? null : [RemotePath(NftConfigPath, nameof(NftConfigPath))],
+        };
         var hosts = HostName.Length > 0
             ? HostName
             : _requests.SelectMany(r => r.RealServers ?? []).Select(a => a.ToString()).ToArray();
@@ -193,7 +194,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
 
         if (Transport == LvsTransport.PowerShell)
         {
-            RunOverRemoting(hosts.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), director);
+            RunOverRemoting(hosts.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), director, paths);
             return;
         }
 
@@ -208,13 +209,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             targets,
             t => t.HostName,
             ThrottleLimit,
-            (t, ct) => AgentlessDiagnosis.ToSnapshot(
-                channel.Run(t, [.. AgentlessDiagnosis.FilesToRead(rcLocal, saved), unit], _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
-                t.HostName,
-                rcLocal,
-                saved,
-                wantListeners,
-                unit),
+            (t, ct) => AgentlessDiagnosis.Diagnose(channel, t, paths, wantListeners, ct),
             outcome =>
             {
                 IReadOnlyList<RealServerCheck> results;
@@ -256,7 +251,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     /// and ports of the services that name the host (all of them with -HostName), and its checks come back
     /// under the host's name here.
     /// </summary>
-    private void RunOverRemoting(IReadOnlyList<string> hosts, IPAddress? director)
+    private void RunOverRemoting(IReadOnlyList<string> hosts, IPAddress? director, DiagnosisPaths paths)
     {
         var work = new List<RemoteWork>();
         foreach (var host in hosts)
@@ -283,19 +278,16 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 parameters["DirectorAddress"] = director.ToString();
             }
 
-            if (RcLocalPath is not null)
+            foreach (var (name, value) in new[]
             {
-                parameters["RcLocalPath"] = RemotePath(RcLocalPath, nameof(RcLocalPath));
-            }
-
-            if (ArpRulesPath is not null)
+                (nameof(RcLocalPath), paths.RcLocalPath), (nameof(ArpRulesPath), paths.SavedRulesPath), (nameof(SystemdUnitPath), paths.SystemdUnitPath),
+                (nameof(NftRulesPath), paths.NftFilePath), (nameof(NftConfigPath), paths.NftConfigPaths?[0]),
+            })
             {
-                parameters["ArpRulesPath"] = RemotePath(ArpRulesPath, nameof(ArpRulesPath));
-            }
-
-            if (SystemdUnitPath is not null)
-            {
-                parameters["SystemdUnitPath"] = RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
+                if (value is not null)
+                {
+                    parameters[name] = value;
+                }
             }
 
             work.Add(new RemoteWork(RemoteTarget.ForHost(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
