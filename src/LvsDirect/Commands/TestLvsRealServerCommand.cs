@@ -3,9 +3,7 @@ using System.Net;
 using LvsDirect.Core.Agentless;
 using LvsDirect.Core.Diagnostics;
 using LvsDirect.Core.Errors;
-using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
-using LvsDirect.Core.Persistence;
 using LvsDirect.Remoting;
 
 namespace LvsDirect.Commands;
@@ -22,7 +20,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     private const string LocalSet = "Local";
     private const string HostSet = "HostName";
 
-    private readonly List<Request> _requests = [];
+    private readonly List<DiagnosisInput> _inputs = [];
 
     /// <summary>
     /// Real servers to diagnose remotely. Without it, piped services (Import-LvsConfig) name the hosts: every real
@@ -118,7 +116,7 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             return;
         }
 
-        _requests.Add(new Request(
+        _inputs.Add(new DiagnosisInput(
             VirtualIP?.Select(v => InputValidation.ParseCidr(v).Address).ToList(),
             (Port ?? []).Where(p => p > 0).ToList(),
             (Optional(Protocol) ?? "tcp").ToLowerInvariant(),
@@ -130,78 +128,77 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         var director = Optional(DirectorAddress) is { } d ? InputValidation.ParseIPv4(d, "director address") : null;
         if (ParameterSetName == HostSet)
         {
-            RunRemote(director);
+            RunRemote(new RealServerTest(_inputs, director, Paths(p => RemotePath(p.Value, p.Name))));
             return;
         }
 
         var root = IsRoot();
         if (!root)
         {
-            WriteWarning("Not running as root: the arptables rules cannot be read, so suppression by arptables is reported as unknown.");
+            WriteWarning(RealServerTest.NotRootWarning);
         }
 
-        var wantListeners = _requests.Any(r => r.Ports.Count > 0);
-        string? Local(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
-        var paths = new DiagnosisPaths
-        {
-            RcLocalPath = Local(RcLocalPath),
-            SavedRulesPath = Local(ArpRulesPath),
-            SystemdUnitPath = Local(SystemdUnitPath),
-            NftFilePath = Local(NftRulesPath),
-            NftConfigPaths = NftConfigPath is null ? null : [Local(NftConfigPath)!],
-        };
-        var snapshot = new RealServerProbe(Runner).Read(Dns.GetHostName(), paths, wantListeners, root, CancellationToken);
-
-        var request = BuildRequest(snapshot, director);
-        if (request is null)
-        {
-            if (Quiet)
-            {
-                WriteObject(false);
-            }
-
-            return;
-        }
-
-        var results = RealServerDiagnosis.Run(snapshot, request);
+        var test = new RealServerTest(_inputs, director, Paths(p => GetUnresolvedProviderPathFromPSPath(p.Value)));
+        var results = Write(test.DiagnoseHere(Runner, Dns.GetHostName(), root, CancellationToken));
         if (Quiet)
         {
-            WriteObject(results.All(r => r.Status != CheckStatus.Fail));
-            return;
+            WriteObject(RealServerTest.Verdict(results));
         }
-
-        WriteObject(results, enumerateCollection: true);
     });
 
-    /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
-    private void RunRemote(IPAddress? director)
+    /// <summary>The boot file parameters, each resolved as the transport needs (here: a provider path; remote: absolute there).</summary>
+    private DiagnosisPaths Paths(Func<(string Name, string Value), string> resolve)
     {
-        var paths = new DiagnosisPaths
+        string? Resolve(string? value, string name) => value is null ? null : resolve((name, value));
+        return new DiagnosisPaths
         {
-            RcLocalPath = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath)),
-            SavedRulesPath = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath)),
-            SystemdUnitPath = SystemdUnitPath is null ? null : RemotePath(SystemdUnitPath, nameof(SystemdUnitPath)),
-            NftFilePath = NftRulesPath is null ? null : RemotePath(NftRulesPath, nameof(NftRulesPath)),
-            NftConfigPaths = NftConfigPath is null ? null : [RemotePath(NftConfigPath, nameof(NftConfigPath))],
+            RcLocalPath = Resolve(RcLocalPath, nameof(RcLocalPath)),
+            SavedRulesPath = Resolve(ArpRulesPath, nameof(ArpRulesPath)),
+            SystemdUnitPath = Resolve(SystemdUnitPath, nameof(SystemdUnitPath)),
+            NftFilePath = Resolve(NftRulesPath, nameof(NftRulesPath)),
+            NftConfigPaths = NftConfigPath is null ? null : [Resolve(NftConfigPath, nameof(NftConfigPath))!],
         };
-        var hosts = HostName.Length > 0
-            ? HostName
-            : _requests.SelectMany(r => r.RealServers ?? []).Select(a => a.ToString()).ToArray();
-        if (hosts.Length == 0)
+    }
+
+    /// <summary>Writes a host's results (unless -Quiet) and why services were skipped; returns the results.</summary>
+    private IReadOnlyList<RealServerCheck> Write(HostDiagnosis diagnosis)
+    {
+        foreach (var skipped in diagnosis.Skipped)
+        {
+            WriteVerbose(skipped);
+        }
+
+        if (diagnosis.Warning is not null)
+        {
+            WriteWarning(diagnosis.Warning);
+        }
+
+        if (!Quiet)
+        {
+            WriteObject(diagnosis.Results, enumerateCollection: true);
+        }
+
+        return diagnosis.Results;
+    }
+
+    /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
+    private void RunRemote(RealServerTest test)
+    {
+        var hosts = HostName.Length > 0 ? HostName.Distinct(StringComparer.OrdinalIgnoreCase).ToList() : test.ServiceHosts;
+        if (hosts.Count == 0)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument, "Give -HostName, or pipe virtual services (Import-LvsConfig) whose real servers are the hosts to diagnose.");
         }
 
         if (Transport == LvsTransport.PowerShell)
         {
-            RunOverRemoting(hosts.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), director, paths);
+            RunOverRemoting(hosts, test);
             return;
         }
 
-        var targets = hosts.Distinct(StringComparer.OrdinalIgnoreCase)
+        var targets = hosts
             .Select(h => new SshTarget(h, UserName, SshPort == 0 ? null : SshPort, KeyFilePath is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFilePath)))
             .ToList();
-        var wantListeners = _requests.Any(r => r.Ports.Count > 0);
         var channel = new AgentlessChannel();
         var all = new List<RealServerCheck>();
         ForEachHost(
@@ -209,40 +206,23 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             targets,
             t => t.HostName,
             ThrottleLimit,
-            (t, ct) => AgentlessDiagnosis.Diagnose(channel, t, paths, wantListeners, ct),
+            (t, ct) => test.DiagnoseOverSsh(channel, t, ct),
             outcome =>
             {
-                IReadOnlyList<RealServerCheck> results;
                 if (outcome.Error is { } error)
                 {
                     var lvs = HostFailure(error, outcome.Item);
                     WriteLvsError(lvs);
-                    results =
-                    [
-                        ConnectionFailure(outcome.Item.HostName, lvs.Message, lvs.Kind switch
-                        {
-                            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {outcome.Item.HostName} >> ~/.ssh/known_hosts (after checking the key)",
-                            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
-                            _ => null,
-                        }),
-                    ];
-                }
-                else
-                {
-                    var request = BuildRequest(outcome.Result!, director);
-                    results = request is null ? [] : RealServerDiagnosis.Run(outcome.Result!, request);
+                    all.AddRange(Write(new HostDiagnosis([RealServerTest.ConnectionFailure(outcome.Item.HostName, lvs.Message, lvs.Kind)], [], null)));
+                    return;
                 }
 
-                all.AddRange(results);
-                if (!Quiet)
-                {
-                    WriteObject(results, enumerateCollection: true);
-                }
+                all.AddRange(Write(outcome.Result!));
             });
 
         if (Quiet)
         {
-            WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
+            WriteObject(RealServerTest.Verdict(all));
         }
     }
 
@@ -251,48 +231,13 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
     /// and ports of the services that name the host (all of them with -HostName), and its checks come back
     /// under the host's name here.
     /// </summary>
-    private void RunOverRemoting(IReadOnlyList<string> hosts, IPAddress? director, DiagnosisPaths paths)
+    private void RunOverRemoting(IReadOnlyList<string> hosts, RealServerTest test)
     {
-        var work = new List<RemoteWork>();
-        foreach (var host in hosts)
-        {
-            var mine = IPAddress.TryParse(host, out var address) && HostName.Length == 0
-                ? _requests.Where(r => r.RealServers is null || r.RealServers.Contains(address)).ToList()
-                : _requests;
-            var parameters = new System.Collections.Hashtable();
-            var vips = mine.SelectMany(r => r.Vips ?? []).Distinct().Select(v => v.ToString()).ToArray();
-            var ports = mine.SelectMany(r => r.Ports).Distinct().ToArray();
-            if (vips.Length > 0)
-            {
-                parameters["VirtualIP"] = vips;
-            }
-
-            if (ports.Length > 0)
-            {
-                parameters["Port"] = ports;
-                parameters["Protocol"] = mine.First(r => r.Ports.Count > 0).Protocol;
-            }
-
-            if (director is not null)
-            {
-                parameters["DirectorAddress"] = director.ToString();
-            }
-
-            foreach (var (name, value) in new[]
-            {
-                (nameof(RcLocalPath), paths.RcLocalPath), (nameof(ArpRulesPath), paths.SavedRulesPath), (nameof(SystemdUnitPath), paths.SystemdUnitPath),
-                (nameof(NftRulesPath), paths.NftFilePath), (nameof(NftConfigPath), paths.NftConfigPaths?[0]),
-            })
-            {
-                if (value is not null)
-                {
-                    parameters[name] = value;
-                }
-            }
-
-            work.Add(new RemoteWork(RemoteTarget.ForHost(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
-        }
-
+        var work = hosts
+            .Select(host => new RemoteWork(
+                RemoteTarget.ForHost(host),
+                new RemoteInvocation("Test-LvsRealServer", new System.Collections.Hashtable(test.RemotingParameters(host, HostName.Length > 0).ToDictionary()))))
+            .ToList();
         var all = new List<RealServerCheck>();
         var runner = RemoteCmdlet.CreateRunner(UserName, KeyFilePath, SshPort, ThrottleLimit);
         RemoteCmdlet.RunWithProgress(this, runner, work, "Test-LvsRealServer", r =>
@@ -304,23 +249,19 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
                 var id = RemoteCmdlet.ErrorIdOf(r, firstError);
                 var message = RemoteCmdlet.MessageOf(r, firstError);
                 WriteError(RemoteCmdlet.HostError(r.ComputerName, id, message, r.Failure));
-                results = [ConnectionFailure(r.ComputerName, message, null)];
+                results = [RealServerTest.ConnectionFailure(r.ComputerName, message, null)];
             }
             else
             {
                 results = r.Output.Select(o => FromRemote(r.ComputerName, o)).OfType<RealServerCheck>().ToList();
             }
 
-            all.AddRange(results);
-            if (!Quiet)
-            {
-                WriteObject(results, enumerateCollection: true);
-            }
+            all.AddRange(Write(new HostDiagnosis(results, [], null)));
         }, CancellationToken);
 
         if (Quiet)
         {
-            WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
+            WriteObject(RealServerTest.Verdict(all));
         }
     }
 
@@ -344,60 +285,6 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
         };
     }
 
-    private static RealServerCheck ConnectionFailure(string computerName, string message, string? remediation) => new()
-    {
-        ComputerName = computerName,
-        Check = CheckNames.Connection,
-        Target = computerName,
-        Status = CheckStatus.Fail,
-        Detail = message,
-        Remediation = remediation,
-    };
-
-    private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)
-    {
-        if (_requests.Count == 0)
-        {
-            return new DiagnosisRequest { DirectorAddress = director };
-        }
-
-        // Piped virtual services name their real servers: this host checks only those it is one of.
-        var own = snapshot.State.AllAddresses.Select(a => a.Address).ToHashSet();
-        var mine = _requests.Where(r => r.RealServers is null || r.RealServers.Count == 0 || r.RealServers.Any(own.Contains)).ToList();
-        foreach (var skipped in _requests.Except(mine))
-        {
-            WriteVerbose($"Skipped {string.Join(", ", skipped.Vips ?? [])}: none of its real servers ({string.Join(", ", skipped.RealServers!)}) is an address of this host.");
-        }
-
-        if (mine.Count == 0)
-        {
-            WriteWarning($"None of the {_requests.Count} virtual service(s) names an address of this host ({string.Join(", ", own.Where(a => !IPAddress.IsLoopback(a)))}) as a real server: nothing to check.");
-            return null;
-        }
-
-        var explicitVips = mine.Any(r => r.Vips is not null);
-        var vips = explicitVips
-            ? mine.SelectMany(r => r.Vips ?? []).Distinct().ToList()
-            : RealServerDiagnosis.DiscoverVips(snapshot).ToList();
-        var services = new List<ServiceEndpoint>();
-        foreach (var r in mine)
-        {
-            foreach (var vip in r.Vips ?? vips)
-            {
-                foreach (var port in r.Ports)
-                {
-                    var service = new ServiceEndpoint(vip, port, r.Protocol);
-                    if (!services.Contains(service))
-                    {
-                        services.Add(service);
-                    }
-                }
-            }
-        }
-
-        return new DiagnosisRequest { VirtualIPs = explicitVips ? vips : null, Services = services, DirectorAddress = director };
-    }
-
     /// <summary>An LvsRealServerEntry, its deserialized form (a remote Import-LvsConfig), or a plain address.</summary>
     private static IPAddress AddressOf(object o)
     {
@@ -415,6 +302,4 @@ public sealed class TestLvsRealServerCommand : LvsCmdlet
             ? parsed.Address
             : throw new LvsException(LvsErrorKind.InvalidArgument, $"The real server '{o}' has no address.", o.ToString());
     }
-
-    private sealed record Request(List<IPAddress>? Vips, List<int> Ports, string Protocol, List<IPAddress>? RealServers);
 }
