@@ -549,9 +549,9 @@ Describe "Test-LvsRealServer -Transport Ssh against a local run on the same real
     BeforeAll {
         . (Join-Path $PSScriptRoot 'lab' 'SshLab.ps1')
         # rs1 suppresses ARP with LvsDirect's nftables table, rs2 with the sysctl method (VIP on lo), both saved for
-        # the next boot; rs3 is an nftables host whose table lost its drop rule. The real servers have no pwsh: the
-        # ssh diagnosis reads them with the sh script alone.
-        $script:SshLabHosts = New-LvsLab -RealServerCount 3 -NoSession
+        # the next boot; rs3 is an nftables host whose table lost its drop rule; rs4 hands the VIP to a local port
+        # with iptables REDIRECT. The real servers have no pwsh: the ssh diagnosis reads them with the sh script alone.
+        $script:SshLabHosts = New-LvsLab -RealServerCount 4 -NoSession
         $script:Ssh = New-LvsSshLab -Lab $SshLabHosts -NoPowerShell
         $script:Boot = @{}
         foreach ($h in $SshLabHosts.RealServers) {
@@ -561,9 +561,10 @@ Describe "Test-LvsRealServer -Transport Ssh against a local run on the same real
                 RcLocalPath = "$f/rc.local"; ArpRulesPath = "$f/arptables"; SystemdUnitPath = "$f/lvsdirect.service"
                 NftRulesPath = "$f/arp.nft"; NftConfigPath = "$f/nftables.conf"; DirectorAddress = $SshLabHosts.Director.Address
             }
-            $method = if ($h.Role -eq 'rs2') { 'Sysctl' } else { 'Nftables' }
+            $method = switch ($h.Role) { 'rs2' { 'Sysctl' } 'rs4' { 'Redirect' } default { 'Nftables' } }
             $null = Invoke-LvsInNamespace $h.Namespace {
                 param($vip, $method, $p)
+                if ($method -eq 'Redirect') { $null = New-LvsRedirect -VirtualIP $vip -Port 8080 -Protocol tcp; return }
                 $null = New-LvsVip -Address $vip -Method $method
                 if ($method -eq 'Nftables') { $null = Save-ArpSuppression -Method Nftables -Path $p.NftRulesPath -ConfigPath $p.NftConfigPath }
                 $null = Export-RcLocal -Path $p.RcLocalPath
@@ -608,8 +609,14 @@ Describe "Test-LvsRealServer -Transport Ssh against a local run on the same real
         $OverSsh['rs3'] | Should -Contain "ArpSuppression|$($SshLabHosts.Vip)|Fail|Only the OUTPUT mangle rule exists: this host answers ARP requests for $($SshLabHosts.Vip) and takes the director's traffic.|Set-ArpSuppression -VirtualIP $($SshLabHosts.Vip) -Method Nftables"
     }
 
+    It 'the REDIRECT host, with its VIP on no interface, passes VipPresent and ArpSuppression over ssh exactly as locally' {
+        $OverSsh['rs4'] | Should -Be $Local['rs4']
+        @($OverSsh['rs4'] | Where-Object { $_ -like "VipPresent|$($SshLabHosts.Vip)|Pass|*REDIRECT method*tcp/8080*" }).Count | Should -Be 1
+        @($OverSsh['rs4'] | Where-Object { $_ -like "ArpSuppression|$($SshLabHosts.Vip)|Pass|REDIRECT method*" }).Count | Should -Be 1
+    }
+
     It 'nothing listens on port 80 on any host, which both runs report alike' {
-        foreach ($role in 'rs1', 'rs2', 'rs3') {
+        foreach ($role in 'rs1', 'rs2', 'rs3', 'rs4') {
             @($OverSsh[$role] | Where-Object { $_ -like "Listener|$($SshLabHosts.Vip):80/tcp|Fail|*" }).Count | Should -Be 1
         }
     }
