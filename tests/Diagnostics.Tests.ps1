@@ -544,3 +544,86 @@ virtual_server $Vip2 80 {
         }
     }
 }
+
+Describe "Test-LvsRealServer -Transport Ssh against a local run on the same real servers$(if ($SkipReason) { " (skipped: $SkipReason)" })" -Skip:([bool]$SkipReason -or [bool](Test-LvsLabPrerequisite -Program 'sshd', 'ssh', 'ssh-keygen', 'nft')) {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'lab' 'SshLab.ps1')
+        # rs1 suppresses ARP with LvsDirect's nftables table, rs2 with the sysctl method (VIP on lo), both saved for
+        # the next boot; rs3 is an nftables host whose table lost its drop rule; rs4 hands the VIP to a local port
+        # with iptables REDIRECT. The real servers have no pwsh: the ssh diagnosis reads them with the sh script alone.
+        $script:SshLabHosts = New-LvsLab -RealServerCount 4 -NoSession
+        $script:Ssh = New-LvsSshLab -Lab $SshLabHosts -NoPowerShell
+        $script:Boot = @{}
+        foreach ($h in $SshLabHosts.RealServers) {
+            $f = Join-Path $SshLabHosts.TempPath "boot-$($h.Role)"
+            $null = New-Item -ItemType Directory -Path $f -Force
+            $Boot[$h.Role] = @{
+                RcLocalPath = "$f/rc.local"; ArpRulesPath = "$f/arptables"; SystemdUnitPath = "$f/lvsdirect.service"
+                NftRulesPath = "$f/arp.nft"; NftConfigPath = "$f/nftables.conf"; DirectorAddress = $SshLabHosts.Director.Address
+            }
+            $method = switch ($h.Role) { 'rs2' { 'Sysctl' } 'rs4' { 'Redirect' } default { 'Nftables' } }
+            $null = Invoke-LvsInNamespace $h.Namespace {
+                param($vip, $method, $p)
+                if ($method -eq 'Redirect') { $null = New-LvsRedirect -VirtualIP $vip -Port 8080 -Protocol tcp; return }
+                $null = New-LvsVip -Address $vip -Method $method
+                if ($method -eq 'Nftables') { $null = Save-ArpSuppression -Method Nftables -Path $p.NftRulesPath -ConfigPath $p.NftConfigPath }
+                $null = Export-RcLocal -Path $p.RcLocalPath
+            } -ArgumentList $SshLabHosts.Vip, $method, $Boot[$h.Role]
+        }
+        $null = Invoke-LvsNetns $SshLabHosts.Hosts['rs3'].Namespace nft 'flush', 'chain', 'arp', 'lvsdirect', 'input'
+
+        # Everything of a result but the host name, which a local run takes from the machine.
+        $script:Line = { param($c) "$($c.Check)|$($c.Target)|$($c.Status)|$($c.Detail)|$($c.Remediation)" }
+        $script:Local = @{}
+        $script:OverSsh = @{}
+        foreach ($h in $SshLabHosts.RealServers) {
+            $p = $Boot[$h.Role]
+            $Local[$h.Role] = @(Invoke-LvsInNamespace $h.Namespace { param($p) Test-LvsRealServer @p -Port 80 } -ArgumentList $p | ForEach-Object { & $Line $_ })
+            $OverSsh[$h.Role] = @(Invoke-LvsInNamespace $SshLabHosts.Client.Namespace {
+                    param($name, $key, $p)
+                    Test-LvsRealServer -HostName $name -Transport Ssh -UserName root -KeyFilePath $key @p -Port 80
+                } -ArgumentList $h.Role, $Ssh.KeyFilePath, $p | ForEach-Object { & $Line $_ })
+        }
+    }
+
+    AfterAll {
+        if ($script:Ssh) { Remove-LvsSshLab -SshLab $Ssh }
+        if ($script:SshLabHosts) { Remove-LvsLab -Lab $SshLabHosts }
+    }
+
+    It 'the nftables host passes its ARP and boot checks over ssh exactly as locally' {
+        $OverSsh['rs1'] | Should -Be $Local['rs1']
+        @($Local['rs1'] | Where-Object { $_ -match '^(VipPresent|ArpSuppression|ArpAnnounce|VipPersisted|SuppressionPersisted)\|' }).Count | Should -Be 5
+        @($Local['rs1'] | Where-Object { $_ -match '^\w+\|[^|]*\|(Fail|Warning)\|' -and $_ -notmatch '^Listener\|' }) | Should -BeNullOrEmpty
+        $OverSsh['rs1'] | Should -Contain "ArpSuppression|$($SshLabHosts.Vip)|Pass|nftables (table arp lvsdirect) drops ARP requests for $($SshLabHosts.Vip) and rewrites it to $($SshLabHosts.Hosts['rs1'].Address) in outgoing ARP.|"
+    }
+
+    It 'the sysctl-method host passes over ssh exactly as locally' {
+        $OverSsh['rs2'] | Should -Be $Local['rs2']
+        @($Local['rs2'] | Where-Object { $_ -match '^ArpSuppression\|[^|]*\|Pass\|sysctl method' }).Count | Should -Be 1
+        @($Local['rs2'] | Where-Object { $_ -match '^\w+\|[^|]*\|(Fail|Warning)\|' -and $_ -notmatch '^Listener\|' }) | Should -BeNullOrEmpty
+    }
+
+    It 'the host with half an nftables table fails the same check with the same fix on both' {
+        $OverSsh['rs3'] | Should -Be $Local['rs3']
+        $OverSsh['rs3'] | Should -Contain "ArpSuppression|$($SshLabHosts.Vip)|Fail|Only the OUTPUT mangle rule exists: this host answers ARP requests for $($SshLabHosts.Vip) and takes the director's traffic.|Set-ArpSuppression -VirtualIP $($SshLabHosts.Vip) -Method Nftables"
+    }
+
+    It 'the REDIRECT host, with its VIP on no interface, passes VipPresent and ArpSuppression over ssh exactly as locally' {
+        $OverSsh['rs4'] | Should -Be $Local['rs4']
+        @($OverSsh['rs4'] | Where-Object { $_ -like "VipPresent|$($SshLabHosts.Vip)|Pass|*REDIRECT method*tcp/8080*" }).Count | Should -Be 1
+        @($OverSsh['rs4'] | Where-Object { $_ -like "ArpSuppression|$($SshLabHosts.Vip)|Pass|REDIRECT method*" }).Count | Should -Be 1
+    }
+
+    It 'nothing listens on port 80 on any host, which both runs report alike' {
+        foreach ($role in 'rs1', 'rs2', 'rs3', 'rs4') {
+            @($OverSsh[$role] | Where-Object { $_ -like "Listener|$($SshLabHosts.Vip):80/tcp|Fail|*" }).Count | Should -Be 1
+        }
+    }
+
+    It 'the kernel agrees with the passes: only the director answers ARP for the VIP' {
+        # rs3's reply (no drop rule) leaves mangled to its own address, so it claims no VIP on the wire either.
+        $macs = @(Invoke-LvsInNamespace $SshLabHosts.Client.Namespace { param($v) Test-LvsArp -VirtualIP $v -WarningAction SilentlyContinue } -ArgumentList $SshLabHosts.Vip).MacAddress
+        $macs | Should -Be @($SshLabHosts.Director.Mac)
+    }
+}

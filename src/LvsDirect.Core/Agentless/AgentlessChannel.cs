@@ -51,14 +51,16 @@ public sealed partial class AgentlessChannel
     /// <see cref="RemoteBatch.Then"/>, the state is read again after its operations succeed and the operations
     /// it returns follow, all under the same host lock. Cancellation is honoured until the batch is sent;
     /// after that the server finishes what it received (it ignores a hang-up), so an interrupted run never
-    /// leaves half an operation behind.
+    /// leaves half an operation behind. <paramref name="commands"/> are extra reads the script runs with the
+    /// state (<see cref="RemoteSnapshot.Reads"/> holds their output under their names).
     /// </summary>
     public AgentlessRun Run(
         SshTarget target,
         IReadOnlyCollection<string> files,
         Func<RemoteSnapshot, RemoteBatch?> plan,
         CancellationToken cancellationToken = default,
-        RemoteReads reads = RemoteReads.None)
+        RemoteReads reads = RemoteReads.None,
+        IReadOnlyCollection<Diagnostics.CommandRead>? commands = null)
     {
         foreach (var f in files)
         {
@@ -95,17 +97,17 @@ public sealed partial class AgentlessChannel
                 header.Append("FILE ").Append(f).Append('\n');
             }
 
-            if (reads.HasFlag(RemoteReads.Sockets))
-            {
-                header.Append("READ sockets\n");
-            }
-
             foreach (var (flag, name) in new[] { (RemoteReads.Sysctl, "sysctl"), (RemoteReads.Nft, "nft"), (RemoteReads.Redirects, "redirects"), (RemoteReads.Stamp, "stamp") })
             {
                 if (reads.HasFlag(flag))
                 {
                     header.Append("READ ").Append(name).Append('\n');
                 }
+            }
+
+            foreach (var read in commands ?? [])
+            {
+                header.Append(RenderRead(read));
             }
 
             if (LockDirectory is not null)
@@ -250,6 +252,25 @@ public sealed partial class AgentlessChannel
                 default:
                     throw new ArgumentException($"Unknown operation {op.GetType().Name}.", nameof(operations));
             }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>A read as the script's header takes it: its name, its program (one it may run) and counted arguments.</summary>
+    public static string RenderRead(Diagnostics.CommandRead read)
+    {
+        var c = read.Command;
+        if (!AgentlessScript.ReadPrograms.Contains(c.Program) || c.StandardInput is not null
+            || read.Name.Length == 0 || !char.IsAsciiLetterLower(read.Name[0]) || !read.Name.All(ch => char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch)))
+        {
+            throw new LvsException(LvsErrorKind.InvalidArgument, $"The agentless transport does not read '{read.Name}' ({c.ToDisplayString()}).", read.Name);
+        }
+
+        var sb = new StringBuilder("RUN ").Append(read.Name).Append(' ').Append(c.Arguments.Count).Append('\n').Append(c.Program).Append('\n');
+        foreach (var a in c.Arguments)
+        {
+            sb.Append(SingleLine(a)).Append('\n');
         }
 
         return sb.ToString();

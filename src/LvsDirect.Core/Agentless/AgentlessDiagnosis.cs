@@ -1,13 +1,13 @@
-using System.Globalization;
 using LvsDirect.Core.Diagnostics;
+using LvsDirect.Core.Diagnostics.Checks;
 using LvsDirect.Core.Persistence;
 
 namespace LvsDirect.Core.Agentless;
 
 /// <summary>
-/// Test-LvsRealServer over the agentless transport: which files and reads a diagnosis needs from a server, and
-/// the <see cref="RealServerSnapshot"/> built from what the session read, so the very same checks run here.
-/// Set-LvsRealServer -Persist reads and writes the same boot files.
+/// Test-LvsRealServer over the agentless transport: the server runs the reads <see cref="RealServerReads"/>
+/// declares and returns them raw, and the same builder as for a local probe makes the snapshot, so the very
+/// same checks run here. Set-LvsRealServer -Persist reads and writes the same boot files.
 /// </summary>
 public static class AgentlessDiagnosis
 {
@@ -32,51 +32,24 @@ public static class AgentlessDiagnosis
     /// <summary>The rc.local of a host without -RcLocalPath, from the files <see cref="FilesToRead"/> asked for.</summary>
     public static string RcLocalPathOn(RemoteSnapshot remote) => RcLocal.DefaultPath(remote.Exists(RcDFolder));
 
-    public static RealServerSnapshot ToSnapshot(RemoteSnapshot remote, string computerName, string? rcLocalPath, string? savedRulesPath, bool withListeners, string? systemdUnitPath = null)
+    /// <summary>
+    /// Reads a server for a diagnosis over one agentless session: the files and commands
+    /// <see cref="RealServerReads"/> declares, as the local probe reads them here.
+    /// </summary>
+    public static RemoteSnapshot Read(AgentlessChannel channel, SshTarget target, DiagnosisPaths paths, HostReads reads, CancellationToken cancellationToken)
     {
-        var arptables = remote.Programs.Contains("arptables");
-        var state = remote.ToHostState();
-        var rc = rcLocalPath ?? RcLocalPathOn(remote);
-        var saved = savedRulesPath ?? SavedRulesDefaultPath;
-        var rcText = remote.Files.GetValueOrDefault(rc);
-        // Like rc-local.service: rc.local runs at boot only when it is executable.
-        var executable = remote.FileModes.TryGetValue(rc, out var mode)
-            && mode.Length > 0 && mode.All(c => c is >= '0' and <= '7')
-            && (Convert.ToInt32(mode, 8) & Convert.ToInt32("111", 8)) != 0;
-        var sysctlFiles = PersistedConfig.OrderSysctlFiles(remote.Files.Keys.Concat(["/etc/sysctl.conf"]));
-        var boot = PersistedConfig.ParseSysctlFiles(sysctlFiles.Select(f => remote.Files.GetValueOrDefault(f)));
-        var persisted = PersistedConfig.Parse(rc, rcText, executable, saved, remote.Files.GetValueOrDefault(saved), boot) with
-        {
-            Unreadable = remote.UnreadableFiles.Where(f => f == rc || f == saved).ToList(),
-        };
-        var unit = systemdUnitPath ?? SystemdUnit.DefaultPath;
-        persisted = PersistedConfig.WithSystemdUnit(persisted, unit, remote.Files.GetValueOrDefault(unit));
-
-        return new RealServerSnapshot
-        {
-            ComputerName = computerName,
-            State = state,
-            ArptablesInstalled = arptables,
-            ArpRulesUnknownReason = arptables && !remote.IsRoot ? "reading them needs root" : null,
-            Sysctls = ParseSysctls(remote.Reads.TryGetValue("sysctl", out var s) ? s.StandardOutput : string.Empty),
-            Listeners = withListeners && remote.Reads.TryGetValue("sockets", out var ss) ? ListeningSocket.ParseSs(ss.StandardOutput) : null,
-            Persisted = persisted,
-        };
+        var commands = RealServerReads.CommandsFor(reads).Where(c => !RealServerReads.StateDumpReads.Contains(c.Name)).ToList();
+        var run = channel.Run(
+            target,
+            RealServerReads.Files(paths, reads),
+            _ => null,
+            cancellationToken,
+            RealServerReads.ReadsSysctls(reads) ? RemoteReads.Sysctl : RemoteReads.None,
+            commands);
+        return run.Snapshot!;
     }
 
-    /// <summary>The script's "conf key value" lines.</summary>
-    public static InterfaceSysctls ParseSysctls(string text)
-    {
-        var values = new Dictionary<(string Conf, string Key), int>();
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var parts = line.Split(' ');
-            if (parts.Length == 3 && int.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-            {
-                values[(parts[0], parts[1])] = v;
-            }
-        }
-
-        return new InterfaceSysctls(values);
-    }
+    /// <summary>Test-LvsRealServer's snapshot of a server, built from the session's reads as a local one is.</summary>
+    public static RealServerSnapshot Diagnose(AgentlessChannel channel, SshTarget target, DiagnosisPaths paths, bool withListeners, CancellationToken cancellationToken) =>
+        RealServerSnapshotBuilder.Build(Read(channel, target, paths, RealServerDiagnosis.ReadsFor(withListeners), cancellationToken), target.HostName, paths, withListeners);
 }

@@ -92,9 +92,6 @@ public enum RemoteReads
 {
     None = 0,
 
-    /// <summary>Listening TCP and UDP sockets: <c>ss -H -l -n -t -u</c>, read as "sockets".</summary>
-    Sockets = 1,
-
     /// <summary>arp_ignore, arp_announce and rp_filter of every IPv4 conf, read as "sysctl" ("conf key value" lines).</summary>
     Sysctl = 2,
 

@@ -15,13 +15,16 @@ namespace LvsDirect.Core.Agentless;
 ///   FILE PATH                zero or more files to read (base64 in the state dump)
 ///   LOCKDIR DIR              optional, the root-only folder that stands in for /run/lvsdirect (and DIR/lib for
 ///                            /var/lib/lvsdirect); the lock is its scope's folder's "lock", as HostScope computes it
-///   READ sockets|sysctl      optional reads: listening sockets (ss); ARP and rp_filter sysctls per conf,
-///                            with the boot sysctl files (sysctl.d, sysctl.conf) added to the files read
+///   READ sysctl              optional: ARP and rp_filter sysctls per conf, with the boot sysctl files
+///                            (sysctl.d, sysctl.conf) added to the files read
 ///   READ nft|redirects|stamp optional reads: LvsDirect's nftables table (nft -j, where nft is installed);
 ///                            the nat PREROUTING rules (iptables -S, for REDIRECT); "STAMP BOOTID INODE COOKIE",
 ///                            the namespace stamp the sysctl method's record carries (the cookie by perl or
 ///                            python3, empty where neither can ask or the kernel cannot tell it; then the
 ///                            record matches a local run's only on kernels without the cookie)
+///   RUN NAME NARGS           optional reads a caller declares (the diagnosis), each followed by its program
+///                            (one of <see cref="ReadPrograms"/>) and NARGS argument lines; run under the lock
+///                            with no input when the program is installed, its output filed under NAME
 ///   READY                    end of the header; the script finds its network namespace (host, named by
 ///                            /run/netns, or anonymous, exactly as HostScope does), creates and checks its
 ///                            root-only folders, takes the host lock there and prints the state, with
@@ -53,6 +56,9 @@ public static class AgentlessScript
     // SO_NETNS_COOKIE, as NamespaceStamp asks the kernel for it locally.
     private const int SoNetnsCookie = 71;
 
+    /// <summary>Programs a RUN read may start: the ones whose state a diagnosis reads.</summary>
+    public static IReadOnlyList<string> ReadPrograms { get; } = ["ip", "arptables", "nft", "iptables", "ip6tables", "ss", "sysctl"];
+
     /// <summary>The script text. It contains no single quote, so <c>sh -c '…'</c> carries it unchanged.</summary>
     public static string Text { get; } = BuildText();
 
@@ -62,6 +68,8 @@ public static class AgentlessScript
     private static string BuildText()
     {
         var allowed = string.Join('|', AllowedPrograms);
+        var readable = string.Join('|', ReadPrograms);
+        var sysctlFiles = string.Join(' ', Diagnostics.PersistedConfig.SysctlFolders.Select(f => $"/{f}/*.conf"));
         var text = $$"""
 set -f
 trap "" PIPE
@@ -78,21 +86,30 @@ nl="
 "
 files=
 lockdir=
-rsockets=
 rsysctl=
 rnft=
 rredirects=
 rstamp=
+runs=
 while IFS= read -r line; do
   case $line in
     READY) break;;
     "FILE "*) files="$files${line#FILE }$nl";;
     "LOCKDIR "*) lockdir=${line#LOCKDIR };;
-    "READ sockets") rsockets=1;;
     "READ sysctl") rsysctl=1;;
     "READ nft") rnft=1;;
     "READ redirects") rredirects=1;;
     "READ stamp") rstamp=1;;
+    "RUN "*)
+      set -- ${line#RUN }
+      case $1 in ""|[!a-z]*|*[!a-z0-9]*) echo "lvsdirect: bad read name" >&2; exit 97;; esac
+      case $2 in ""|*[!0-9]*) echo "lvsdirect: bad header line" >&2; exit 97;; esac
+      IFS= read -r p || exit 97
+      case $p in {{readable}}) ;; *) echo "lvsdirect: program not allowed" >&2; exit 97;; esac
+      runs="$runs$1$nl$2$nl$p$nl"
+      k=0
+      while [ $k -lt $2 ]; do IFS= read -r a || exit 97; runs="$runs$a$nl"; k=$((k+1)); done
+      ;;
     *) echo "lvsdirect: bad header line" >&2; exit 97;;
   esac
 done
@@ -236,13 +253,21 @@ if [ -n "$rstamp" ]; then
   echo "$m STAMP ${boot:--} ${me##*:} $cookie"
 fi
 state all
-if [ -n "$rsockets" ] && command -v ss >/dev/null 2>&1; then
-  ss -H -l -n -t -u > "$t/o" 2> "$t/e"
-  dump sockets $?
+if [ -n "$runs" ]; then
+  printf "%s" "$runs" > "$t/runs"
+  while IFS= read -r name && IFS= read -r n && IFS= read -r prog; do
+    set --
+    k=0
+    while [ $k -lt $n ]; do IFS= read -r a; set -- "$@" "$a"; k=$((k+1)); done
+    command -v "$prog" >/dev/null 2>&1 || continue
+    echo "$m HAVE $prog"
+    "$prog" "$@" < /dev/null > "$t/o" 2> "$t/e"
+    dump "$name" $?
+  done < "$t/runs"
 fi
 if [ -n "$rsysctl" ]; then
   set +f
-  for f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
+  for f in {{sysctlFiles}} /etc/sysctl.conf; do
     [ -f "$f" ] && printf "%s\n" "$f" >> "$t/files"
   done
   set -f

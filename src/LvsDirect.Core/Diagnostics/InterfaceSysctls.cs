@@ -31,12 +31,18 @@ public sealed class InterfaceSysctls
     public int Effective(string interfaceName, string key) => Math.Max(Get("all", key), Get(interfaceName, key));
 
     /// <summary>Reads every interface's values under <paramref name="root"/> (normally /proc/sys/net/ipv4/conf).</summary>
-    public static InterfaceSysctls Read(string root = "/proc/sys/net/ipv4/conf")
+    public static InterfaceSysctls Read(string root = "/proc/sys/net/ipv4/conf") => Parse(ReadText(root));
+
+    /// <summary>
+    /// The values under <paramref name="root"/> as "conf key value" lines, the text the agentless script prints
+    /// for its sysctl read, so both transports go through <see cref="Parse"/>.
+    /// </summary>
+    public static string ReadText(string root = "/proc/sys/net/ipv4/conf")
     {
-        var values = new Dictionary<(string, string), int>();
+        var lines = new System.Text.StringBuilder();
         if (!Directory.Exists(root))
         {
-            return new InterfaceSysctls(values);
+            return string.Empty;
         }
 
         foreach (var dir in Directory.EnumerateDirectories(root))
@@ -46,11 +52,8 @@ public sealed class InterfaceSysctls
             {
                 try
                 {
-                    var text = File.ReadAllText(Path.Combine(dir, key)).Trim();
-                    if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
-                    {
-                        values[(conf, key)] = v;
-                    }
+                    var value = File.ReadAllText(Path.Combine(dir, key)).Trim();
+                    lines.Append(conf).Append(' ').Append(key).Append(' ').Append(value).Append('\n');
                 }
                 catch (IOException)
                 {
@@ -59,6 +62,22 @@ public sealed class InterfaceSysctls
                 catch (UnauthorizedAccessException)
                 {
                 }
+            }
+        }
+
+        return lines.ToString();
+    }
+
+    /// <summary>"conf key value" lines; any other line is skipped.</summary>
+    public static InterfaceSysctls Parse(string text)
+    {
+        var values = new Dictionary<(string Conf, string Key), int>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 3 && int.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+            {
+                values[(parts[0], parts[1])] = v;
             }
         }
 

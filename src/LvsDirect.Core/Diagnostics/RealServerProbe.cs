@@ -1,99 +1,116 @@
-using LvsDirect.Core.Host;
+using System.Collections.Concurrent;
+using LvsDirect.Core.Agentless;
+using LvsDirect.Core.Diagnostics.Checks;
+using LvsDirect.Core.Errors;
 using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Core.Diagnostics;
 
-/// <summary>Where the probe reads a host's boot files; parameters so tests (and odd layouts) can point elsewhere.</summary>
-public sealed class ProbeOptions
-{
-    public required string ComputerName { get; init; }
-
-    /// <summary>False when not root: arptables rules are then reported as unknown, never guessed.</summary>
-    public bool ReadArpRules { get; init; } = true;
-
-    public bool ReadListeners { get; init; }
-
-    public string? RcLocalPath { get; init; }
-
-    public string? SavedRulesPath { get; init; }
-
-    /// <summary>LvsDirect's systemd unit, the boot file when rc.local holds no block; null: not looked at.</summary>
-    public string? SystemdUnitPath { get; init; }
-
-    public IReadOnlyList<string> SysctlFiles { get; init; } = [];
-
-    public string SysctlRoot { get; init; } = "/proc/sys/net/ipv4/conf";
-
-    /// <summary>The nftables method's file; null: not checked.</summary>
-    public string? NftFilePath { get; init; }
-
-    /// <summary>The host's nftables configurations, one of which must include <see cref="NftFilePath"/>.</summary>
-    public IReadOnlyList<string> NftConfigPaths { get; init; } = [];
-
-    /// <summary>The root of the network stacks' configuration (Save-LvsVip -Path); null: not read.</summary>
-    public string? NetworkConfigRoot { get; init; }
-}
-
-/// <summary>Reads a <see cref="RealServerSnapshot"/> with as few processes as the checks allow: ip, arptables, ss.</summary>
+/// <summary>
+/// Reads this host for a diagnosis: the commands and files <see cref="RealServerReads"/> declares, returned raw in
+/// the shape the agentless script returns them in, so <see cref="RealServerSnapshotBuilder"/> builds the snapshot
+/// from either alike.
+/// </summary>
 public sealed class RealServerProbe
 {
     private readonly IProcessRunner _runner;
+    private readonly Func<string, bool> _installed;
 
-    public RealServerProbe(IProcessRunner runner)
+    /// <param name="installed">Whether a program is installed, for the reads that are not run without root.</param>
+    public RealServerProbe(IProcessRunner runner, Func<string, bool>? installed = null)
     {
         _runner = runner;
+        _installed = installed ?? (p => ToolLocator.TryResolve(p) is not null);
     }
 
-    public RealServerSnapshot Read(ProbeOptions options, CancellationToken cancellationToken = default)
+    /// <summary>Where the per-interface sysctls are read; tests point it elsewhere.</summary>
+    public string SysctlRoot { get; init; } = "/proc/sys/net/ipv4/conf";
+
+    /// <summary>The reads and boot files a diagnosis needs, read here.</summary>
+    public RealServerSnapshot Read(string computerName, DiagnosisPaths paths, bool withListeners, bool isRoot, CancellationToken cancellationToken = default) =>
+        RealServerSnapshotBuilder.Build(ReadRaw(paths, RealServerDiagnosis.ReadsFor(withListeners), isRoot, cancellationToken), computerName, paths, withListeners);
+
+    /// <summary>The raw outputs of the declared reads: what the agentless script would print for the same request.</summary>
+    public RemoteSnapshot ReadRaw(DiagnosisPaths paths, HostReads reads, bool isRoot, CancellationToken cancellationToken = default)
     {
-        // A host that suppresses ARP with sysctls alone may not have arptables at all: then it has no rules.
-        var arptablesInstalled = ToolLocator.TryResolve("arptables") is not null;
-        var readRules = options.ReadArpRules && arptablesInstalled;
-        var listeners = options.ReadListeners
-            ? Task.Run(() => _runner.RunChecked(ListeningSocket.ListCommand, cancellationToken), cancellationToken)
-            : null;
-        // The nftables method's table and the REDIRECT method's rules need root to read, like arptables'.
-        var nftInstalled = ToolLocator.TryResolve("nft") is not null;
-        var inspector = new HostInspector(_runner);
-        var redirects = options.ReadArpRules && ToolLocator.TryResolve("iptables") is not null
-            ? Task.Run(() => inspector.ReadRedirects(cancellationToken), cancellationToken)
-            : null;
-        var state = inspector.Read(readRules, cancellationToken, includeNft: options.ReadArpRules && nftInstalled);
-        var sockets = listeners is null ? null : ListeningSocket.ParseSs(listeners.GetAwaiter().GetResult().StandardOutput);
-        (_runner as LoggingProcessRunner)?.Flush();
-        return new RealServerSnapshot
+        var programs = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        var outputs = new ConcurrentDictionary<string, RemoteOutput>(StringComparer.Ordinal);
+        // The reads are independent: side by side, a diagnosis costs its slowest read, not their sum.
+        Parallel.ForEach(RealServerReads.CommandsFor(reads), new ParallelOptions { CancellationToken = cancellationToken }, read =>
         {
-            ComputerName = options.ComputerName,
-            State = state,
-            ArptablesInstalled = arptablesInstalled,
-            NftInstalled = nftInstalled,
-            Redirects = redirects?.GetAwaiter().GetResult(),
-            ArpRulesUnknownReason = arptablesInstalled && !options.ReadArpRules ? "reading them needs root" : null,
-            Sysctls = InterfaceSysctls.Read(options.SysctlRoot),
-            Listeners = sockets,
-            Persisted = WithUnit(PersistedConfig.Read(options.RcLocalPath, options.SavedRulesPath, options.SysctlFiles), options.SystemdUnitPath)
-                with
+            var program = read.Command.Program;
+            if (read.NeedsRoot && !isRoot)
+            {
+                if (_installed(program))
                 {
-                    Nft = NftPersistence.Read(options.NftFilePath, options.NftConfigPaths),
-                    NativeVips = Persistence.Native.NativePersistence.ReadPersisted(options.NetworkConfigRoot, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress)),
-                },
+                    programs[program] = true;
+                }
+
+                return;
+            }
+
+            try
+            {
+                var r = _runner.Run(read.Command, cancellationToken);
+                programs[program] = true;
+                outputs[read.Name] = new RemoteOutput(r.ExitCode, r.StandardOutput, r.StandardError);
+            }
+            catch (LvsException ex) when (ex.Kind == LvsErrorKind.ProgramNotFound)
+            {
+                // Not installed: no rules of that kind, as the script reports a program it does not find.
+            }
+        });
+        (_runner as LoggingProcessRunner)?.Flush();
+
+        var files = RealServerReads.Files(paths, reads).ToList();
+        if (RealServerReads.ReadsSysctls(reads))
+        {
+            outputs[RealServerReads.SysctlRead] = new RemoteOutput(0, InterfaceSysctls.ReadText(SysctlRoot), string.Empty);
+            files.AddRange(PersistedConfig.DefaultSysctlFiles());
+        }
+
+        var texts = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var unreadable = new HashSet<string>(StringComparer.Ordinal);
+        var modes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in files.Distinct())
+        {
+            ReadFile(file, texts, unreadable, modes);
+        }
+
+        return new RemoteSnapshot
+        {
+            Uid = isRoot ? 0 : -1,
+            Programs = programs.Keys.ToHashSet(StringComparer.Ordinal),
+            Reads = outputs,
+            Files = texts,
+            UnreadableFiles = unreadable,
+            FileModes = modes,
         };
     }
 
-    private static PersistedConfig WithUnit(PersistedConfig rc, string? unitPath)
+    /// <summary>As the agentless script reads a file: missing is null; a regular file its text and mode; anything else unreadable.</summary>
+    private static void ReadFile(string path, Dictionary<string, string?> texts, HashSet<string> unreadable, Dictionary<string, string> modes)
     {
-        if (unitPath is null)
+        if (!File.Exists(path) && !Directory.Exists(path) && new FileInfo(path).LinkTarget is null)
         {
-            return rc;
+            texts[path] = null;
+            return;
         }
 
         try
         {
-            return PersistedConfig.WithSystemdUnit(rc, unitPath, Persistence.AtomicFile.ReadAllTextOrNull(unitPath));
+            if (File.Exists(path))
+            {
+                texts[path] = File.ReadAllText(path);
+                modes[path] = Convert.ToString((int)File.GetUnixFileMode(path), 8);
+                return;
+            }
         }
-        catch (Errors.LvsException ex) when (ex.Kind == Errors.LvsErrorKind.FileError)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return rc;
+            // Save-ArpSuppression writes its file 0600: without root a diagnosis must go on without it.
         }
+
+        unreadable.Add(path);
     }
 }

@@ -25,7 +25,7 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
     // -Port is the service port here, so the SSH port is -SshPort.
     private static readonly ConnectionSets Sets = new([HostSet], [HostSet], PortName: ConnectionParameters.SshPort);
 
-    private readonly List<Request> _requests = [];
+    private readonly List<DiagnosisInput> _inputs = [];
 
     /// <summary>
     /// Real servers to diagnose remotely. Without it, piped services (Import-LvsConfig) name the hosts: every real
@@ -82,13 +82,13 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
     [ValidateNotNullOrEmpty]
     public string? SystemdUnitPath { get; set; }
 
-    /// <summary>The nftables method's file (Save-ArpSuppression -Method Nftables -Path); local runs only.</summary>
-    [Parameter(ParameterSetName = LocalSet)]
+    /// <summary>The nftables method's file (Save-ArpSuppression -Method Nftables -Path).</summary>
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string? NftRulesPath { get; set; }
 
-    /// <summary>The host's nftables configuration that must include <see cref="NftRulesPath"/>; local runs only.</summary>
-    [Parameter(ParameterSetName = LocalSet)]
+    /// <summary>The host's nftables configuration that must include <see cref="NftRulesPath"/>.</summary>
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string? NftConfigPath { get; set; }
 
@@ -111,7 +111,7 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
             return;
         }
 
-        _requests.Add(new Request(
+        _inputs.Add(new DiagnosisInput(
             VirtualIP?.Select(v => InputValidation.ParseCidr(v).Address).ToList(),
             (Port ?? []).Where(p => p > 0).ToList(),
             (Optional(Protocol) ?? "tcp").ToLowerInvariant(),
@@ -123,77 +123,80 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
         var director = Optional(DirectorAddress) is { } d ? InputValidation.ParseIPv4(d, "director address") : null;
         if (ParameterSetName == HostSet)
         {
-            RunRemote(director);
+            RunRemote(new RealServerTest(_inputs, director, Paths(p => RemotePath(p.Value, p.Name))));
             return;
         }
 
         var root = IsRoot();
         if (!root)
         {
-            WriteWarning("Not running as root: the arptables rules cannot be read, so suppression by arptables is reported as unknown.");
+            WriteWarning(RealServerTest.NotRootWarning);
         }
 
-        var wantListeners = _requests.Any(r => r.Ports.Count > 0);
-        var snapshot = new RealServerProbe(Runner).Read(
-            new ProbeOptions
-            {
-                ComputerName = Dns.GetHostName(),
-                ReadArpRules = root,
-                ReadListeners = wantListeners,
-                RcLocalPath = RcLocalPath is null ? RcLocal.DefaultPath() : GetUnresolvedProviderPathFromPSPath(RcLocalPath),
-                SavedRulesPath = ArpRulesPath is null ? SaveArpSuppressionCommand.DefaultPath : GetUnresolvedProviderPathFromPSPath(ArpRulesPath),
-                SystemdUnitPath = SystemdUnitPath is null ? SystemdUnit.DefaultPath : GetUnresolvedProviderPathFromPSPath(SystemdUnitPath),
-                SysctlFiles = PersistedConfig.DefaultSysctlFiles(),
-                NftFilePath = NftRulesPath is null ? NftConf.DefaultPath : GetUnresolvedProviderPathFromPSPath(NftRulesPath),
-                NftConfigPaths = NftConfigPath is null ? NftConf.HostConfigs : [GetUnresolvedProviderPathFromPSPath(NftConfigPath)],
-                NetworkConfigRoot = NetworkConfigPath is not null ? GetUnresolvedProviderPathFromPSPath(NetworkConfigPath)
-                    : Core.Host.HostScope.Current().Kind == Core.Host.HostScopeKind.Named ? null : "/",
-            },
-            CancellationToken);
-
-        var request = BuildRequest(snapshot, director);
-        if (request is null)
+        var paths = Paths(p => GetUnresolvedProviderPathFromPSPath(p.Value)) with
         {
-            if (Quiet)
-            {
-                WriteObject(false);
-            }
-
-            return;
-        }
-
-        var results = RealServerDiagnosis.Run(snapshot, request);
+            NetworkConfigRoot = NetworkConfigPath is not null ? GetUnresolvedProviderPathFromPSPath(NetworkConfigPath)
+                : HostScope.Current().Kind == HostScopeKind.Named ? null : "/",
+        };
+        var test = new RealServerTest(_inputs, director, paths);
+        var results = Write(test.DiagnoseHere(Runner, Dns.GetHostName(), root, CancellationToken));
         if (Quiet)
         {
-            WriteObject(results.All(r => r.Status != CheckStatus.Fail));
-            return;
+            WriteObject(RealServerTest.Verdict(results));
         }
-
-        WriteObject(results, enumerateCollection: true);
     });
 
-    /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
-    private void RunRemote(IPAddress? director)
+    /// <summary>The boot file parameters, each resolved as the transport needs (here: a provider path; remote: absolute there).</summary>
+    private DiagnosisPaths Paths(Func<(string Name, string Value), string> resolve)
     {
-        var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
-        var saved = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
-        var unit = SystemdUnitPath is null ? SystemdUnit.DefaultPath : RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
-        var hosts = HostName.Length > 0
-            ? HostName
-            : _requests.SelectMany(r => r.RealServers ?? []).Select(a => a.ToString()).ToArray();
-        if (hosts.Length == 0)
+        string? Resolve(string? value, string name) => value is null ? null : resolve((name, value));
+        return new DiagnosisPaths
+        {
+            RcLocalPath = Resolve(RcLocalPath, nameof(RcLocalPath)),
+            SavedRulesPath = Resolve(ArpRulesPath, nameof(ArpRulesPath)),
+            SystemdUnitPath = Resolve(SystemdUnitPath, nameof(SystemdUnitPath)),
+            NftFilePath = Resolve(NftRulesPath, nameof(NftRulesPath)),
+            NftConfigPaths = NftConfigPath is null ? null : [Resolve(NftConfigPath, nameof(NftConfigPath))!],
+        };
+    }
+
+    /// <summary>Writes a host's results (unless -Quiet) and why services were skipped; returns the results.</summary>
+    private IReadOnlyList<RealServerCheck> Write(HostDiagnosis diagnosis)
+    {
+        foreach (var skipped in diagnosis.Skipped)
+        {
+            WriteVerbose(skipped);
+        }
+
+        if (diagnosis.Warning is not null)
+        {
+            WriteWarning(diagnosis.Warning);
+        }
+
+        if (!Quiet)
+        {
+            WriteObject(diagnosis.Results, enumerateCollection: true);
+        }
+
+        return diagnosis.Results;
+    }
+
+    /// <summary>Diagnoses each host: its snapshot is read there, the checks run here, results carry the host's name.</summary>
+    private void RunRemote(RealServerTest test)
+    {
+        var hosts = HostName.Length > 0 ? HostName.Distinct(StringComparer.OrdinalIgnoreCase).ToList() : test.ServiceHosts;
+        if (hosts.Count == 0)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument, "Give -HostName, or pipe virtual services (Import-LvsConfig) whose real servers are the hosts to diagnose.");
         }
 
         if (Transport == LvsTransport.PowerShell)
         {
-            RunOverRemoting(hosts.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), director);
+            RunOverRemoting(hosts, test);
             return;
         }
 
-        var targets = hosts.Distinct(StringComparer.OrdinalIgnoreCase).Select(Connection.Target).ToList();
-        var wantListeners = _requests.Any(r => r.Ports.Count > 0);
+        var targets = hosts.Select(Connection.Target).ToList();
         var channel = new AgentlessChannel();
         var all = new List<RealServerCheck>();
         ForEachHost(
@@ -201,38 +204,23 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
             targets,
             t => t.HostName,
             ThrottleLimit,
-            (t, ct) => AgentlessDiagnosis.ToSnapshot(
-                channel.Run(t, [.. AgentlessDiagnosis.FilesToRead(rcLocal, saved), unit], _ => null, ct, RemoteReads.Sysctl | RemoteReads.Sockets).Snapshot!,
-                t.HostName,
-                rcLocal,
-                saved,
-                wantListeners,
-                unit),
+            (t, ct) => test.DiagnoseOverSsh(channel, t, ct),
             outcome =>
             {
-                IReadOnlyList<RealServerCheck> results;
                 if (outcome.Error is { } error)
                 {
-                    var failure = HostFailure.FromException(outcome.Item.HostName, error);
+                    var failure = Remoting.HostFailure.FromException(outcome.Item.HostName, error);
                     WriteHostFailure(failure, error);
-                    results = [ConnectionFailure(failure)];
-                }
-                else
-                {
-                    var request = BuildRequest(outcome.Result!, director);
-                    results = request is null ? [] : RealServerDiagnosis.Run(outcome.Result!, request);
+                    all.AddRange(Write(new HostDiagnosis([RealServerTest.ConnectionFailure(failure.ComputerName, failure.Message, failure.Kind)], [], null)));
+                    return;
                 }
 
-                all.AddRange(results);
-                if (!Quiet)
-                {
-                    WriteObject(results, enumerateCollection: true);
-                }
+                all.AddRange(Write(outcome.Result!));
             });
 
         if (Quiet)
         {
-            WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
+            WriteObject(RealServerTest.Verdict(all));
         }
     }
 
@@ -241,76 +229,34 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
     /// and ports of the services that name the host (all of them with -HostName), and its checks come back
     /// under the host's name here.
     /// </summary>
-    private void RunOverRemoting(IReadOnlyList<string> hosts, IPAddress? director)
+    private void RunOverRemoting(IReadOnlyList<string> hosts, RealServerTest test)
     {
-        var work = new List<RemoteWork>();
-        foreach (var host in hosts)
-        {
-            var mine = IPAddress.TryParse(host, out var address) && HostName.Length == 0
-                ? _requests.Where(r => r.RealServers is null || r.RealServers.Contains(address)).ToList()
-                : _requests;
-            var parameters = new System.Collections.Hashtable();
-            var vips = mine.SelectMany(r => r.Vips ?? []).Distinct().Select(v => v.ToString()).ToArray();
-            var ports = mine.SelectMany(r => r.Ports).Distinct().ToArray();
-            if (vips.Length > 0)
-            {
-                parameters["VirtualIP"] = vips;
-            }
-
-            if (ports.Length > 0)
-            {
-                parameters["Port"] = ports;
-                parameters["Protocol"] = mine.First(r => r.Ports.Count > 0).Protocol;
-            }
-
-            if (director is not null)
-            {
-                parameters["DirectorAddress"] = director.ToString();
-            }
-
-            if (RcLocalPath is not null)
-            {
-                parameters["RcLocalPath"] = RemotePath(RcLocalPath, nameof(RcLocalPath));
-            }
-
-            if (ArpRulesPath is not null)
-            {
-                parameters["ArpRulesPath"] = RemotePath(ArpRulesPath, nameof(ArpRulesPath));
-            }
-
-            if (SystemdUnitPath is not null)
-            {
-                parameters["SystemdUnitPath"] = RemotePath(SystemdUnitPath, nameof(SystemdUnitPath));
-            }
-
-            work.Add(new RemoteWork(Connection.RemoteTarget(host), new RemoteInvocation("Test-LvsRealServer", parameters)));
-        }
-
+        var work = hosts
+            .Select(host => new RemoteWork(
+                Connection.RemoteTarget(host),
+                new RemoteInvocation("Test-LvsRealServer", new System.Collections.Hashtable(test.RemotingParameters(host, HostName.Length > 0).ToDictionary()))))
+            .ToList();
         var all = new List<RealServerCheck>();
         ForEachRemoteHost(ProgressActivityId + 1, Connection.Runner(), work, r =>
         {
             IReadOnlyList<RealServerCheck> results;
             if (r.Failure is not null || (r.Errors.Count > 0 && r.Output.Count == 0))
             {
-                var failure = HostFailure.FromResult(r)!;
+                var failure = Remoting.HostFailure.FromResult(r)!;
                 WriteHostFailure(failure, r.Failure);
-                results = [ConnectionFailure(failure)];
+                results = [RealServerTest.ConnectionFailure(failure.ComputerName, failure.Message, failure.Kind)];
             }
             else
             {
                 results = r.Output.Select(o => FromRemote(r.ComputerName, o)).OfType<RealServerCheck>().ToList();
             }
 
-            all.AddRange(results);
-            if (!Quiet)
-            {
-                WriteObject(results, enumerateCollection: true);
-            }
+            all.AddRange(Write(new HostDiagnosis(results, [], null)));
         });
 
         if (Quiet)
         {
-            WriteObject(all.Count > 0 && all.All(r => r.Status != CheckStatus.Fail));
+            WriteObject(RealServerTest.Verdict(all));
         }
     }
 
@@ -334,66 +280,6 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
         };
     }
 
-    /// <summary>A host that could not be diagnosed: a failed Connection check, the same on both transports.</summary>
-    private static RealServerCheck ConnectionFailure(HostFailure failure) => new()
-    {
-        ComputerName = failure.ComputerName,
-        Check = CheckNames.Connection,
-        Target = failure.ComputerName,
-        Status = CheckStatus.Fail,
-        Detail = failure.Message,
-        Remediation = failure.Kind switch
-        {
-            LvsErrorKind.HostKeyUnknown => $"ssh-keyscan {failure.ComputerName} >> ~/.ssh/known_hosts (after checking the key)",
-            LvsErrorKind.AuthenticationFailed => "Check -UserName and -KeyFilePath",
-            _ => null,
-        },
-    };
-
-    private DiagnosisRequest? BuildRequest(RealServerSnapshot snapshot, IPAddress? director)
-    {
-        if (_requests.Count == 0)
-        {
-            return new DiagnosisRequest { DirectorAddress = director };
-        }
-
-        // Piped virtual services name their real servers: this host checks only those it is one of.
-        var own = snapshot.State.AllAddresses.Select(a => a.Address).ToHashSet();
-        var mine = _requests.Where(r => r.RealServers is null || r.RealServers.Count == 0 || r.RealServers.Any(own.Contains)).ToList();
-        foreach (var skipped in _requests.Except(mine))
-        {
-            WriteVerbose($"Skipped {string.Join(", ", skipped.Vips ?? [])}: none of its real servers ({string.Join(", ", skipped.RealServers!)}) is an address of this host.");
-        }
-
-        if (mine.Count == 0)
-        {
-            WriteWarning($"None of the {_requests.Count} virtual service(s) names an address of this host ({string.Join(", ", own.Where(a => !IPAddress.IsLoopback(a)))}) as a real server: nothing to check.");
-            return null;
-        }
-
-        var explicitVips = mine.Any(r => r.Vips is not null);
-        var vips = explicitVips
-            ? mine.SelectMany(r => r.Vips ?? []).Distinct().ToList()
-            : RealServerDiagnosis.DiscoverVips(snapshot).ToList();
-        var services = new List<ServiceEndpoint>();
-        foreach (var r in mine)
-        {
-            foreach (var vip in r.Vips ?? vips)
-            {
-                foreach (var port in r.Ports)
-                {
-                    var service = new ServiceEndpoint(vip, port, r.Protocol);
-                    if (!services.Contains(service))
-                    {
-                        services.Add(service);
-                    }
-                }
-            }
-        }
-
-        return new DiagnosisRequest { VirtualIPs = explicitVips ? vips : null, Services = services, DirectorAddress = director };
-    }
-
     /// <summary>An LvsRealServerEntry, its deserialized form (a remote Import-LvsConfig), or a plain address.</summary>
     private static IPAddress AddressOf(object o)
     {
@@ -411,6 +297,4 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
             ? parsed.Address
             : throw new LvsException(LvsErrorKind.InvalidArgument, $"The real server '{o}' has no address.", o.ToString());
     }
-
-    private sealed record Request(List<IPAddress>? Vips, List<int> Ports, string Protocol, List<IPAddress>? RealServers);
 }

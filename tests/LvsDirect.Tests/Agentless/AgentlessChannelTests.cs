@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using LvsDirect.Core.Agentless;
+using LvsDirect.Core.Diagnostics;
+using LvsDirect.Core.Diagnostics.Checks;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Persistence;
@@ -92,8 +94,9 @@ public sealed class AgentlessChannelTests : IDisposable
         var script = Path.Combine(_dir, "rc.local");
         File.WriteAllText(script, "#!/bin/sh\n");
         File.SetUnixFileMode(script, (UnixFileMode)Convert.ToInt32("750", 8));
+        var sockets = RealServerReads.Commands.Single(c => c.Name == "sockets");
 
-        var run = Channel().Run(_target, [script, _dir, Path.Combine(_dir, "none")], _ => null, reads: RemoteReads.Sysctl | RemoteReads.Sockets);
+        var run = Channel().Run(_target, [script, _dir, Path.Combine(_dir, "none")], _ => null, reads: RemoteReads.Sysctl, commands: [sockets]);
 
         var snap = run.Snapshot!;
         Assert.Equal("750", snap.FileModes[script]);
@@ -106,6 +109,32 @@ public sealed class AgentlessChannelTests : IDisposable
         Assert.Contains(sysctl, l => l.StartsWith("lo rp_filter ", StringComparison.Ordinal));
         Assert.Equal(0, snap.Reads["sockets"].ExitCode);
         Assert.DoesNotContain("sysctl", Channel().Run(_target, [], _ => null).Snapshot!.Reads.Keys);
+    }
+
+    [Fact]
+    public void DeclaredReads_RunAsArgumentVectors_AndAMissingProgramGivesNoOutput()
+    {
+        var run = Channel().Run(_target, [], _ => null, commands:
+        [
+            new CommandRead("echoed", ToolCommand.Create("ip", "-o", "link", "show", "dev", "lo; echo pwned"), HostReads.Addresses, NeedsRoot: false),
+            new CommandRead("lo", ToolCommand.Create("ip", "-o", "link", "show", "dev", "lo"), HostReads.Addresses, NeedsRoot: false),
+        ]);
+
+        var snap = run.Snapshot!;
+        Assert.NotEqual(0, snap.Reads["echoed"].ExitCode);
+        Assert.DoesNotContain("pwned", snap.Reads["echoed"].StandardOutput);
+        Assert.Contains("lo:", snap.Reads["lo"].StandardOutput);
+    }
+
+    [Theory]
+    [InlineData("sh", "name")]
+    [InlineData("ip", "Bad-Name")]
+    [InlineData("ip", "1st")]
+    public void DeclaredReads_OfAProgramNotOnTheReadListOrWithABadName_AreRefused(string program, string name)
+    {
+        var ex = Assert.Throws<LvsException>(() => Channel().Run(_target, [], _ => null, commands: [new CommandRead(name, ToolCommand.Create(program, "-c", "true"), HostReads.Addresses, NeedsRoot: false)]));
+
+        Assert.Equal(LvsErrorKind.InvalidArgument, ex.Kind);
     }
 
     [Fact]
