@@ -15,10 +15,16 @@ namespace LvsDirect.Loader;
 /// </summary>
 public sealed class ReadyToRunLoader : IModuleAssemblyInitializer
 {
+    /// <summary>
+    /// The module's folder, the manifest's: this assembly is never precompiled, so it always loads from there, while
+    /// the cmdlets' own assembly may come from r2r/linux-ARCH.netN/.
+    /// </summary>
+    public static string ModuleFolder => Path.GetDirectoryName(typeof(ReadyToRunLoader).Assembly.Location) ?? string.Empty;
+
     public void OnImport()
     {
-        var folder = Path.GetDirectoryName(typeof(ReadyToRunLoader).Assembly.Location);
-        if (string.IsNullOrEmpty(folder))
+        var folder = ModuleFolder;
+        if (folder.Length == 0)
         {
             return;
         }
