@@ -1,7 +1,8 @@
 @{
-    RootModule           = 'LvsDirect.dll'
-    # Imported first: loads the precompiled LvsDirect.Core that matches this process, if there is one.
-    NestedModules        = @('LvsDirect.Loader.dll')
+    # No RootModule: PowerShell loads a manifest's RootModule assembly before any nested module, so the cmdlets are
+    # the second nested module, imported after LvsDirect.Loader has loaded the precompiled LvsDirect.dll and
+    # LvsDirect.Core that match this process, if there are any.
+    NestedModules        = @('LvsDirect.Loader.dll', 'LvsDirect.dll')
     ModuleVersion        = '0.1.0'
     GUID                 = '094db251-4618-4b68-8bd8-ce795eb8434f'
     Author               = 'LvsDirect contributors'

@@ -97,6 +97,7 @@ $module = Get-Module -Name LvsDirect
     HelpModule   = (Get-Help -Name New-LvsVip).ModuleName
     Repositories = @((Get-PSResourceRepository).Name)
     CoreLocation = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'LvsDirect.Core' }).Location
+    CmdletLocation = (Get-Command -Name New-LvsVip).ImplementingType.Assembly.Location
     CoreJitted   = @(& {
             # The methods of LvsDirect.Core the JIT compiles while it parses a listing: none when its
             # ReadyToRun code is used.
@@ -161,7 +162,7 @@ Describe 'The LvsDirect package' {
 }
 
 Describe 'The module without a ReadyToRun image for this process' {
-    It 'loads the IL LvsDirect.Core beside the cmdlets and exports every cmdlet' {
+    It 'loads the IL LvsDirect.Core and cmdlets beside the manifest, exports every cmdlet and has their help' {
         $copy = Join-Path $Root 'no-r2r' 'LvsDirect'
         $null = New-Item -ItemType Directory -Path (Split-Path -Parent $copy) -Force
         Copy-Item -LiteralPath $ModuleFolder -Destination $copy -Recurse
@@ -173,12 +174,16 @@ $ErrorActionPreference = 'Stop'
 Import-Module -Name $Manifest
 [ordered]@{
     CoreLocation = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'LvsDirect.Core' }).Location
+    CmdletLocation = (Get-Command -Name New-LvsVip).ImplementingType.Assembly.Location
     CommandCount = @(Get-Command -Module LvsDirect).Count
+    Synopsis     = (Get-Help -Name New-LvsVip).Synopsis
     Parsed       = [LvsDirect.Core.Parsing.ArptablesRuleSet]::Parse("*filter`n:INPUT ACCEPT`n-A INPUT -d 192.0.2.1 -j DROP`n").Rules.Count
 } | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8
 '@
         $r = Get-Content -LiteralPath $result -Raw | ConvertFrom-Json
         $r.CoreLocation | Should -Be (Join-Path $copy 'LvsDirect.Core.dll')
+        $r.CmdletLocation | Should -Be (Join-Path $copy 'LvsDirect.dll')
+        $r.Synopsis | Should -Not -Match '\[-\w+'
         $r.CommandCount | Should -Be @($Manifest.CmdletsToExport).Count
         $r.Parsed | Should -Be 1
     }
@@ -195,13 +200,14 @@ Describe 'LvsDirect installed with Install-PSResource from a file repository' {
         $Installed.CommandCount | Should -Be @($Manifest.CmdletsToExport).Count
     }
 
-    It 'runs LvsDirect.Core precompiled where the build made an image for this processor and .NET, and as IL elsewhere' {
+    It 'runs LvsDirect.Core and the cmdlets precompiled where the build made images for this processor and .NET, and as IL elsewhere' {
         $platform = "linux-$("$([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture)".ToLowerInvariant()).net$([Environment]::Version.Major)"
-        $image = Join-Path $Installed.ModuleBase 'r2r' $platform 'LvsDirect.Core.dll'
-        # The build makes the .NET 10 image on x64 build hosts (crossgen2 is an x64 program); this one built the package.
-        $expected = if ($platform -eq 'linux-x64.net10' -and [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') { $image } else { Join-Path $Installed.ModuleBase 'LvsDirect.Core.dll' }
-        $Installed.CoreLocation | Should -Be $expected
-        if ($expected -eq $image) { @($Installed.CoreJitted) | Should -BeNullOrEmpty }
+        # The build makes the .NET 10 images on x64 build hosts (crossgen2 is an x64 program); this one built the package.
+        $precompiled = $platform -eq 'linux-x64.net10' -and [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64'
+        $folder = if ($precompiled) { Join-Path $Installed.ModuleBase 'r2r' $platform } else { $Installed.ModuleBase }
+        $Installed.CoreLocation | Should -Be (Join-Path $folder 'LvsDirect.Core.dll')
+        $Installed.CmdletLocation | Should -Be (Join-Path $folder 'LvsDirect.dll')
+        if ($precompiled) { @($Installed.CoreJitted) | Should -BeNullOrEmpty }
     }
 
     It 'has the help of New-LvsVip, with a synopsis written for it' {

@@ -17,10 +17,8 @@ public sealed record SysctlRecord(SysctlKey Key, int Previous, int Set);
 /// namespace with the same name or inode, an earlier boot) describes values of a kernel state that is gone, so
 /// it is removed and never applied.
 /// </summary>
-public static class SysctlStateFile
+public static partial class SysctlStateFile
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
     public const string FileName = "arp-sysctl.json";
 
     /// <summary>In this network namespace's root-only state folder (see <see cref="HostScope"/>), created on the way.</summary>
@@ -54,7 +52,7 @@ public static class SysctlStateFile
 
         try
         {
-            var doc = JsonSerializer.Deserialize<Document>(text, Json);
+            var doc = JsonSerializer.Deserialize(text, SysctlRecordJson.Default.Document);
             if (!current.Matches(new NamespaceStamp(doc?.NetnsCookie, doc?.BootId, doc?.NetnsInode ?? 0)))
             {
                 return ([], true);
@@ -127,8 +125,14 @@ public static class SysctlStateFile
             NetnsInode = stamp.Inode,
             Sysctls = records.Select(r => new Entry { Name = r.Key.Name, Previous = r.Previous, Set = r.Set }).ToList(),
         };
-        return JsonSerializer.Serialize(doc, Json) + "\n";
+        return JsonSerializer.Serialize(doc, SysctlRecordJson.Default.Document) + "\n";
     }
+
+    // Source-generated (de)serialization: the reflection-based serializer costs a fresh process tens of milliseconds
+    // of type inspection and code generation on its first call, which every changing command makes.
+    [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(Document))]
+    private sealed partial class SysctlRecordJson : JsonSerializerContext;
 
     private sealed class Document
     {

@@ -15,11 +15,9 @@ public sealed record ManagedVip(IPAddress Address, int PrefixLength, string Inte
 /// made, so the only way to tell them apart is to remember. Root-only (0600 in the scope's 0700 folder),
 /// written atomically under the host lock, in the durable folder so that it survives a reboot.
 /// </summary>
-public static class VipRecord
+public static partial class VipRecord
 {
     public const string FileName = "vips.json";
-
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>This network namespace's record (see <see cref="HostScope"/>); its folder is created on the way.</summary>
     public static string DefaultPath() => Path.Combine(HostScope.Current().EnsureStateDirectory(), FileName);
@@ -63,7 +61,7 @@ public static class VipRecord
 
         try
         {
-            var doc = JsonSerializer.Deserialize<Document>(text, Json);
+            var doc = JsonSerializer.Deserialize(text, VipRecordJson.Default.Document);
             var result = new List<ManagedVip>();
             foreach (var e in doc?.Vips ?? [])
             {
@@ -94,7 +92,7 @@ public static class VipRecord
                 .Select(v => new Entry { Address = v.Address.ToString(), PrefixLength = v.PrefixLength, InterfaceName = v.InterfaceName, Label = v.Label })
                 .ToList(),
         };
-        return JsonSerializer.Serialize(doc, Json) + "\n";
+        return JsonSerializer.Serialize(doc, VipRecordJson.Default.Document) + "\n";
     }
 
     private sealed class ByteOrder : IComparer<byte[]>
@@ -103,6 +101,12 @@ public static class VipRecord
 
         public int Compare(byte[]? x, byte[]? y) => ((ReadOnlySpan<byte>)x).SequenceCompareTo(y);
     }
+
+    // Source-generated (de)serialization: the reflection-based serializer costs a fresh process tens of milliseconds
+    // of type inspection and code generation on its first call, which every changing command makes.
+    [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(Document))]
+    private sealed partial class VipRecordJson : JsonSerializerContext;
 
     private sealed class Document
     {

@@ -13,7 +13,7 @@ internal sealed partial class ModulePayload
     [System.Text.RegularExpressions.GeneratedRegex(@"ModuleVersion\s*=\s*'([^']+)'")]
     private static partial System.Text.RegularExpressions.Regex ManifestVersion();
 
-    private static readonly Lazy<ModulePayload> Loaded = new(() => FromFolder(Path.GetDirectoryName(typeof(ModulePayload).Assembly.Location)!));
+    private static readonly Lazy<ModulePayload> Loaded = new(() => FromFolder(LvsDirect.Loader.ReadyToRunLoader.ModuleFolder));
 
     private ModulePayload(string folder, string version, string fingerprint, IReadOnlyDictionary<string, byte[]> files)
     {
