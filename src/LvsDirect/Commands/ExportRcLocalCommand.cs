@@ -66,10 +66,10 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             if (_input.Count == 0)
             {
                 // A host without iptables has no REDIRECT rules to keep.
-                redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken).ToList();
+                redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken).ToList();
                 state = ReadSuppressionState();
                 dialect = state.Dialect ?? new ArptablesDialect(ArptablesFlavor.Nft);
-                var live = GetLvsVipCommand.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
+                var live = Core.Planning.VipListing.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
 
                 // The nftables method's table is persisted by Save-ArpSuppression -Method Nftables, which
                 // nftables.service loads before the network comes up; the boot script only adds the addresses.

@@ -62,7 +62,7 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
                 desired.RestoreSysctls |= !state.InputRulesFor(vip).Any() && !state.OutputRulesFor(vip).Any() && state.NftEntryFor(vip) is null;
             }
 
-            var before = GetArpSuppressionCommand.List(state).Where(r => desired.RemoveSuppression.Contains(r.VirtualIP)).ToList();
+            var before = SuppressionListing.List(state).Where(r => desired.RemoveSuppression.Contains(r.VirtualIP)).ToList();
             return ExecutePlan(Planner.Create(state, desired), statePath) ? before : [];
         });
 

@@ -146,7 +146,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                     Label = m.AliasLabel,
                     Broadcast = m.Broadcast,
                     ArpSuppression = KeepArpSuppression.IsPresent ? state.SuppressionFor(m.Address) : SuppressionState.None,
-                    RealIP = GetLvsVipCommand.RealIPOf(state, m.Address),
+                    RealIP = VipListing.RealIPOf(state, m.Address),
                     IsVip = false,
                     Method = KeepArpSuppression.IsPresent ? state.MethodFor(m.Address) : null,
                 }));

@@ -103,7 +103,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                     RealIP = s.RealIP,
                     Method = ArpMethod.Nftables,
                     State = SuppressionState.Complete,
-                    Rules = GetArpSuppressionCommand.NftRuleLines(new Core.Parsing.NftArpEntry(s.VirtualIP, true, s.RealIP)),
+                    Rules = SuppressionListing.NftRuleLines(new Core.Parsing.NftArpEntry(s.VirtualIP, true, s.RealIP)),
                 }).ToList();
             }
 

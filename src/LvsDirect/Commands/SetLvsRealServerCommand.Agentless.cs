@@ -146,7 +146,7 @@ public sealed partial class SetLvsRealServerCommand
     {
         var writes = new List<RemoteFileWrite>();
         var dialect = after.RequireDialect();
-        var vips = GetLvsVipCommand.List(after, all: false, ownership)
+        var vips = Core.Planning.VipListing.List(after, all: false, ownership)
             .Select(v => new RcVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Broadcast, v.RealIP))
             .ToList();
         var rcPath = rcLocal ?? AgentlessDiagnosis.RcLocalPathOn(before);
