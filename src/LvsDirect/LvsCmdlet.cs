@@ -110,8 +110,7 @@ public abstract class LvsCmdlet : PSCmdlet
     /// </summary>
     protected bool ExecuteOwnedPlan(Plan plan, string? sysctlStatePath, Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
     {
-        var rejected = plan.Rejected.Select(r => r.Target?.ToString()).ToHashSet();
-        added = added.Where(v => !rejected.Contains(v.Address.ToString())).ToList();
+        added = added.Where(v => !plan.Refused.Contains(v.Address)).ToList();
         bool complete;
         try
         {

@@ -168,14 +168,13 @@ public sealed class NewLvsVipCommand : LvsCmdlet
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            var rejected = plan.Rejected.Select(e => e.Target as string).ToHashSet();
             if (!ConfirmAdoption(adopted))
             {
                 return [];
             }
 
             // The same VIP asked for twice in the same way is one VIP on the host, and one object.
-            var accepted = output.Where(o => !rejected.Contains(o.Address.ToString())).DistinctBy(o => o.Address).ToList();
+            var accepted = output.Where(o => !plan.Refused.Contains(o.Address)).DistinctBy(o => o.Address).ToList();
             var added = accepted.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
             return ExecuteOwnedPlan(plan, statePath, ownership, state, added, []) ? accepted : [];
         });

@@ -163,8 +163,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
                 return [];
             }
 
-            var refused = plan.Rejected.Select(e => e.Target as string).ToHashSet();
-            return ExecuteOwnedPlan(plan, statePath, ownership, state, [], forgotten) ? output.Where(o => !refused.Contains(o.Address.ToString())).ToList() : [];
+            return ExecuteOwnedPlan(plan, statePath, ownership, state, [], forgotten) ? output.Where(o => !plan.Refused.Contains(o.Address)).ToList() : [];
         });
 
         if (PassThru.IsPresent)
