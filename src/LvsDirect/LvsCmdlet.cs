@@ -66,8 +66,8 @@ public abstract class LvsCmdlet : PSCmdlet
     /// </summary>
     protected HostState ReadSuppressionState(bool includeSysctls = false)
     {
-        var arptables = ToolLocator.TryResolve("arptables") is not null;
-        var nft = ToolLocator.TryResolve("nft") is not null;
+        var arptables = Runner.Locate("arptables") is not null;
+        var nft = Runner.Locate("nft") is not null;
         return new HostInspector(Runner).Read(arptables || !nft, CancellationToken, includeSysctls, nft);
     }
 

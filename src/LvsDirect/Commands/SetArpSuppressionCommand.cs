@@ -2,7 +2,6 @@ using System.Management.Automation;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
-using LvsDirect.Core.Tools;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
@@ -64,7 +63,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
             var nft = Method == ArpMethod.Nftables;
 
             // With an explicit -Method, VIPs suppressed the other rule-based way are converted: read that too.
-            var convert = explicitMethod && ToolLocator.TryResolve(nft ? "arptables" : "nft") is not null;
+            var convert = explicitMethod && Runner.Locate(nft ? "arptables" : "nft") is not null;
             var state = new Core.Host.HostInspector(Runner).Read(!nft || convert, CancellationToken, includeNft: nft || convert);
             var desired = new DesiredChange();
             var moves = new List<VipMove>();
@@ -162,7 +161,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
         {
             // The rules of both rule-based methods are read too: a VIP they keep out of ARP is converted.
             var state = new HostInspector(Runner).Read(
-                ToolLocator.TryResolve("arptables") is not null, CancellationToken, includeSysctls: true, includeNft: ToolLocator.TryResolve("nft") is not null);
+                Runner.Locate("arptables") is not null, CancellationToken, includeSysctls: true, includeNft: Runner.Locate("nft") is not null);
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             var moves = new List<VipMove>();
             foreach (var (vip, interfaceName) in vips)

@@ -88,7 +88,7 @@ public sealed class CmdletHost : IDisposable
         _runspace.Dispose();
         LvsCmdlet.VipRecordPathOverride = null;
         Directory.Delete(_recordFolder, recursive: true);
-        LvsCmdlet.RunnerFactory = () => ProcessRunner.Default;
+        LvsCmdlet.RunnerFactory = () => NoRealPrograms.Instance;
         LvsCmdlet.IsRoot = () => Core.Host.Privileges.IsRoot;
     }
 }
