@@ -114,7 +114,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
     [ValidateNotNullOrEmpty]
     public string? ArpRulesPath { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Guard(() =>
     {
         if (ParameterSetName == ConfigSet)
         {
@@ -124,7 +124,7 @@ public sealed partial class SetLvsRealServerCommand : LvsCmdlet
         {
             _vips.AddRange(VirtualIP.Where(v => !string.IsNullOrWhiteSpace(v)));
         }
-    }
+    });
 
     protected override void EndProcessing() => Guard(() =>
     {
