@@ -51,6 +51,47 @@ public static class SuppressionListing
         }
     }
 
+    /// <summary>The rule-based suppression of <paramref name="requested"/> once a plan has put it in place (Set-ArpSuppression's output).</summary>
+    public static IReadOnlyList<ArpSuppressionRule> Ensured(IEnumerable<SuppressionRequest> requested, HostState state, bool nftables)
+    {
+        var distinct = requested.DistinctBy(s => s.VirtualIP).ToList();
+        if (nftables)
+        {
+            return distinct.Select(s => new ArpSuppressionRule
+            {
+                VirtualIP = s.VirtualIP,
+                RealIP = s.RealIP,
+                Method = ArpMethod.Nftables,
+                State = SuppressionState.Complete,
+                Rules = NftRuleLines(new NftArpEntry(s.VirtualIP, true, s.RealIP)),
+            }).ToList();
+        }
+
+        var dialect = state.RequireDialect();
+        return distinct.Select(s => new ArpSuppressionRule
+        {
+            VirtualIP = s.VirtualIP,
+            RealIP = s.RealIP,
+            Flavor = dialect.Flavor,
+            State = SuppressionState.Complete,
+            Rules =
+            [
+                ArptablesSyntax.RuleLine(ArptablesDialect.OwnInputChain, ArptablesSyntax.InputDropSpec(s.VirtualIP)),
+                ArptablesSyntax.RuleLine(ArptablesDialect.OwnOutputChain, ArptablesSyntax.OutputMangleSpec(s.VirtualIP, s.RealIP)),
+            ],
+        }).ToList();
+    }
+
+    /// <summary>The sysctl method's suppression of <paramref name="requested"/> once a plan has raised the settings (read in <paramref name="state"/>).</summary>
+    public static IReadOnlyList<ArpSuppressionRule> Ensured(IEnumerable<SysctlSuppressionRequest> requested, HostState state) =>
+        requested.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
+        {
+            VirtualIP = s.VirtualIP,
+            Method = ArpMethod.Sysctl,
+            State = SuppressionState.Complete,
+            Rules = SysctlKey.For(s.FacingInterface).Select(k => $"{k.Name} = {Math.Max(k.Target, state.Sysctls!.Get(k))}").ToList(),
+        }).ToList();
+
     /// <summary>The nftables method's rules for one VIP, as `nft list table arp lvsdirect` prints them.</summary>
     public static IReadOnlyList<string> NftRuleLines(NftArpEntry e) =>
         new[]

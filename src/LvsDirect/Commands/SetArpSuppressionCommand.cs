@@ -94,31 +94,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
-            if (nft)
-            {
-                return requested.Select(s => new ArpSuppressionRule
-                {
-                    VirtualIP = s.VirtualIP,
-                    RealIP = s.RealIP,
-                    Method = ArpMethod.Nftables,
-                    State = SuppressionState.Complete,
-                    Rules = SuppressionListing.NftRuleLines(new Core.Parsing.NftArpEntry(s.VirtualIP, true, s.RealIP)),
-                }).ToList();
-            }
-
-            var dialect = state.RequireDialect();
-            return requested.Select(s => new ArpSuppressionRule
-            {
-                VirtualIP = s.VirtualIP,
-                RealIP = s.RealIP,
-                Flavor = dialect.Flavor,
-                State = SuppressionState.Complete,
-                Rules =
-                [
-                    Core.Parsing.ArptablesSyntax.RuleLine(ArptablesDialect.OwnInputChain, Core.Parsing.ArptablesSyntax.InputDropSpec(s.VirtualIP)),
-                    Core.Parsing.ArptablesSyntax.RuleLine(ArptablesDialect.OwnOutputChain, Core.Parsing.ArptablesSyntax.OutputMangleSpec(s.VirtualIP, s.RealIP)),
-                ],
-            }).ToList();
+            return SuppressionListing.Ensured(requested, state, nft);
         });
 
         if (PassThru.IsPresent)
@@ -149,7 +125,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     }
 
     /// <summary>The sysctl method: host-wide settings, so every VIP of the call shares one plan step.</summary>
-    private List<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)
+    private IReadOnlyList<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)
     {
         if (!string.IsNullOrEmpty(RealIP))
         {
@@ -185,13 +161,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
-            return desired.EnsureSysctlSuppression.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
-            {
-                VirtualIP = s.VirtualIP,
-                Method = ArpMethod.Sysctl,
-                State = SuppressionState.Complete,
-                Rules = SysctlKey.For(s.FacingInterface).Select(k => $"{k.Name} = {Math.Max(k.Target, state.Sysctls!.Get(k))}").ToList(),
-            }).ToList();
+            return SuppressionListing.Ensured(desired.EnsureSysctlSuppression, state);
         });
     }
 }
