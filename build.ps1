@@ -7,7 +7,8 @@ The one entry point for building, testing, demonstrating and benchmarking LvsDir
 Build   installs the lab's apt packages when missing (root on Debian/Ubuntu only), builds the solution with the
         version from LvsDirect.psd1 and lays out output/LvsDirect/<version>/ with the MAML and about_ help.
 Test    Build, then xUnit (dotnet test) and Pester 5.7.1 (in a fresh pwsh); prints one summary line and exits 1
-        when anything failed or a runner did not run.
+        when anything failed or a runner did not run. With CI=true a real-kernel lab test skipped because its
+        lab cannot run here (not root, a program missing) is a failure; without it, a skip with a warning.
 Demo    Build, then tests/lab/Demo.ps1 in a fresh pwsh.
 Bench   Build, then tests/lab/Bench.ps1 in a fresh pwsh.
 Package Build, then output/LvsDirect.<version>.nupkg, published by PSResourceGet so Install-PSResource accepts it.
@@ -249,7 +250,7 @@ function Invoke-PesterTest {
     $runner = Join-Path $ResultsPath 'run-pester.ps1'
     # The child writes its counts to a file: its console output is for people, the file is for this script.
     Set-Content -LiteralPath $runner -Encoding utf8 -Value @'
-param([string] $PesterPath, [string] $TestsPath, [string] $SummaryPath)
+param([string] $PesterPath, [string] $TestsPath, [string] $SummaryPath, [string] $LabSkipLog)
 $ErrorActionPreference = 'Stop'
 Import-Module -Name $PesterPath -Force
 $config = New-PesterConfiguration
@@ -258,7 +259,22 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $false
 $result = Invoke-Pester -Configuration $config
+# A lab test skipped is one in a file whose lab prerequisite failed (tests/common.ps1 logs it) and whose
+# Describe was skipped for it; a single It skipped on purpose is not one.
+$labReasons = @{}
+if (Test-Path -LiteralPath $LabSkipLog) {
+    foreach ($line in Get-Content -LiteralPath $LabSkipLog) {
+        $file, $reason = $line -split "`t", 2
+        $labReasons[$file] = $reason
+    }
+}
+$labSkipped = @($result.Skipped | Where-Object {
+        $block = $_.Block
+        while ($block -and -not $block.Skip) { $block = $block.Parent }
+        $block -and $labReasons.ContainsKey($_.ScriptBlock.File)
+    } | ForEach-Object { "$(Split-Path -Leaf $_.ScriptBlock.File) (skipped: $($labReasons[$_.ScriptBlock.File]))" })
 [ordered]@{
+    LabSkipped       = $labSkipped
     Passed           = $result.PassedCount
     Failed           = $result.FailedCount
     Skipped          = $result.SkippedCount
@@ -270,7 +286,8 @@ $result = Invoke-Pester -Configuration $config
 '@
 
     $env:LVSDIRECT_MODULE_PATH = Join-Path (Get-ModuleOutputPath) "$ModuleName.psd1"
-    $code = Invoke-ChildPwsh -AllowFailure -ScriptPath $runner -ArgumentList $pester, (Join-Path $RepoRoot 'tests'), $summary
+    $env:LVSDIRECT_LAB_SKIP_LOG = Join-Path $ResultsPath 'lab-skips.tsv'
+    $code = Invoke-ChildPwsh -AllowFailure -ScriptPath $runner -ArgumentList $pester, (Join-Path $RepoRoot 'tests'), $summary, $env:LVSDIRECT_LAB_SKIP_LOG
     if (-not (Test-Path -LiteralPath $summary)) {
         Write-Warning "Pester did not run: pwsh exited $code and wrote no $summary."
         return $null
@@ -281,7 +298,21 @@ $result = Invoke-Pester -Configuration $config
     if ($s.FailedBlocks -or $s.FailedContainers) {
         Write-Warning "Pester: $($s.FailedBlocks) failed block(s) and $($s.FailedContainers) failed container(s), counted as failures."
     }
-    [pscustomobject]@{ Passed = [int]$s.Passed; Failed = $failed; Skipped = [int]$s.Skipped + [int]$s.NotRun }
+    $skipped = [int]$s.Skipped + [int]$s.NotRun
+    $labSkipped = @($s.LabSkipped)
+    if ($labSkipped.Count -gt 0) {
+        # In CI a skipped real-kernel suite proves nothing, so it must not pass as a green run; locally it is a skip.
+        $ci = $env:CI -eq 'true'
+        $message = "$($labSkipped.Count) real-kernel lab test(s) were skipped" +
+            $(if ($ci) { ', and CI=true makes each a failure: run the Test task as root on Linux with the lab programs (the Build task installs them).' } else { ' (with CI=true each would be a failure):' })
+        Write-Host $message -ForegroundColor $(if ($ci) { 'Red' } else { 'Yellow' })
+        $labSkipped | Group-Object | ForEach-Object { Write-Host "  $($_.Count) in $($_.Name)" -ForegroundColor $(if ($ci) { 'Red' } else { 'Yellow' }) }
+        if ($ci) {
+            $failed += $labSkipped.Count
+            $skipped -= $labSkipped.Count
+        }
+    }
+    [pscustomobject]@{ Passed = [int]$s.Passed; Failed = $failed; Skipped = $skipped }
 }
 
 function Invoke-Test {

@@ -18,6 +18,7 @@ public abstract class LvsCmdlet : PSCmdlet
 {
     private readonly CancellationTokenSource _cancel = new();
     private IProcessRunner? _runner;
+    private HostScope? _scope;
 
     /// <summary>Test seam: xUnit replaces the runner to host cmdlets without touching the machine.</summary>
     internal static Func<IProcessRunner> RunnerFactory { get; set; } = () => ProcessRunner.Default;
@@ -28,6 +29,9 @@ public abstract class LvsCmdlet : PSCmdlet
     /// <summary>Test seam: where the ownership record is (xUnit points it at a temp file).</summary>
     internal static Func<string>? VipRecordPathOverride { get; set; }
 
+    /// <summary>Test seam: how the network namespace of a command is identified (xUnit counts the calls).</summary>
+    internal static Func<HostScope> IdentifyScope { get; set; } = HostScope.Current;
+
     /// <summary>How long to wait for another LvsDirect run on the same host to finish.</summary>
     internal static TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -37,6 +41,12 @@ public abstract class LvsCmdlet : PSCmdlet
     protected CancellationToken CancellationToken => _cancel.Token;
 
     protected IProcessRunner Runner => _runner ??= new LoggingProcessRunner(RunnerFactory(), LogResult);
+
+    /// <summary>
+    /// The network namespace this command changes, identified once per command: the lock, the ownership record
+    /// and the sysctl record all follow from it, so they cannot disagree (and the namespace is not looked up again).
+    /// </summary>
+    protected HostScope Scope => _scope ??= IdentifyScope();
 
     protected override void StopProcessing() => _cancel.Cancel();
 
@@ -66,20 +76,20 @@ public abstract class LvsCmdlet : PSCmdlet
     /// </summary>
     protected HostState ReadSuppressionState(bool includeSysctls = false)
     {
-        var arptables = ToolLocator.TryResolve("arptables") is not null;
-        var nft = ToolLocator.TryResolve("nft") is not null;
+        var arptables = Runner.Locate("arptables") is not null;
+        var nft = Runner.Locate("nft") is not null;
         return new HostInspector(Runner).Read(arptables || !nft, CancellationToken, includeSysctls, nft);
     }
 
     /// <summary>The sysctl method's record of replaced values: the given path, or the default for this network namespace.</summary>
     protected string SysctlStatePathOrDefault(string? path) =>
-        path is null ? SysctlStateFile.DefaultPath() : GetUnresolvedProviderPathFromPSPath(path);
+        path is null ? SysctlStateFile.DefaultPath(Scope) : GetUnresolvedProviderPathFromPSPath(path);
 
     /// <summary>This network namespace's ownership record (<see cref="VipRecord"/>).</summary>
-    protected static string VipRecordPath => VipRecordPathOverride?.Invoke() ?? VipRecord.DefaultPath();
+    protected string VipRecordPath => VipRecordPathOverride?.Invoke() ?? VipRecord.DefaultPath(Scope);
 
     /// <summary>Which VIPs LvsDirect manages here: its record, and the boot files that apply (<paramref name="rcLocalPath"/> when given).</summary>
-    protected static Ownership ReadOwnership(string? rcLocalPath = null) => Ownership.Read(VipRecordPath, HostScope.Current().Kind, rcLocalPath);
+    protected Ownership ReadOwnership(string? rcLocalPath = null) => Ownership.Read(VipRecordPath, Scope.Kind, rcLocalPath);
 
     /// <summary>
     /// Asks ShouldProcess once per VIP to adopt, so -WhatIf shows each adoption and -Confirm asks for it; false
@@ -110,8 +120,7 @@ public abstract class LvsCmdlet : PSCmdlet
     /// </summary>
     protected bool ExecuteOwnedPlan(Plan plan, string? sysctlStatePath, Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
     {
-        var rejected = plan.Rejected.Select(r => r.Target?.ToString()).ToHashSet();
-        added = added.Where(v => !rejected.Contains(v.Address.ToString())).ToList();
+        added = added.Where(v => !plan.Refused.Contains(v.Address)).ToList();
         bool complete;
         try
         {
@@ -164,7 +173,7 @@ public abstract class LvsCmdlet : PSCmdlet
     /// <summary>Runs <paramref name="body"/> under the per-host lock so overlapping runs cannot lose each other's changes.</summary>
     protected T WithHostLock<T>(Func<T> body)
     {
-        var path = HostLock.DefaultPath();
+        var path = HostLock.DefaultPath(Scope);
         WriteVerbose($"Waiting for the LvsDirect host lock {path}");
         using var hostLock = HostLock.Acquire(LockTimeout, CancellationToken, path);
         return body();
@@ -184,7 +193,7 @@ public abstract class LvsCmdlet : PSCmdlet
 
         if (plan.SysctlRecorded.Count > 0)
         {
-            var path = sysctlStatePath ?? SysctlStateFile.DefaultPath();
+            var path = sysctlStatePath ?? SysctlStatePathOrDefault(null);
             var list = string.Join(", ", plan.SysctlRecorded.Select(r => $"{r.Key.Name}={r.Previous}"));
             if (ShouldProcess($"Record the ARP sysctl values before the change in {path}: {list}", $"Record {list} in {path}?", "Record ARP sysctls", out var why))
             {
@@ -238,7 +247,7 @@ public abstract class LvsCmdlet : PSCmdlet
 
         if (plan.SysctlForgotten.Count > 0)
         {
-            var path = sysctlStatePath ?? SysctlStateFile.DefaultPath();
+            var path = sysctlStatePath ?? SysctlStatePathOrDefault(null);
             var forget = plan.SysctlForgotten.Select(r => r.Key).ToHashSet();
             SysctlStateFile.Save(path, SysctlStateFile.Load(path).Where(r => !forget.Contains(r.Key)).ToList());
             WriteVerbose($"Forgot the restored ARP sysctls in {path}");

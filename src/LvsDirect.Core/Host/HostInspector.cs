@@ -119,7 +119,7 @@ public sealed class HostInspector
     /// <summary>Which arptables this is, asked of the program once per process and binary.</summary>
     public ArptablesFlavor DetectFlavor(CancellationToken cancellationToken)
     {
-        var key = ToolLocator.Resolve("arptables");
+        var key = _runner.Locate("arptables") ?? throw ToolLocator.NotFound("arptables");
         try
         {
             key = Path.GetFullPath(new FileInfo(key).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? key);

@@ -47,12 +47,11 @@ public sealed partial class HostLock : IDisposable
     private static partial int Close(int fd);
 
     /// <summary>
-    /// The lock file of the current network namespace, in its root-only runtime folder (created on the way);
+    /// The lock file of <paramref name="scope"/>'s network namespace, in its root-only runtime folder (created on the way);
     /// runtime folders of named namespaces that are gone are pruned first.
     /// </summary>
-    public static string DefaultPath()
+    public static string DefaultPath(HostScope scope)
     {
-        var scope = HostScope.Current();
         HostScope.EnsurePrivateDirectory(scope.RuntimeDirectory, "/run");
         HostScope.PruneRuntime();
         return scope.LockPath;
@@ -88,9 +87,8 @@ public sealed partial class HostLock : IDisposable
         return fd;
     }
 
-    public static HostLock Acquire(TimeSpan timeout, CancellationToken cancellationToken, string? path = null)
+    public static HostLock Acquire(TimeSpan timeout, CancellationToken cancellationToken, string path)
     {
-        path ??= DefaultPath();
         var fd = OpenLockFile(path);
 
         var deadline = DateTime.UtcNow + timeout;

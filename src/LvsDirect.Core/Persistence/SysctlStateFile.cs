@@ -21,8 +21,8 @@ public static partial class SysctlStateFile
 {
     public const string FileName = "arp-sysctl.json";
 
-    /// <summary>In this network namespace's root-only state folder (see <see cref="HostScope"/>), created on the way.</summary>
-    public static string DefaultPath() => Path.Combine(HostScope.Current().EnsureStateDirectory(), FileName);
+    /// <summary>In the root-only state folder of <paramref name="scope"/>'s network namespace, created on the way.</summary>
+    public static string DefaultPath(HostScope scope) => Path.Combine(scope.EnsureStateDirectory(), FileName);
 
     /// <summary>The record, or nothing when there is none or it is stale (then the file is removed).</summary>
     public static IReadOnlyList<SysctlRecord> Load(string path) => Load(path, HostScope.Stamp());

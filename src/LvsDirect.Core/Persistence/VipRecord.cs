@@ -19,8 +19,8 @@ public static partial class VipRecord
 {
     public const string FileName = "vips.json";
 
-    /// <summary>This network namespace's record (see <see cref="HostScope"/>); its folder is created on the way.</summary>
-    public static string DefaultPath() => Path.Combine(HostScope.Current().EnsureStateDirectory(), FileName);
+    /// <summary>The record of <paramref name="scope"/>'s network namespace; its folder is created on the way.</summary>
+    public static string DefaultPath(HostScope scope) => Path.Combine(scope.EnsureStateDirectory(), FileName);
 
     /// <summary>The record's path below a scope's state folder (the agentless script names the folder).</summary>
     public static string PathIn(string stateDirectory) => stateDirectory.TrimEnd('/') + "/" + FileName;

@@ -44,7 +44,7 @@ public static class MethodSwitch
         var then = new DesiredChange();
         then.RemoveAddresses.AddRange(Accepted(first, moves).Select(m => m.From));
         then.RemoveSuppression.AddRange(dropRulesOf.Distinct().Where(v =>
-            !Rejected(first, v) && (state.InputRulesFor(v).Any() || state.OutputRulesFor(v).Any() || state.NftEntryFor(v) is not null)));
+            !first.Refused.Contains(v) && (state.InputRulesFor(v).Any() || state.OutputRulesFor(v).Any() || state.NftEntryFor(v) is not null)));
         return first.Then(Planner.Create(state, then));
     }
 
@@ -79,7 +79,5 @@ public static class MethodSwitch
     }
 
     // A VIP the first plan refused (its suppression or its new address) stays exactly where it was.
-    private static IEnumerable<VipMove> Accepted(Plan first, IEnumerable<VipMove> moves) => moves.Where(m => !Rejected(first, m.Address));
-
-    private static bool Rejected(Plan first, IPAddress vip) => first.Rejected.Any(e => e.Target?.ToString() == vip.ToString());
+    private static IEnumerable<VipMove> Accepted(Plan first, IEnumerable<VipMove> moves) => moves.Where(m => !first.Refused.Contains(m.Address));
 }

@@ -118,15 +118,19 @@ public sealed record PlanStep(StepKind Kind, string Action, string Target, ToolC
 
 public sealed class Plan
 {
-    public Plan(IReadOnlyList<PlanStep> steps, IReadOnlyList<ItemChange> changes, IReadOnlyList<Errors.LvsException> rejected)
+    public Plan(IReadOnlyList<PlanStep> steps, IReadOnlyList<ItemChange> changes, IReadOnlyList<PlanRefusal> rejected)
     {
         Steps = steps;
         Changes = changes;
         Rejected = rejected;
+        Refused = rejected.Select(r => r.Vip).ToHashSet();
     }
 
     /// <summary>Items the planner refused, one error each; the rest of the plan goes on without them.</summary>
-    public IReadOnlyList<Errors.LvsException> Rejected { get; }
+    public IReadOnlyList<PlanRefusal> Rejected { get; }
+
+    /// <summary>The VIPs of <see cref="Rejected"/>: the plan leaves each of them exactly as it is.</summary>
+    public IReadOnlySet<IPAddress> Refused { get; }
 
     public IReadOnlyList<PlanStep> Steps { get; }
 

@@ -30,7 +30,7 @@ public static class Planner
         // Every refusal is found, and its VIP taken out of the change, before the first step is planned: a
         // refused VIP changes nothing, not even the host-wide settings or the rules planned ahead of its address.
         var rejected = Refuse(state, desired);
-        desired.Drop(rejected.Select(e => IPAddress.Parse((string)e.Target!)).ToHashSet());
+        desired.Drop(rejected.Select(e => e.Vip).ToHashSet());
 
         var removeLines = new List<string>();
         var removeTargets = new List<string>();
@@ -109,14 +109,14 @@ public static class Planner
     }
 
     /// <summary>
-    /// The refusals of <paramref name="desired"/>, at most one per VIP, each targeting the VIP as text: addresses
+    /// The refusals of <paramref name="desired"/>, at most one per VIP: addresses
     /// that cannot be VIPs here, real IPs that cannot stand in for them, one VIP asked for in two ways, a VIP
     /// already on another interface, and the host's own addresses among those to remove.
     /// </summary>
-    private static List<LvsException> Refuse(HostState state, DesiredChange desired)
+    private static List<PlanRefusal> Refuse(HostState state, DesiredChange desired)
     {
-        var refused = new Dictionary<IPAddress, LvsException>();
-        void Check(IPAddress vip, Func<LvsException?> refusal)
+        var refused = new Dictionary<IPAddress, PlanRefusal>();
+        void Check(IPAddress vip, Func<PlanRefusal?> refusal)
         {
             if (!refused.ContainsKey(vip) && refusal() is { } e)
             {
@@ -160,21 +160,19 @@ public static class Planner
 
         foreach (var a in desired.RemoveAddresses.Where(a => VipValidation.IsHostAddress(state, a)))
         {
-            Check(a.Address, () => new LvsException(LvsErrorKind.HostAddress,
-                $"{a.Cidr} on {a.InterfaceName} is this host's own address, not a VIP: removing it would cut the host off from its subnet (and its default route). LvsDirect never removes it, not even with -Force; use ip address del if you really mean it.",
-                a.Address.ToString()));
+            Check(a.Address, () => new PlanRefusal(LvsErrorKind.HostAddress, a.Address,
+                $"{a.Cidr} on {a.InterfaceName} is this host's own address, not a VIP: removing it would cut the host off from its subnet (and its default route). LvsDirect never removes it, not even with -Force; use ip address del if you really mean it."));
         }
 
         return [.. refused.Values];
     }
 
-    private static LvsException Conflict(IPAddress vip, IReadOnlyList<string> ways) =>
-        new(LvsErrorKind.ConflictingRequest,
-            $"{vip} is asked for in {ways.Count} different ways in one call ({string.Join("; ", ways)}), but the host can hold only one. Ask for it once.",
-            vip.ToString());
+    private static PlanRefusal Conflict(IPAddress vip, IReadOnlyList<string> ways) =>
+        new(LvsErrorKind.ConflictingRequest, vip,
+            $"{vip} is asked for in {ways.Count} different ways in one call ({string.Join("; ", ways)}), but the host can hold only one. Ask for it once.");
 
     /// <summary>A VIP already on another interface, unless a method switch moves it; where the fix is such a switch, the refusal names it.</summary>
-    private static LvsException? Elsewhere(HostState state, DesiredChange desired, VipRequest v)
+    private static PlanRefusal? Elsewhere(HostState state, DesiredChange desired, VipRequest v)
     {
         var existing = state.FindAddress(v.Address).ToList();
         if (existing.Count == 0 || existing.Any(a => a.InterfaceName == v.InterfaceName) || desired.MovingVips.Contains(v.Address))
@@ -191,7 +189,7 @@ public static class Planner
             (true, false, true) => $"to move it to the {rules} method in place, with no ARP window, run Set-ArpSuppression -VirtualIP {v.Address} -Method {rules} -InterfaceName {v.InterfaceName}",
             _ => $"remove it there first (Remove-LvsVip -Address {v.Address} -InterfaceName {there})",
         };
-        return new LvsException(LvsErrorKind.VipOnOtherInterface, $"{v.Address} is already configured on {there}, not on {v.InterfaceName}; {fix}.", v.Address.ToString());
+        return new PlanRefusal(LvsErrorKind.VipOnOtherInterface, v.Address, $"{v.Address} is already configured on {there}, not on {v.InterfaceName}; {fix}.");
     }
 
     /// <summary>

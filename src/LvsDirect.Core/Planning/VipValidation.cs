@@ -8,8 +8,7 @@ namespace LvsDirect.Core.Planning;
 
 /// <summary>
 /// The addresses that cannot be VIPs, and the real IPs that cannot stand in for one in outgoing ARP. Each
-/// refusal is an <see cref="LvsException"/> whose target is the VIP (as text), so a plan can drop that VIP and
-/// nothing else. The planner asks these before it plans a single step.
+/// refusal is a <see cref="PlanRefusal"/> naming the VIP, so a plan can drop that VIP and nothing else. The planner asks these before it plans a single step.
 /// </summary>
 public static class VipValidation
 {
@@ -17,10 +16,10 @@ public static class VipValidation
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<HostState, Dictionary<IPAddress, InterfaceAddress>> Broadcasts = new();
 
     /// <summary>Why <paramref name="vip"/> can be a VIP on no host at all (<see cref="LvsErrorKind.InvalidVip"/>), or null.</summary>
-    public static LvsException? RefuseClass(IPAddress vip)
+    public static PlanRefusal? RefuseClass(IPAddress vip)
     {
         var why = vip.AddressFamily == AddressFamily.InterNetwork ? IPv4Class(vip.GetAddressBytes()) : IPv6Class(vip);
-        return why is null ? null : new LvsException(LvsErrorKind.InvalidVip, $"{vip} cannot be a VIP: {why}. Use a unicast address the director forwards to.", vip.ToString());
+        return why is null ? null : new PlanRefusal(LvsErrorKind.InvalidVip, vip, $"{vip} cannot be a VIP: {why}. Use a unicast address the director forwards to.");
     }
 
     /// <summary>Throws the refusal of <see cref="RefuseClass"/>: for input checked before any host is read.</summary>
@@ -30,7 +29,7 @@ public static class VipValidation
     /// Why <paramref name="vip"/> cannot be a VIP on this host, or null: its class, the host's own addresses, the
     /// broadcast address of one of its subnets, a gateway of its routes.
     /// </summary>
-    public static LvsException? Refuse(HostState state, IPAddress vip)
+    public static PlanRefusal? Refuse(HostState state, IPAddress vip)
     {
         if (RefuseClass(vip) is { } refusal)
         {
@@ -41,23 +40,20 @@ public static class VipValidation
         if (own is not null)
         {
             var what = IsPrimary(state, own) ? "the primary address of" : "an address of this host's own subnet on";
-            return new LvsException(LvsErrorKind.HostAddress,
-                $"{vip} is {what} {own.InterfaceName} ({own.Cidr}), not a VIP: with its ARP suppressed, this host would stop answering ARP for itself. Choose an address no host on the segment has.",
-                vip.ToString());
+            return new PlanRefusal(LvsErrorKind.HostAddress, vip,
+                $"{vip} is {what} {own.InterfaceName} ({own.Cidr}), not a VIP: with its ARP suppressed, this host would stop answering ARP for itself. Choose an address no host on the segment has.");
         }
 
         if (Broadcasts.GetValue(state, BroadcastsOf).TryGetValue(vip, out var subnet))
         {
-            return new LvsException(LvsErrorKind.InvalidVip,
-                $"{vip} cannot be a VIP: it is the broadcast address of {subnet.Cidr} on {subnet.InterfaceName}, which every host of that subnet receives.",
-                vip.ToString());
+            return new PlanRefusal(LvsErrorKind.InvalidVip, vip,
+                $"{vip} cannot be a VIP: it is the broadcast address of {subnet.Cidr} on {subnet.InterfaceName}, which every host of that subnet receives.");
         }
 
         if (state.Gateways.Contains(vip))
         {
-            return new LvsException(LvsErrorKind.GatewayAddress,
-                $"{vip} is a gateway of this host's routes, not a VIP: owning it would cut the host off from everything behind that router. Check the address; the director forwards VIPs, it is no gateway.",
-                vip.ToString());
+            return new PlanRefusal(LvsErrorKind.GatewayAddress, vip,
+                $"{vip} is a gateway of this host's routes, not a VIP: owning it would cut the host off from everything behind that router. Check the address; the director forwards VIPs, it is no gateway.");
         }
 
         return null;
@@ -84,7 +80,7 @@ public static class VipValidation
     /// Why <paramref name="request"/>'s real IP cannot be what outgoing ARP for its VIP names instead (it must be
     /// one of the host's own addresses on the interface ARP for the VIP leaves by), or null.
     /// </summary>
-    public static LvsException? RefuseRealIP(HostState state, SuppressionRequest request)
+    public static PlanRefusal? RefuseRealIP(HostState state, SuppressionRequest request)
     {
         var (vip, rip, facing) = (request.VirtualIP, request.RealIP, request.FacingInterface);
         var held = state.FindAddress(rip).ToList();
@@ -119,7 +115,7 @@ public static class VipValidation
             .Where(a => a.Address.AddressFamily == AddressFamily.InterNetwork && IsHostAddress(state, a))
             .Select(a => a.Address.ToString()).Distinct().ToList();
         var hint = own.Count > 0 ? $"Give one of {string.Join(", ", own)}, or leave -RealIP out for {facing ?? "the interface"}'s primary address." : "Leave -RealIP out.";
-        return new LvsException(LvsErrorKind.InvalidRealIP, $"-RealIP {rip} cannot stand in for {vip} in outgoing ARP: {why}. {hint}", vip.ToString());
+        return new PlanRefusal(LvsErrorKind.InvalidRealIP, vip, $"-RealIP {rip} cannot stand in for {vip} in outgoing ARP: {why}. {hint}");
     }
 
     private static bool IsPrimary(HostState state, InterfaceAddress a) =>

@@ -132,10 +132,9 @@ public static class RealServerPlanner
         }
 
         var first = Planner.Create(ruleState, ensure);
-        var refused = first.Rejected.Select(e => e.Target?.ToString()).ToHashSet();
         var then = new DesiredChange { SysctlRecords = records, RestoreSysctls = method != ArpMethod.Sysctl };
         ownership.MarkBuiltinRules(then, adopted);
-        then.RemoveAddresses.AddRange(moves.Where(m => !refused.Contains(m.Address.ToString())));
+        then.RemoveAddresses.AddRange(moves.Where(m => !first.Refused.Contains(m.Address)));
         foreach (var vip in removed)
         {
             then.RemoveAddresses.AddRange(state.FindAddress(vip));
@@ -143,7 +142,7 @@ public static class RealServerPlanner
         }
 
         // A wanted VIP the other way suppressed loses that suppression once the chosen method holds it.
-        foreach (var vip in wanted.Where(v => !refused.Contains(v.ToString())))
+        foreach (var vip in wanted.Where(v => !first.Refused.Contains(v)))
         {
             var arptables = state.InputRulesFor(vip).Any() || state.OutputRulesFor(vip).Any();
             var nft = state.NftEntryFor(vip) is not null;

@@ -9,6 +9,12 @@ public interface IProcessRunner
     /// <see cref="Errors.LvsException"/> (ProgramNotFound) when the program is not installed.
     /// </summary>
     ToolResult Run(ToolCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Where the program this runner would start is, or null when it has none: asked instead of the machine,
+    /// so a runner that stands in for a host (a test's fake) also answers which programs that host has.
+    /// </summary>
+    string? Locate(string program) => ToolLocator.TryResolve(program);
 }
 
 public static class ProcessRunnerExtensions

@@ -28,6 +28,8 @@ public sealed class LoggingProcessRunner : IProcessRunner
         return result;
     }
 
+    public string? Locate(string program) => _inner.Locate(program);
+
     public void Flush()
     {
         if (Environment.CurrentManagedThreadId != _ownerThread)

@@ -62,9 +62,9 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             if (_input.Count == 0)
             {
                 // A host without iptables has no REDIRECT rules to keep.
-                var redirects = ToolLocator.TryResolve("iptables") is null ? [] : NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken);
+                var redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken).ToList();
                 var state = ReadSuppressionState();
-                var live = GetLvsVipCommand.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
+                var live = Core.Planning.VipListing.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
                 // The nftables method's VIPs wait for their table where Save-ArpSuppression -Method Nftables keeps it.
                 var nftFile = LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
                 if (nftFile is null && live.Any(v => v.Method == ArpMethod.Nftables))

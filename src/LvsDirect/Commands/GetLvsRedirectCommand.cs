@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
 
@@ -23,13 +24,11 @@ public sealed class GetLvsRedirectCommand : LvsCmdlet
     protected override void ProcessRecord() => Guard(() =>
     {
         DemandRoot();
-        var vips = NewLvsRedirectCommand.ParseFilter(VirtualIP);
-        foreach (var r in NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken))
+        var selector = new RedirectSelector(null, Port, Protocol);
+        var vips = VirtualIP?.Select(RedirectListing.ParseVip).Select(v => selector with { VirtualIP = v }).ToList() ?? [selector];
+        foreach (var r in RedirectListing.Select(new Core.Host.HostInspector(Runner).ReadRedirects(CancellationToken), vips))
         {
-            if ((vips is null || vips.Contains(r.VirtualIP)) && (Port is null || Port.Contains(r.Port)) && (Protocol is null || Protocol == r.Protocol))
-            {
-                WriteObject(NewLvsRedirectCommand.ToOutput(r));
-            }
+            WriteObject(RedirectListing.ToOutput(r));
         }
     });
 }

@@ -51,7 +51,7 @@ public sealed partial class GetLvsVipCommand
             var snapshot = outcome.Result!;
             var state = snapshot.ToHostState();
             var ownership = snapshot.IsRoot ? snapshot.ReadOwnership(null) : Ownership.None;
-            foreach (var vip in List(state, All.IsPresent || !snapshot.IsRoot, ownership))
+            foreach (var vip in Core.Planning.VipListing.List(state, All.IsPresent || !snapshot.IsRoot, ownership))
             {
                 if ((filter is null || filter.Contains(vip.Address)) && (interfaceName is null || vip.InterfaceName == interfaceName))
                 {

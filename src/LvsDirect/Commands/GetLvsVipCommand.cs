@@ -1,7 +1,7 @@
 using System.Management.Automation;
-using System.Net;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
+using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
 
@@ -53,7 +53,7 @@ public sealed partial class GetLvsVipCommand : LvsRemoteCmdlet
             state.RequireInterface(interfaceName);
         }
 
-        foreach (var vip in List(state, All.IsPresent || !canReadRules, ownership))
+        foreach (var vip in VipListing.List(state, All.IsPresent || !canReadRules, ownership))
         {
             if ((filter is null || filter.Contains(vip.Address)) && (interfaceName is null || vip.InterfaceName == interfaceName))
             {
@@ -61,38 +61,4 @@ public sealed partial class GetLvsVipCommand : LvsRemoteCmdlet
             }
         }
     });
-
-    /// <summary>The VIPs LvsDirect manages (or with <paramref name="all"/> every address) of a host, as output objects.</summary>
-    internal static IEnumerable<LvsVip> List(HostState state, bool all, Ownership ownership)
-    {
-        var suppressed = state.SuppressedAddresses().ToHashSet();
-        foreach (var a in state.AllAddresses)
-        {
-            var isVip = suppressed.Contains(a.Address);
-            var managed = ownership.IsManaged(a.Address);
-            if (!managed && !all)
-            {
-                continue;
-            }
-
-            yield return new LvsVip
-            {
-                Address = a.Address,
-                PrefixLength = a.PrefixLength,
-                InterfaceName = a.InterfaceName,
-                Label = a.AliasLabel,
-                Broadcast = a.Broadcast,
-                ArpSuppression = state.ArpRules is null && state.NftArp is null && !HostState.IsLoopbackIPv6Vip(a) && !(HostState.IsLoopbackVip(a) && state.Sysctls is not null)
-                    ? SuppressionState.Unknown
-                    : state.SuppressionFor(a.Address),
-                RealIP = RealIPOf(state, a.Address),
-                IsVip = isVip,
-                Method = isVip ? state.MethodFor(a.Address) : null,
-                Managed = managed,
-            };
-        }
-    }
-
-    internal static IPAddress? RealIPOf(HostState state, IPAddress vip) =>
-        state.OutputRulesFor(vip).Select(r => r.MangleIpSource).FirstOrDefault() ?? state.NftEntryFor(vip)?.MangleTo;
 }

@@ -1,9 +1,6 @@
 using System.Management.Automation;
-using System.Net;
 using LvsDirect.Core.Model;
-using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Planning;
-using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Commands;
 
@@ -40,10 +37,10 @@ public sealed class NewLvsRedirectCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var wanted = _requests.Select(r => (VirtualIP: VipValidation.RequireClass(InputValidation.ParseIPv4(r.Vip, "virtual IP")), r.Protocol, r.Port)).Distinct().ToList();
+        var wanted = _requests.Select(r => (VirtualIP: VipValidation.RequireClass(RedirectListing.ParseVip(r.Vip)), r.Protocol, r.Port)).Distinct().ToList();
         var done = WithHostLock(() =>
         {
-            var current = ReadRedirects(Runner, CancellationToken);
+            var current = new Core.Host.HostInspector(Runner).ReadRedirects(CancellationToken);
             var plan = RedirectPlanner.Create(current, wanted, []);
             foreach (var c in plan.Changes)
             {
@@ -57,17 +54,8 @@ public sealed class NewLvsRedirectCommand : LvsCmdlet
         {
             foreach (var (vip, protocol, port) in wanted)
             {
-                WriteObject(new LvsRedirect { VirtualIP = vip, Port = port, Protocol = protocol, Rule = RedirectSyntax.RuleLine(vip, protocol, port) });
+                WriteObject(RedirectListing.ToOutput(vip, protocol, port));
             }
         }
     });
-
-    internal static IReadOnlyList<RedirectRule> ReadRedirects(IProcessRunner runner, CancellationToken cancellationToken) =>
-        new Core.Host.HostInspector(runner).ReadRedirects(cancellationToken);
-
-    internal static LvsRedirect ToOutput(RedirectRule r) =>
-        new() { VirtualIP = r.VirtualIP, Port = r.Port, Protocol = r.Protocol, Rule = r.RawLine };
-
-    internal static HashSet<IPAddress>? ParseFilter(string[]? vips) =>
-        vips?.Select(v => InputValidation.ParseIPv4(v, "virtual IP")).ToHashSet();
 }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
@@ -15,7 +14,7 @@ namespace LvsDirect.Commands;
 [OutputType(typeof(LvsVip))]
 public sealed class NewLvsVipCommand : LvsCmdlet
 {
-    private readonly List<(string Address, string? InterfaceName, string? Label, string? Broadcast, string? RealIP, ArpMethod Method)> _requests = [];
+    private readonly List<NewVipRequest> _requests = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]
@@ -72,112 +71,32 @@ public sealed class NewLvsVipCommand : LvsCmdlet
     {
         foreach (var a in Address)
         {
-            _requests.Add((a, Optional(InterfaceName), Optional(Label), Optional(Broadcast), Optional(RealIP), Method ?? ArpMethod.Arptables));
+            _requests.Add(new NewVipRequest(a, Optional(InterfaceName), Optional(Label), Optional(Broadcast), Optional(RealIP), Method ?? ArpMethod.Arptables));
         }
     }
 
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (Request: r, Cidr: InputValidation.ParseVipCidr(r.Address))).ToList();
-        foreach (var p in parsed.Where(p => p.Request.Broadcast is not null))
-        {
-            if (IsIPv6(p.Cidr.Address))
-            {
-                throw new LvsException(LvsErrorKind.InvalidArgument, $"{p.Cidr.Address} is an IPv6 address, which has no broadcast address; leave out -Broadcast.", p.Request.Broadcast);
-            }
-
-            InputValidation.ParseIPv4(p.Request.Broadcast, "broadcast address");
-        }
-
-        foreach (var p in parsed.Where(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address) && p.Cidr.PrefixLength != 32))
-        {
-            // Anything wider on lo makes the whole subnet local to this host (SPEC 5).
-            throw new LvsException(LvsErrorKind.InvalidPrefix,
-                $"'{p.Request.Address}': the sysctl method puts the VIP on lo, where it must be a /32; a wider prefix would make the whole subnet local to this host.",
-                p.Request.Address);
-        }
-
-        var sysctl = parsed.Any(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address));
-        var statePath = sysctl ? SysctlStatePathOrDefault(SysctlStatePath) : null;
+        var addition = VipAddition.Validate(_requests, ArpSuppression.IsPresent);
+        var statePath = addition.UsesSysctls ? SysctlStatePathOrDefault(SysctlStatePath) : null;
         var results = WithHostLock(() =>
         {
-            var state = new Core.Host.HostInspector(Runner).Read(
-                ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Arptables && !IsIPv6(p.Cidr.Address)),
-                CancellationToken,
-                includeSysctls: sysctl && ArpSuppression.IsPresent,
-                includeNft: ArpSuppression.IsPresent && parsed.Any(p => p.Request.Method == ArpMethod.Nftables && !IsIPv6(p.Cidr.Address)));
+            var state = new HostInspector(Runner).Read(addition.ReadsArpRules, CancellationToken, includeSysctls: addition.ReadsSysctls, includeNft: addition.ReadsNft);
             var ownership = ReadOwnership();
-            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address), Adopt.IsPresent, "New-LvsVip");
-            var desired = new DesiredChange();
-            ownership.MarkBuiltinRules(desired, adopted);
-            if (statePath is not null)
-            {
-                desired.SysctlRecords = SysctlStateFile.Load(statePath);
-            }
-
-            var output = new List<LvsVip>();
-            foreach (var (r, (address, prefix)) in parsed)
-            {
-                // An IPv6 VIP always goes on lo, where neighbour discovery never answers for it: no rules, no sysctls.
-                var ipv6 = IsIPv6(address);
-                var onLo = r.Method == ArpMethod.Sysctl || ipv6;
-                if (ipv6 && r.InterfaceName is not null && r.InterfaceName != HostState.LoopbackInterface)
-                {
-                    WriteVerbose($"{address} is an IPv6 VIP: it goes on lo, not on {r.InterfaceName}, so that this host never answers neighbour solicitations for it.");
-                }
-
-                // With the sysctl method the VIP always goes on lo; -InterfaceName names the interface facing the
-                // director, whose ARP settings are raised (a piped "lo" from Get-LvsVip means "the default").
-                var iface = Resolve.Interface(state, onLo && r.InterfaceName == HostState.LoopbackInterface ? null : r.InterfaceName);
-                var vipInterface = onLo ? state.RequireInterface(HostState.LoopbackInterface) : iface;
-                var label = r.Label is null ? null : InputValidation.ValidateLabel(r.Label, vipInterface.Name);
-                var broadcast = r.Broadcast is null ? null : InputValidation.ParseIPv4(r.Broadcast, "broadcast address");
-                var suppression = ArpSuppression.IsPresent && !onLo ? Resolve.Suppression(state, address, iface.Name, r.RealIP) : null;
-                var realIp = suppression?.RealIP;
-                if (suppression is not null)
-                {
-                    (r.Method == ArpMethod.Nftables ? desired.EnsureNftSuppression : desired.EnsureSuppression).Add(suppression);
-                }
-
-                if (onLo && !ipv6 && ArpSuppression.IsPresent)
-                {
-                    desired.EnsureSysctlSuppression.Add(new SysctlSuppressionRequest(address, iface.Name));
-                }
-
-                var suppressed = realIp is not null || (onLo && ArpSuppression.IsPresent) || ipv6;
-                desired.EnsureVips.Add(new VipRequest(address, prefix, vipInterface.Name, label, broadcast));
-                output.Add(new LvsVip
-                {
-                    Address = address,
-                    PrefixLength = prefix,
-                    InterfaceName = vipInterface.Name,
-                    Label = label ?? state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == vipInterface.Name)?.AliasLabel,
-                    Broadcast = broadcast,
-                    ArpSuppression = suppressed ? SuppressionState.Complete : state.SuppressionFor(address),
-                    RealIP = realIp,
-                    IsVip = suppressed,
-                    Method = ipv6 ? null : suppressed ? r.Method : state.MethodFor(address),
-                    Managed = true,
-                });
-            }
-
-            var plan = Planner.Create(state, desired);
-            foreach (var c in plan.Changes)
+            var planned = addition.Plan(state, ownership, Adopt.IsPresent, statePath is null ? [] : SysctlStateFile.Load(statePath));
+            planned.Notes.ToList().ForEach(WriteVerbose);
+            foreach (var c in planned.Plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            var rejected = plan.Rejected.Select(e => e.Target as string).ToHashSet();
-            if (!ConfirmAdoption(adopted))
+            if (!ConfirmAdoption(planned.Adopted))
             {
                 return [];
             }
 
-            // The same VIP asked for twice in the same way is one VIP on the host, and one object.
-            var accepted = output.Where(o => !rejected.Contains(o.Address.ToString())).DistinctBy(o => o.Address).ToList();
-            var added = accepted.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
-            return ExecuteOwnedPlan(plan, statePath, ownership, state, added, []) ? accepted : [];
+            return ExecuteOwnedPlan(planned.Plan, statePath, ownership, state, planned.Added, []) ? planned.Output : [];
         });
 
         foreach (var vip in results)
@@ -185,6 +104,4 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             WriteObject(vip);
         }
     });
-
-    private static bool IsIPv6(System.Net.IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
 }

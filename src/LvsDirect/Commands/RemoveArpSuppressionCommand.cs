@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using LvsDirect.Core.Errors;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
@@ -44,26 +43,9 @@ public sealed class RemoveArpSuppressionCommand : LvsCmdlet
         var removed = WithHostLock(() =>
         {
             var state = ReadSuppressionState(includeSysctls: true);
-            var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
-            foreach (var vip in vips)
-            {
-                var holder = state.FindAddress(vip).FirstOrDefault();
-                if (holder is not null && !Force.IsPresent)
-                {
-                    WriteLvsError(new LvsException(LvsErrorKind.VipStillConfigured,
-                        $"{vip} is still configured on {holder.InterfaceName}; without suppression this host would answer ARP for it. Remove the VIP first (Remove-LvsVip -Address {vip}), or use -Force.",
-                        vip.ToString()));
-                    continue;
-                }
-
-                desired.RemoveSuppression.Add(vip);
-
-                // A VIP without arptables rules is one of the sysctl method's; the settings go once none is left on lo.
-                desired.RestoreSysctls |= !state.InputRulesFor(vip).Any() && !state.OutputRulesFor(vip).Any() && state.NftEntryFor(vip) is null;
-            }
-
-            var before = GetArpSuppressionCommand.List(state).Where(r => desired.RemoveSuppression.Contains(r.VirtualIP)).ToList();
-            return ExecutePlan(Planner.Create(state, desired), statePath) ? before : [];
+            var planned = SuppressionRemoval.Plan(state, vips, Force.IsPresent, SysctlStateFile.Load(statePath));
+            planned.Errors.ToList().ForEach(WriteLvsError);
+            return ExecutePlan(planned.Plan, statePath) ? planned.Output : [];
         });
 
         if (PassThru.IsPresent)

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Net;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Planning;
 
@@ -41,13 +40,11 @@ public sealed class RemoveLvsRedirectCommand : LvsCmdlet
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (VirtualIP: InputValidation.ParseIPv4(r.Vip, "virtual IP"), r.Ports, r.Protocol)).ToList();
+        var parsed = _requests.Select(r => new RedirectSelector(RedirectListing.ParseVip(r.Vip), r.Ports, r.Protocol)).ToList();
         var removed = WithHostLock(() =>
         {
-            var current = NewLvsRedirectCommand.ReadRedirects(Runner, CancellationToken);
-            bool Wanted(Core.Parsing.RedirectRule rule) => parsed.Any(p =>
-                p.VirtualIP.Equals(rule.VirtualIP) && (p.Ports is null || p.Ports.Contains(rule.Port)) && (p.Protocol is null || p.Protocol == rule.Protocol));
-            var matches = current.Where(Wanted).ToList();
+            var current = new Core.Host.HostInspector(Runner).ReadRedirects(CancellationToken);
+            var matches = RedirectListing.Select(current, parsed);
             foreach (var p in parsed.Where(p => !current.Any(r => r.VirtualIP.Equals(p.VirtualIP))))
             {
                 WriteVerbose($"{p.VirtualIP} has no REDIRECT rule of LvsDirect.");
@@ -59,7 +56,7 @@ public sealed class RemoveLvsRedirectCommand : LvsCmdlet
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            return ExecutePlan(plan) ? matches.Select(NewLvsRedirectCommand.ToOutput).ToList() : [];
+            return ExecutePlan(plan) ? matches.Select(RedirectListing.ToOutput).ToList() : [];
         });
 
         if (PassThru.IsPresent)

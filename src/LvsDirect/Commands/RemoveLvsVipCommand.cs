@@ -1,7 +1,4 @@
 using System.Management.Automation;
-using System.Net;
-using LvsDirect.Core.Errors;
-using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
 using LvsDirect.Core.Planning;
@@ -13,7 +10,7 @@ namespace LvsDirect.Commands;
 [OutputType(typeof(LvsVip))]
 public sealed class RemoveLvsVipCommand : LvsCmdlet
 {
-    private readonly List<(string Address, string? InterfaceName, int? PrefixLength)> _requests = [];
+    private readonly List<RemoveVipRequest> _requests = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("VirtualIP")]
@@ -64,107 +61,34 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
     {
         foreach (var a in Address)
         {
-            _requests.Add((a, Optional(InterfaceName), PrefixLength));
+            _requests.Add(new RemoveVipRequest(a, Optional(InterfaceName), PrefixLength));
         }
     }
 
     protected override void EndProcessing() => Guard(() =>
     {
         DemandRoot();
-        var parsed = _requests.Select(r => (r.InterfaceName, Cidr: VipCidr(r.Address, r.PrefixLength))).ToList();
-        foreach (var r in parsed.Where(r => r.InterfaceName is not null))
-        {
-            InputValidation.ValidateInterfaceName(r.InterfaceName!);
-        }
-
+        var removal = VipRemoval.Validate(_requests);
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var removed = WithHostLock(() =>
         {
             var state = ReadSuppressionState();
-            var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             var ownership = ReadOwnership();
-
-            // The host's own addresses are left to the planner's refusal; every other address must be LvsDirect's.
-            var adopted = ownership.RequireManaged(state, parsed.Select(p => p.Cidr.Address), Adopt.IsPresent, "Remove-LvsVip");
-            ownership.MarkBuiltinRules(desired, adopted);
-            var forgotten = new List<IPAddress>();
-            var output = new List<LvsVip>();
-            foreach (var (ifaceName, (address, prefix)) in parsed)
-            {
-                if (ifaceName is not null)
-                {
-                    state.RequireInterface(ifaceName);
-                }
-
-                var onInterface = state.FindAddress(address).Where(a => ifaceName is null || a.InterfaceName == ifaceName).ToList();
-                var matches = onInterface.Where(a => a.PrefixLength == prefix).ToList();
-                var other = onInterface.FirstOrDefault(a => a.PrefixLength != prefix);
-                if (matches.Count == 0 && other is not null)
-                {
-                    // The host's own addresses are refused by the planner, with the error that says so.
-                    if (VipValidation.IsHostAddress(state, other))
-                    {
-                        matches.Add(other);
-                    }
-                    else
-                    {
-                        WriteLvsError(new LvsException(LvsErrorKind.InvalidPrefix,
-                            $"{address} is configured on {other.InterfaceName} as {other.Cidr}, not as /{prefix}; nothing removed. To remove that address, give -Address {other.Cidr}.",
-                            address.ToString()));
-                        continue;
-                    }
-                }
-
-                if (matches.Count == 0)
-                {
-                    WriteVerbose($"{address}/{prefix} is not configured on {ifaceName ?? "any interface"}.");
-                }
-
-                desired.RemoveAddresses.AddRange(matches);
-                var remaining = state.FindAddress(address).Except(matches).ToList();
-                if (remaining.Count > 0 && !KeepArpSuppression.IsPresent)
-                {
-                    // Suppression is per address, not per interface: the copy that stays still needs it.
-                    WriteWarning($"{address} stays configured on {remaining[0].InterfaceName}, so its ARP suppression is kept.");
-                }
-                else if (!KeepArpSuppression.IsPresent)
-                {
-                    desired.RemoveSuppression.Add(address);
-                    desired.RestoreSysctls |= matches.Any(HostState.IsLoopbackVip);
-                }
-
-                if (remaining.Count == 0)
-                {
-                    forgotten.Add(address);
-                }
-
-                output.AddRange(matches.Select(m => new LvsVip
-                {
-                    Address = m.Address,
-                    PrefixLength = m.PrefixLength,
-                    InterfaceName = m.InterfaceName,
-                    Label = m.AliasLabel,
-                    Broadcast = m.Broadcast,
-                    ArpSuppression = KeepArpSuppression.IsPresent ? state.SuppressionFor(m.Address) : SuppressionState.None,
-                    RealIP = GetLvsVipCommand.RealIPOf(state, m.Address),
-                    IsVip = false,
-                    Method = KeepArpSuppression.IsPresent ? state.MethodFor(m.Address) : null,
-                }));
-            }
-
-            var plan = Planner.Create(state, desired);
-            foreach (var c in plan.Changes)
+            var planned = removal.Plan(state, ownership, KeepArpSuppression.IsPresent, Adopt.IsPresent, SysctlStateFile.Load(statePath));
+            planned.Errors.ToList().ForEach(WriteLvsError);
+            planned.Notes.ToList().ForEach(WriteVerbose);
+            planned.Warnings.ToList().ForEach(WriteWarning);
+            foreach (var c in planned.Plan.Changes)
             {
                 WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
             }
 
-            if (!ConfirmAdoption(adopted))
+            if (!ConfirmAdoption(planned.Adopted))
             {
                 return [];
             }
 
-            var refused = plan.Rejected.Select(e => e.Target as string).ToHashSet();
-            return ExecuteOwnedPlan(plan, statePath, ownership, state, [], forgotten) ? output.Where(o => !refused.Contains(o.Address.ToString())).ToList() : [];
+            return ExecuteOwnedPlan(planned.Plan, statePath, ownership, state, [], planned.Forgotten) ? planned.Output : [];
         });
 
         if (PassThru.IsPresent)
@@ -172,24 +96,4 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
             WriteObject(removed, enumerateCollection: true);
         }
     });
-
-    /// <summary>"IP/prefix" as given, else IP with -PrefixLength, else IP as a full-length VIP (/32, /128).</summary>
-    private static (IPAddress Address, int PrefixLength) VipCidr(string text, int? prefixLength)
-    {
-        var (address, prefix) = InputValidation.ParseVipCidr(text);
-        if (prefixLength is null || text.Contains('/'))
-        {
-            if (prefixLength is not null && prefixLength != prefix)
-            {
-                throw new LvsException(LvsErrorKind.ConflictingRequest, $"-Address {text} and -PrefixLength {prefixLength} name two different prefixes; give one.", text);
-            }
-
-            return (address, prefix);
-        }
-
-        var full = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
-        return prefixLength <= full
-            ? (address, prefixLength.Value)
-            : throw new LvsException(LvsErrorKind.InvalidPrefix, $"-PrefixLength {prefixLength} is longer than an address of {address}'s family (/{full}).", text);
-    }
 }

@@ -72,7 +72,7 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
     {
         var state = _input.Count == 0 ? ReadSuppressionState(includeSysctls: true) : ReadState(false);
         var vips = _input.Count == 0
-            ? GetLvsVipCommand.List(state, all: false, ReadOwnership()).Select(v => new NativeVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Method)).ToList()
+            ? Core.Planning.VipListing.List(state, all: false, ReadOwnership()).Select(v => new NativeVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Method)).ToList()
             : _input.Where(IsManaged).Select(FromObject).ToList();
         var files = NativeConfigFiles.Read(root, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), Path is null ? NativeConfigFiles.ReadNetworkManagerVersion(Runner, CancellationToken) : null);
         var plans = NativePersistence.Plan(Target, files, vips);

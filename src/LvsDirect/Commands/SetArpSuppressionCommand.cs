@@ -2,7 +2,6 @@ using System.Management.Automation;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
-using LvsDirect.Core.Tools;
 using LvsDirect.Core.Planning;
 
 namespace LvsDirect.Commands;
@@ -64,7 +63,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
             var nft = Method == ArpMethod.Nftables;
 
             // With an explicit -Method, VIPs suppressed the other rule-based way are converted: read that too.
-            var convert = explicitMethod && ToolLocator.TryResolve(nft ? "arptables" : "nft") is not null;
+            var convert = explicitMethod && Runner.Locate(nft ? "arptables" : "nft") is not null;
             var state = new Core.Host.HostInspector(Runner).Read(!nft || convert, CancellationToken, includeNft: nft || convert);
             var desired = new DesiredChange();
             var moves = new List<VipMove>();
@@ -95,31 +94,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
-            if (nft)
-            {
-                return requested.Select(s => new ArpSuppressionRule
-                {
-                    VirtualIP = s.VirtualIP,
-                    RealIP = s.RealIP,
-                    Method = ArpMethod.Nftables,
-                    State = SuppressionState.Complete,
-                    Rules = GetArpSuppressionCommand.NftRuleLines(new Core.Parsing.NftArpEntry(s.VirtualIP, true, s.RealIP)),
-                }).ToList();
-            }
-
-            var dialect = state.RequireDialect();
-            return requested.Select(s => new ArpSuppressionRule
-            {
-                VirtualIP = s.VirtualIP,
-                RealIP = s.RealIP,
-                Flavor = dialect.Flavor,
-                State = SuppressionState.Complete,
-                Rules =
-                [
-                    Core.Parsing.ArptablesSyntax.RuleLine(ArptablesDialect.OwnInputChain, Core.Parsing.ArptablesSyntax.InputDropSpec(s.VirtualIP)),
-                    Core.Parsing.ArptablesSyntax.RuleLine(ArptablesDialect.OwnOutputChain, Core.Parsing.ArptablesSyntax.OutputMangleSpec(s.VirtualIP, s.RealIP)),
-                ],
-            }).ToList();
+            return SuppressionListing.Ensured(requested, state, nft);
         });
 
         if (PassThru.IsPresent)
@@ -150,7 +125,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
     }
 
     /// <summary>The sysctl method: host-wide settings, so every VIP of the call shares one plan step.</summary>
-    private List<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)
+    private IReadOnlyList<ArpSuppressionRule> SetSysctls(List<(System.Net.IPAddress Vip, string? InterfaceName)> vips)
     {
         if (!string.IsNullOrEmpty(RealIP))
         {
@@ -162,7 +137,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
         {
             // The rules of both rule-based methods are read too: a VIP they keep out of ARP is converted.
             var state = new HostInspector(Runner).Read(
-                ToolLocator.TryResolve("arptables") is not null, CancellationToken, includeSysctls: true, includeNft: ToolLocator.TryResolve("nft") is not null);
+                Runner.Locate("arptables") is not null, CancellationToken, includeSysctls: true, includeNft: Runner.Locate("nft") is not null);
             var desired = new DesiredChange { SysctlRecords = SysctlStateFile.Load(statePath) };
             var moves = new List<VipMove>();
             foreach (var (vip, interfaceName) in vips)
@@ -186,13 +161,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
                 return [];
             }
 
-            return desired.EnsureSysctlSuppression.DistinctBy(s => s.VirtualIP).Select(s => new ArpSuppressionRule
-            {
-                VirtualIP = s.VirtualIP,
-                Method = ArpMethod.Sysctl,
-                State = SuppressionState.Complete,
-                Rules = SysctlKey.For(s.FacingInterface).Select(k => $"{k.Name} = {Math.Max(k.Target, state.Sysctls!.Get(k))}").ToList(),
-            }).ToList();
+            return SuppressionListing.Ensured(desired.EnsureSysctlSuppression, state);
         });
     }
 }

@@ -111,7 +111,7 @@ public sealed partial class SetLvsRealServerCommand
         var redirects = before.Reads.TryGetValue("redirects", out var read) && read.ExitCode == 0
             ? RedirectSyntax.Parse(read.StandardOutput)
             : RcLocal.ReadBlock(host.ReadText(rcPath)).Redirects.Select(r => r.Rule).ToList();
-        var input = PersistenceInput.For(after, GetLvsVipCommand.List(after, all: false, ownership), redirects);
+        var input = PersistenceInput.For(after, Core.Planning.VipListing.List(after, all: false, ownership), redirects);
         return PersistencePlan.Create(input, host, PersistenceTargets(arpRules, new RcLocalTarget(rcPath)));
     }
 

@@ -113,7 +113,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 
     private protected override ConnectionSets ConnectionSets => Sets;
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Guard(() =>
     {
         if (ParameterSetName == ConfigSet)
         {
@@ -123,7 +123,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         {
             _vips.AddRange(VirtualIP.Where(v => !string.IsNullOrWhiteSpace(v)));
         }
-    }
+    });
 
     protected override void EndProcessing() => Guard(() =>
     {
@@ -267,7 +267,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         // The nftables method's table file is written by this plan before rc.local, so the block can load it.
         var nftFile = Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
             : LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
-        var managed = GetLvsVipCommand.List(state, all: false, ReadOwnership(rcLocal)).ToList();
+        var managed = Core.Planning.VipListing.List(state, all: false, ReadOwnership(rcLocal)).ToList();
         var input = PersistenceInput.For(state, managed, redirects, nftFile);
         var changed = false;
         foreach (var target in PersistenceTargets(methodFile, VipTarget(rcLocal, state, managed)))

@@ -61,7 +61,7 @@ public class NewLvsVipCommandTests
         Assert.StartsWith("NotManaged,", refused.FullyQualifiedErrorId);
         Assert.StartsWith("NotManaged,", removeRefused.FullyQualifiedErrorId);
         Assert.Empty(runner.Changes);
-        Assert.Contains(host.HostLines, l => l.StartsWith("What if: ", StringComparison.Ordinal) && l.Contains("Adopt 203.0.113.5"));
+        Assert.Contains(host.WhatIf, l => l.StartsWith("Adopt 203.0.113.5", StringComparison.Ordinal));
         Assert.False(File.Exists(host.RecordPath));
 
         var (_, errors, _) = host.Invoke("New-LvsVip -Address 203.0.113.5 -Adopt");

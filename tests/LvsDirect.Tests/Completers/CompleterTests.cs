@@ -9,7 +9,7 @@ using Xunit;
 
 namespace LvsDirect.Tests.Completers;
 
-/// <summary>The completers on a fake host (they read through the cmdlets' runner and root seams), and one live run.</summary>
+/// <summary>The completers on a fake host (they read through the cmdlets' runner and root seams), also through PowerShell's own tab completion.</summary>
 [Collection(CmdletCollection.Name)]
 public class CompleterTests
 {
@@ -114,8 +114,9 @@ public class CompleterTests
     }
 
     [Fact]
-    public void TabCompletion_OfGetLvsVipInterfaceName_OffersLoopbackFromTheLiveHost()
+    public void TabCompletion_OfGetLvsVipInterfaceName_OffersLoopbackFromTheHost()
     {
+        using var host = new CmdletHost(FakeRunner.Host(), isRoot: false);
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(typeof(LvsCmdlet).Assembly.Location);
         using var runspace = RunspaceFactory.CreateRunspace(iss);

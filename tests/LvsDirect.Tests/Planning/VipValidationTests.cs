@@ -411,8 +411,9 @@ public sealed class VipValidationTests : IDisposable
             null).Plan;
 
         Assert.Equal(
-            [(LvsErrorKind.GatewayAddress, "192.0.2.254"), (LvsErrorKind.ConflictingRequest, "203.0.113.8")],
-            plan.Rejected.Select(e => (e.Kind, (string)e.Target!)));
+            [(LvsErrorKind.GatewayAddress, IPAddress.Parse("192.0.2.254")), (LvsErrorKind.ConflictingRequest, IPAddress.Parse("203.0.113.8"))],
+            plan.Rejected.Select(e => (e.Kind, e.Vip)));
+        Assert.Equal([IPAddress.Parse("192.0.2.254"), IPAddress.Parse("203.0.113.8")], plan.Refused.Order(Comparer<IPAddress>.Create((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()))));
         var planned = string.Join('\n', plan.Steps.Select(s => string.Join(' ', s.Command.Arguments) + s.Command.StandardInput));
         Assert.DoesNotContain("192.0.2.254", planned, StringComparison.Ordinal);
         Assert.DoesNotContain("203.0.113.8", planned, StringComparison.Ordinal);

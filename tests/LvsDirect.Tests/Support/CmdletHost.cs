@@ -41,7 +41,8 @@ public sealed class CmdletHost : IDisposable
         _runspace.Open();
     }
 
-    public (IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> WhatIf) Invoke(string script)
+    /// <summary>Runs <paramref name="script"/>: its output, its errors and its Information stream (Write-Information, Write-Host).</summary>
+    public (IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> Information) Invoke(string script)
     {
         using var ps = PowerShell.Create();
         ps.Runspace = _runspace;
@@ -53,6 +54,15 @@ public sealed class CmdletHost : IDisposable
 
     /// <summary>Lines written to the host so far, such as -WhatIf's "What if: …".</summary>
     public IReadOnlyList<string> HostLines => _host.Lines;
+
+    /// <summary>
+    /// What -WhatIf showed so far, one operation a line without the "What if: " prefix: ShouldProcess writes it to
+    /// the host, never to a stream.
+    /// </summary>
+    public IReadOnlyList<string> WhatIf =>
+        _host.Lines.Where(l => l.StartsWith(WhatIfPrefix, StringComparison.Ordinal)).Select(l => l[WhatIfPrefix.Length..]).ToList();
+
+    private const string WhatIfPrefix = "What if: ";
 
     /// <summary>The ownership record the hosted cmdlets read and write.</summary>
     public string RecordPath => Path.Combine(_recordFolder, Core.Persistence.VipRecord.FileName);
@@ -78,7 +88,7 @@ public sealed class CmdletHost : IDisposable
         _runspace.Dispose();
         LvsCmdlet.VipRecordPathOverride = null;
         Directory.Delete(_recordFolder, recursive: true);
-        LvsCmdlet.RunnerFactory = () => ProcessRunner.Default;
+        LvsCmdlet.RunnerFactory = () => NoRealPrograms.Instance;
         LvsCmdlet.IsRoot = () => Core.Host.Privileges.IsRoot;
     }
 }

@@ -9,6 +9,7 @@ namespace LvsDirect.Tests.Support;
 public sealed class FakeRunner : IProcessRunner
 {
     private readonly Dictionary<string, Func<ToolCommand, ToolResult>> _responses = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _missing = new(StringComparer.Ordinal);
 
     public List<ToolCommand> Commands { get; } = [];
 
@@ -19,6 +20,16 @@ public sealed class FakeRunner : IProcessRunner
         _responses[commandLine] = c => new ToolResult(c, exitCode, stdout, stderr, TimeSpan.FromMilliseconds(1));
         return this;
     }
+
+    /// <summary>The fake host lacks these programs: lookups say so, whatever this machine has installed.</summary>
+    public FakeRunner Without(params string[] programs)
+    {
+        _missing.UnionWith(programs);
+        return this;
+    }
+
+    /// <summary>Every program is on the fake host unless <see cref="Without"/> took it away; the machine's PATH is never asked.</summary>
+    public string? Locate(string program) => _missing.Contains(program) ? null : "/lvsdirect-tests/fake/bin/" + program;
 
     public FakeRunner Throw(string commandLine, Exception ex)
     {
