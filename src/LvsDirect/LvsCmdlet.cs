@@ -42,6 +42,9 @@ public abstract class LvsCmdlet : PSCmdlet
 
     protected IProcessRunner Runner => _runner ??= new LoggingProcessRunner(RunnerFactory(), LogResult);
 
+    /// <summary>This host as persistence plans see it: its files, and its programs as <see cref="Runner"/> finds them.</summary>
+    protected IPersistenceHost LocalHost => new LocalPersistenceHost(Runner);
+
     /// <summary>
     /// The network namespace this command changes, identified once per command: the lock, the ownership record
     /// and the sysctl record all follow from it, so they cannot disagree (and the namespace is not looked up again).

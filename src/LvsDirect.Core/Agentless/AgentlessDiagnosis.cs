@@ -14,13 +14,11 @@ public static class AgentlessDiagnosis
     /// <summary>Where a host without -RcLocalPath keeps rc.local: /etc/rc.d/rc.local when /etc/rc.d exists.</summary>
     public const string RcDFolder = "/etc/rc.d";
 
-    public const string SavedRulesDefaultPath = "/etc/sysconfig/arptables";
-
     /// <summary>The files a diagnosis reads: the rc.local candidates (or the given one) and the saved rules.</summary>
     public static IReadOnlyList<string> FilesToRead(string? rcLocalPath, string? savedRulesPath) =>
         rcLocalPath is null
-            ? [RcDFolder, "/etc/rc.d/rc.local", "/etc/rc.local", savedRulesPath ?? SavedRulesDefaultPath]
-            : [rcLocalPath, savedRulesPath ?? SavedRulesDefaultPath];
+            ? [RcDFolder, "/etc/rc.d/rc.local", "/etc/rc.local", savedRulesPath ?? SavedArpRulesTarget.DefaultPath]
+            : [rcLocalPath, savedRulesPath ?? SavedArpRulesTarget.DefaultPath];
 
     /// <summary>
     /// The files that say which VIPs an earlier LvsDirect brought up (its rc.local block and unit); the record

@@ -20,7 +20,7 @@ public sealed class RealServerProbe
     public RealServerProbe(IProcessRunner runner, Func<string, bool>? installed = null)
     {
         _runner = runner;
-        _installed = installed ?? (p => ToolLocator.TryResolve(p) is not null);
+        _installed = installed ?? (p => runner.Locate(p) is not null);
     }
 
     /// <summary>Where the per-interface sysctls are read; tests point it elsewhere.</summary>

@@ -29,7 +29,7 @@ public sealed record DiagnosisPaths
     /// </summary>
     public string? NetworkConfigRoot { get; init; }
 
-    public string SavedRules => SavedRulesPath ?? AgentlessDiagnosis.SavedRulesDefaultPath;
+    public string SavedRules => SavedRulesPath ?? SavedArpRulesTarget.DefaultPath;
 
     public string SystemdUnit => SystemdUnitPath ?? Persistence.SystemdUnit.DefaultPath;
 

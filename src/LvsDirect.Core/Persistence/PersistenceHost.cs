@@ -19,14 +19,21 @@ public interface IPersistenceHost
     bool IsExecutable(string path);
 
     bool HasProgram(string name);
+
+    /// <summary>The program's absolute path on the host; null when it is not known there (the caller then names the usual place).</summary>
+    string? Locate(string name);
 }
 
-/// <summary>This host: its disk and its PATH.</summary>
-public sealed class LocalPersistenceHost : IPersistenceHost
+/// <summary>
+/// This host: its disk, and its programs as <paramref name="runner"/> finds them, so a runner standing in for the
+/// host (a test's fake) also answers which programs it has.
+/// </summary>
+public sealed class LocalPersistenceHost(IProcessRunner runner) : IPersistenceHost
 {
     private const UnixFileMode ExecuteBits = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
-    public static LocalPersistenceHost Instance { get; } = new();
+    /// <summary>This host with the programs really installed on it.</summary>
+    public static LocalPersistenceHost Instance { get; } = new(ProcessRunner.Default);
 
     public string? ReadText(string path) => AtomicFile.ReadAllTextOrNull(path);
 
@@ -34,7 +41,9 @@ public sealed class LocalPersistenceHost : IPersistenceHost
 
     public bool IsExecutable(string path) => File.Exists(path) && (File.GetUnixFileMode(path) & ExecuteBits) == ExecuteBits;
 
-    public bool HasProgram(string name) => ToolLocator.TryResolve(name) is not null;
+    public bool HasProgram(string name) => runner.Locate(name) is not null;
+
+    public string? Locate(string name) => runner.Locate(name);
 }
 
 /// <summary>A host over the agentless transport: the files its script read (<see cref="PersistencePlan.FilesToRead"/>) and the programs it found.</summary>
@@ -57,4 +66,7 @@ public sealed class RemotePersistenceHost(RemoteSnapshot snapshot) : IPersistenc
         && (Convert.ToInt32(mode, 8) & 0b001_001_001) == 0b001_001_001;
 
     public bool HasProgram(string name) => snapshot.Programs.Contains(name);
+
+    /// <summary>The script reports which programs it found, not where.</summary>
+    public string? Locate(string name) => null;
 }

@@ -157,7 +157,7 @@ public sealed class SystemdUnitTarget(string path, bool manageService) : IPersis
             throw new LvsException(LvsErrorKind.FileError, $"{Path} exists and was not written by LvsDirect; give another -Path.", Path);
         }
 
-        var lines = SystemdUnit.Render(input.Boot);
+        var lines = SystemdUnit.Render(input.Boot, host.Locate);
         var systemctl = manageService && host.HasProgram("systemctl");
         var warnings = manageService && !systemctl
             ? [$"This host has no systemctl: the unit is written, but nothing runs it at boot. Use Export-RcLocal without -Target instead."]

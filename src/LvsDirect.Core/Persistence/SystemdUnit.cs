@@ -27,9 +27,14 @@ public static class SystemdUnit
         IReadOnlyList<RedirectRule>? redirects = null) =>
         Render(BootCommands.Create(dialect, vips, sysctls, redirects));
 
-    /// <summary>The unit for <paramref name="boot"/>, one ExecStart per command, in its order.</summary>
-    public static IReadOnlyList<string> Render(BootCommands boot)
+    /// <summary>
+    /// The unit for <paramref name="boot"/>, one ExecStart per command, in its order. <paramref name="locate"/>
+    /// finds the programs on the host the unit is for (<see cref="IPersistenceHost.Locate"/>); this machine's
+    /// PATH when not given.
+    /// </summary>
+    public static IReadOnlyList<string> Render(BootCommands boot, Func<string, string?>? locate = null)
     {
+        locate ??= ToolLocator.TryResolve;
         if (boot.IsEmpty)
         {
             return [];
@@ -48,8 +53,9 @@ public static class SystemdUnit
             "RemainAfterExit=yes",
         };
 
+        // Absolute paths: systemd before version 239 accepts nothing else. Where it is not installed, the usual place.
         void Exec(string program, IEnumerable<string> args, bool ignoreFailure = false) =>
-            lines.Add($"ExecStart={(ignoreFailure ? "-" : string.Empty)}{Program(program)} {string.Join(' ', args)}");
+            lines.Add($"ExecStart={(ignoreFailure ? "-" : string.Empty)}{locate(program) ?? "/usr/sbin/" + program} {string.Join(' ', args)}");
 
         foreach (var command in boot.Commands)
         {
@@ -85,10 +91,4 @@ public static class SystemdUnit
 
     /// <summary>True when the file is one LvsDirect wrote, so it may be replaced or removed.</summary>
     public static bool IsOurs(string? content) => content?.StartsWith(Header, StringComparison.Ordinal) == true;
-
-    /// <summary>
-    /// The program's absolute path on this host: systemd before version 239 accepts nothing else, and the unit
-    /// runs on the host that exported it. Where it is not installed, the usual place.
-    /// </summary>
-    private static string Program(string name) => ToolLocator.TryResolve(name) ?? "/usr/sbin/" + name;
 }

@@ -62,11 +62,11 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             if (_input.Count == 0)
             {
                 // A host without iptables has no REDIRECT rules to keep.
-                var redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken).ToList();
+                var redirects = Runner.Locate("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken).ToList();
                 var state = ReadSuppressionState();
                 var live = Core.Planning.VipListing.List(state, all: false, ReadOwnership(unit || Path is null ? null : path)).ToList();
                 // The nftables method's VIPs wait for their table where Save-ArpSuppression -Method Nftables keeps it.
-                var nftFile = LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
+                var nftFile = LocalHost.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
                 if (nftFile is null && live.Any(v => v.Method == ArpMethod.Nftables))
                 {
                     WriteWarning($"VIPs of the nftables method: only their addresses are recreated here, as {NftConf.DefaultPath} does not exist. Keep their table with Save-ArpSuppression -Method Nftables, which the nftables service loads at boot before the network, then export again so the block loads it before the VIPs.");
@@ -94,7 +94,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             }
 
             IPersistenceTarget target = unit ? new SystemdUnitTarget(path, manageService: Path is null) : new RcLocalTarget(path);
-            var item = target.Plan(input, LocalPersistenceHost.Instance);
+            var item = target.Plan(input, LocalHost);
             if (!PersistenceRun.Apply(this, Runner, item, unit ? "Export systemd unit" : "Export rc.local", out var enabled, CancellationToken))
             {
                 return null;

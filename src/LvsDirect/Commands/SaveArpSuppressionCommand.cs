@@ -15,8 +15,6 @@ namespace LvsDirect.Commands;
 [OutputType(typeof(ArpSuppressionSaveResult))]
 public sealed class SaveArpSuppressionCommand : LvsCmdlet
 {
-    public const string DefaultPath = SavedArpRulesTarget.DefaultPath;
-
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
@@ -52,7 +50,7 @@ public sealed class SaveArpSuppressionCommand : LvsCmdlet
                 ArpMethod.Nftables => new Core.Host.HostInspector(Runner).Read(includeArpRules: false, CancellationToken, includeNft: true),
                 _ => ReadState(includeArpRules: true),
             };
-            var item = target.Plan(new PersistenceInput { State = state, Boot = BootCommands.Empty }, LocalPersistenceHost.Instance);
+            var item = target.Plan(new PersistenceInput { State = state, Boot = BootCommands.Empty }, LocalHost);
             var applied = PersistenceRun.Apply(this, Runner, item, "Save ARP suppression", out var enabled, CancellationToken);
             return item.Skipped
                 ? null

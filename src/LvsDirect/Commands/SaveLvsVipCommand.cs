@@ -31,7 +31,7 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
     /// <summary>Where the arptables method's rules are saved (Save-ArpSuppression -Path), as the booted host sees it, below -Path.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string ArpRulesPath { get; set; } = SaveArpSuppressionCommand.DefaultPath;
+    public string ArpRulesPath { get; set; } = SavedArpRulesTarget.DefaultPath;
 
     /// <summary>Writes the files even where a VIP's ARP suppression is not persisted (with a warning per VIP).</summary>
     [Parameter]

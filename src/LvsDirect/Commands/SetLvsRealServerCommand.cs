@@ -248,10 +248,10 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     /// not listed, removed. The chosen method's own tool is required.
     /// </summary>
     private HostState ReadEveryMethod() => new HostInspector(Runner).Read(
-        Method == ArpMethod.Arptables || ToolLocator.TryResolve("arptables") is not null,
+        Method == ArpMethod.Arptables || Runner.Locate("arptables") is not null,
         CancellationToken,
         includeSysctls: true,
-        includeNft: Method == ArpMethod.Nftables || ToolLocator.TryResolve("nft") is not null);
+        includeNft: Method == ArpMethod.Nftables || Runner.Locate("nft") is not null);
 
     /// <summary>
     /// -Persist here (and on each host over remoting): the method's saved rules or settings and the rc.local
@@ -262,11 +262,11 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     {
         var rcLocal = RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath);
         var state = ReadEveryMethod();
-        var redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken);
+        var redirects = Runner.Locate("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken);
         var methodFile = ArpRulesPath is null ? null : GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
         // The nftables method's table file is written by this plan before rc.local, so the block can load it.
         var nftFile = Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
-            : LocalPersistenceHost.Instance.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
+            : LocalHost.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
         var managed = Core.Planning.VipListing.List(state, all: false, ReadOwnership(rcLocal)).ToList();
         var input = PersistenceInput.For(state, managed, redirects, nftFile);
         var changed = false;
@@ -274,7 +274,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         {
             try
             {
-                var item = target.Plan(input, LocalPersistenceHost.Instance);
+                var item = target.Plan(input, LocalHost);
                 changed |= PersistenceRun.Apply(this, Runner, item, "Persist", out _, CancellationToken) && item.Changed;
                 WriteVerbose($"{item.Path} {(item.Changed ? "rewritten" : "unchanged")}");
             }
@@ -317,7 +317,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             var root = NetworkConfigPath is null ? "/" : GetUnresolvedProviderPathFromPSPath(NetworkConfigPath);
             var vips = managed.Select(v => new NativeVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Method)).ToList();
             var networkManager = NetworkConfigPath is null ? NativeConfigFiles.ReadNetworkManagerVersion(Runner, CancellationToken) : null;
-            return new NativeVipTarget(native, root, SavedRulesBelowRoot() ?? SaveArpSuppressionCommand.DefaultPath, vips, networkManager);
+            return new NativeVipTarget(native, root, SavedRulesBelowRoot() ?? SavedArpRulesTarget.DefaultPath, vips, networkManager);
         }
 
         return PersistTarget == PersistTarget.Systemd

@@ -56,7 +56,7 @@ public sealed class TestLvsArpCommand : LvsCmdlet
 
     protected override void ProcessRecord() => Guard(() =>
     {
-        if (ToolLocator.TryResolve("arping") is null)
+        if (Runner.Locate("arping") is null)
         {
             throw new LvsException(LvsErrorKind.ProgramNotFound,
                 $"Test-LvsArp needs arping from iputils to send ARP requests. Install the '{ToolLocator.PackageFor("arping")}' package (Debian, Ubuntu: apt-get install {ToolLocator.PackageFor("arping")}; RHEL, Fedora: dnf install iputils).",

@@ -200,5 +200,7 @@ public sealed class PersistencePlanTests : IDisposable
         public bool IsExecutable(string path) => Executable.Contains(path);
 
         public bool HasProgram(string name) => Programs.Contains(name);
+
+        public string? Locate(string name) => Programs.Contains(name) ? "/usr/sbin/" + name : null;
     }
 }

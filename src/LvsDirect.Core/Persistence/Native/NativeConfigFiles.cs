@@ -44,7 +44,7 @@ public sealed record NativeConfigFiles
     /// <summary>This host's NetworkManager version (`NetworkManager --version`); null when it is not installed or does not say.</summary>
     public static Version? ReadNetworkManagerVersion(Tools.IProcessRunner runner, CancellationToken cancellationToken)
     {
-        if (Tools.ToolLocator.TryResolve("NetworkManager") is null)
+        if (runner.Locate("NetworkManager") is null)
         {
             return null;
         }

@@ -100,7 +100,7 @@ public static class NativePersistence
 /// <summary>The suppression a boot loads before the network, as files (read below the same root as the stack's).</summary>
 public sealed record BootSuppression
 {
-    public string SavedRulesPath { get; init; } = "/etc/sysconfig/arptables";
+    public string SavedRulesPath { get; init; } = SavedArpRulesTarget.DefaultPath;
 
     public ArptablesRuleSet? SavedRules { get; init; }
 
