@@ -32,9 +32,6 @@ public sealed class LocalPersistenceHost(IProcessRunner runner) : IPersistenceHo
 {
     private const UnixFileMode ExecuteBits = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
-    /// <summary>This host with the programs really installed on it.</summary>
-    public static LocalPersistenceHost Instance { get; } = new(ProcessRunner.Default);
-
     public string? ReadText(string path) => AtomicFile.ReadAllTextOrNull(path);
 
     public bool Exists(string path) => File.Exists(path) || Directory.Exists(path);

@@ -95,7 +95,8 @@ public sealed class PersistencePlanTests : IDisposable
             UnreadableFiles = new HashSet<string> { Path.GetDirectoryName(rules)! },
         };
 
-        var local = PersistencePlan.Create(Input(redirects), LocalPersistenceHost.Instance, targets);
+        // This host as the fake runner has it: like the snapshot, no service manager, whatever this machine has.
+        var local = PersistencePlan.Create(Input(redirects), new LocalPersistenceHost(new FakeRunner().Without("systemctl", "chkconfig")), targets);
         var overSsh = PersistencePlan.Create(Input(redirects), new RemotePersistenceHost(remote), targets);
 
         Assert.Equal(Shown(local.Operations), Shown(overSsh.Operations));
@@ -110,7 +111,7 @@ public sealed class PersistencePlanTests : IDisposable
         var targets = new IPersistenceTarget[] { new RcLocalTarget(rc), new SavedArpRulesTarget(Path.Combine(_dir, "etc", "sysconfig", "arptables")) };
         var runner = FakeRunner.Host();
 
-        foreach (var op in PersistencePlan.Create(Input(), LocalPersistenceHost.Instance, targets).Operations)
+        foreach (var op in PersistencePlan.Create(Input(), new LocalPersistenceHost(runner), targets).Operations)
         {
             OperationExecutor.Run(op, runner, CancellationToken.None);
         }
@@ -119,7 +120,7 @@ public sealed class PersistencePlanTests : IDisposable
         Assert.Equal(
             ["INPUT -d 203.0.113.100 DROP", "OUTPUT -s 203.0.113.100 mangle"],
             ArptablesRuleSet.Parse(File.ReadAllText(Path.Combine(_dir, "etc", "sysconfig", "arptables"))).Rules.Select(r => $"{r.Chain} {(r.Destination is null ? "-s " + r.Source : "-d " + r.Destination)} {r.Target}"));
-        Assert.Empty(Shown(PersistencePlan.Create(Input(), LocalPersistenceHost.Instance, targets).Operations));
+        Assert.Empty(Shown(PersistencePlan.Create(Input(), new LocalPersistenceHost(runner), targets).Operations));
         Assert.Empty(runner.Changes);
     }
 
