@@ -1,7 +1,6 @@
 using System.Text;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Parsing;
-using LvsDirect.Core.Tools;
 
 namespace LvsDirect.Core.Persistence;
 
@@ -29,12 +28,11 @@ public static class SystemdUnit
 
     /// <summary>
     /// The unit for <paramref name="boot"/>, one ExecStart per command, in its order. <paramref name="locate"/>
-    /// finds the programs on the host the unit is for (<see cref="IPersistenceHost.Locate"/>); this machine's
-    /// PATH when not given.
+    /// finds the programs on the host the unit is for (<see cref="IPersistenceHost.Locate"/>); without it, or
+    /// for a program it does not find, the usual place.
     /// </summary>
     public static IReadOnlyList<string> Render(BootCommands boot, Func<string, string?>? locate = null)
     {
-        locate ??= ToolLocator.TryResolve;
         if (boot.IsEmpty)
         {
             return [];
@@ -53,9 +51,9 @@ public static class SystemdUnit
             "RemainAfterExit=yes",
         };
 
-        // Absolute paths: systemd before version 239 accepts nothing else. Where it is not installed, the usual place.
+        // Absolute paths: systemd before version 239 accepts nothing else.
         void Exec(string program, IEnumerable<string> args, bool ignoreFailure = false) =>
-            lines.Add($"ExecStart={(ignoreFailure ? "-" : string.Empty)}{locate(program) ?? "/usr/sbin/" + program} {string.Join(' ', args)}");
+            lines.Add($"ExecStart={(ignoreFailure ? "-" : string.Empty)}{locate?.Invoke(program) ?? "/usr/sbin/" + program} {string.Join(' ', args)}");
 
         foreach (var command in boot.Commands)
         {
