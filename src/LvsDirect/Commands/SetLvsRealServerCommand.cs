@@ -269,8 +269,8 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         var state = ReadEveryMethod();
         var redirects = ToolLocator.TryResolve("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken);
         var methodFile = ArpRulesPath is null ? null : GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
-        // The nftables method's table file is written by this plan before rc.local, so the block can load it.
         var managed = Core.Planning.VipListing.List(state, all: false, ReadOwnership(rcLocal)).ToList();
+        // The nftables method's table file is written by this plan before rc.local, so the block can load it.
         var input = PersistenceInput.For(state, managed, redirects, NftBootFile(methodFile, LocalPersistenceHost.Instance));
         var changed = false;
         var nftConfig = NftConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(NftConfigPath);
