@@ -46,11 +46,12 @@ BeforeAll {
         param([string] $Script, [object[]] $Arguments = @())
         Invoke-LvsInNamespace $Lab.Client.Namespace {
             param($script, $arguments)
-            # Per-host failures are non-terminating errors: collect them beside the results.
+            # Per-host failures are non-terminating errors, and warnings go to their own stream: collect both beside the results.
             $ErrorActionPreference = 'Continue'
-            $all = @(& ([scriptblock]::Create($script)) @arguments 2>&1)
+            $all = @(& ([scriptblock]::Create($script)) @arguments 2>&1 3>&1)
             $failures = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
-            $results = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+            $warnings = @($all | Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
+            $results = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] -and $_ -isnot [System.Management.Automation.WarningRecord] })
             [pscustomobject]@{
                 Results = @($results | ForEach-Object {
                         [pscustomobject]@{
@@ -58,9 +59,16 @@ BeforeAll {
                             Unchanged = @($_.Unchanged | ForEach-Object { "$_" }); Persisted = $_.PersistenceChanged; ErrorId = $_.ErrorId; Commands = @($_.Commands)
                         }
                     })
-                Errors  = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
+                Errors   = @($failures | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.TargetObject)|$($_.Exception.Message)" })
+                Warnings = @($warnings | ForEach-Object Message)
             }
         } -ArgumentList $Script, $Arguments
+    }
+
+    # The ARP sysctls of all and eth0 in a namespace, read from outside the module.
+    function script:Get-NamespaceArpSysctl([string] $Namespace) {
+        $keys = foreach ($conf in 'all', 'eth0') { foreach ($k in 'arp_ignore', 'arp_announce') { "net.ipv4.conf.$conf.$k" } }
+        (Invoke-LvsNetns $Namespace sysctl $keys).StdOut.Trim() -split "`n" | ForEach-Object { $_ -replace '\s', '' }
     }
 
     function script:Get-Vips([string] $Role) {
@@ -458,10 +466,7 @@ Describe 'Every ARP method and IPv6 VIPs over -Transport Ssh on real servers wit
             $links = (Invoke-LvsNative ip '-n', $Lab.Hosts[$Role].Namespace, '-j', 'addr', 'show', 'dev', $InterfaceName).StdOut | ConvertFrom-Json
             @($links.addr_info | Where-Object { $_.local -like '203.0.113.*' -or $_.local -like '2001:db8:*' } | ForEach-Object { "$($_.local)/$($_.prefixlen)" } | Sort-Object)
         }
-        function script:Get-ArpSysctl([string] $Role) {
-            $keys = foreach ($conf in 'all', 'eth0') { foreach ($k in 'arp_ignore', 'arp_announce') { "net.ipv4.conf.$conf.$k" } }
-            (Invoke-LvsNetns $Lab.Hosts[$Role].Namespace sysctl $keys).StdOut.Trim() -split "`n" | ForEach-Object { $_ -replace '\s', '' }
-        }
+        function script:Get-ArpSysctl([string] $Role) { Get-NamespaceArpSysctl $Lab.Hosts[$Role].Namespace }
         function script:Get-NftRuleset([string] $Role) { (Invoke-LvsNetns $Lab.Hosts[$Role].Namespace nft 'list', 'ruleset').StdOut }
         function script:Get-SysctlRecordPath([string] $Role) { Join-Path (Get-LvsNamespaceStatePath -Namespace $Lab.Hosts[$Role].Namespace).Durable 'arp-sysctl.json' }
     }
@@ -583,5 +588,150 @@ virtual_server $VipN 80 {
         $sysctl.Results[0].ErrorId | Should -Be 'ProgramNotFound'
         $sysctl.Errors | Should -Match "^ProgramNotFound,.*'procps'"
         @(Get-LvsLabKernelState -Namespace $rs3.Namespace; Get-ArpSysctl rs3; Get-NftRuleset rs3) -join "`n" | Should -Be $before
+    }
+}
+
+Describe '-Persist over -Transport Ssh with the sysctl and nftables methods, executed on a fresh host' -Skip:([bool]$SkipReason) {
+    BeforeAll {
+        $script:Lab = New-LvsLab -RealServerCount 2 -NoSession
+        $script:Ssh = New-LvsSshLab -Lab $Lab -NoPowerShell
+        $script:Key = $Ssh.KeyFilePath
+        $script:VipS = '203.0.113.30'
+        $script:VipN = '203.0.113.31'
+        # The sysctl method's file goes to its default path on rs1, whose sshd sees a private /etc/sysctl.d (the
+        # host's own is never touched); the nftables configuration is a file of the test's own.
+        $script:SysctlD = (Set-LvsSshLabPrivatePath -SshLab $Ssh -Role rs1 -Path '/etc/sysctl.d')['/etc/sysctl.d']
+        $script:SysctlConf = Join-Path $SysctlD '90-lvsdirect-arp.conf'
+        $script:NftConfig = Join-Path $Lab.TempPath 'rs2.nftables.conf'
+        Set-Content -LiteralPath $NftConfig -Value "#!/usr/sbin/nft -f`n`nflush ruleset`n" -NoNewline
+        $script:Persist = 'param($k, $h, $vip, $m, $rc, $rules, $nftConfig) Set-LvsRealServer -HostName $h -VirtualIP $vip -Method $m -Transport Ssh -UserName root -KeyFilePath $k -Persist -RcLocalPath $rc -ArpRulesPath $rules -NftConfigPath $nftConfig'
+        $script:PersistDefault = 'param($k, $h, $vip, $m, $rc) Set-LvsRealServer -HostName $h -VirtualIP $vip -Method $m -Transport Ssh -UserName root -KeyFilePath $k -Persist -RcLocalPath $rc'
+
+        function script:New-DebianRcLocal([string] $Path) { Set-Content -LiteralPath $Path -Value "#!/bin/sh -e`n# rc.local`nexit 0`n" -NoNewline }
+        # A "rebooted" real server (same eth0, nothing else) executes the file twice under its own shebang.
+        function script:Invoke-BootFile([string] $Role, [string] $Path) {
+            [Convert]::ToString([int](Get-Item -LiteralPath $Path).UnixFileMode, 8) | Should -Be '755' -Because 'rc-local.service runs it only when executable'
+            $fresh = Add-LvsLabHost -Lab $Lab -Role "boot$(Get-Random -Maximum 9999)" -Address $Lab.Hosts[$Role].Address -Isolated
+            foreach ($run in 1, 2) {
+                $boot = Invoke-LvsNetns $fresh.Namespace $Path -AllowFailure
+                $boot.ExitCode | Should -Be 0 -Because "run ${run} of ${Path}: $($boot.StdErr)"
+            }
+            $fresh.Namespace
+        }
+        function script:Get-VipAddress([string] $Namespace) {
+            $links = (Invoke-LvsNative ip '-n', $Namespace, '-j', 'addr').StdOut | ConvertFrom-Json
+            @($links | ForEach-Object { $dev = $_.ifname; $_.addr_info | Where-Object local -like '203.0.113.*' | ForEach-Object { "$dev $($_.local)/$($_.prefixlen)" } })
+        }
+        function script:Get-WriteTimes([string[]] $Path) { @($Path | ForEach-Object { (Get-Item -LiteralPath $_).LastWriteTimeUtc.Ticks }) }
+        $script:Block = { param($t) [regex]::Match($t, '(?s)# BEGIN LvsDirect.*# END LvsDirect managed block').Value }
+    }
+
+    AfterAll {
+        Remove-LvsSshLab -SshLab $Ssh
+        Remove-LvsLab -Lab $Lab
+    }
+
+    It '-Method Sysctl writes the sysctl.d file and the rc.local block, once; executed on a fresh host, the VIP is on lo with the sysctls' {
+        $rc = Join-Path $Lab.TempPath 'rs1.sysctl.rc.local'
+        New-DebianRcLocal $rc
+        Set-Content -LiteralPath (Join-Path $SysctlD '99-admin.conf') -Value 'net.ipv4.ip_forward = 0'
+
+        $once = Invoke-Pool $PersistDefault $Key, 'rs1', $VipS, 'Sysctl', $rc
+        $times = Get-WriteTimes $rc, $SysctlConf
+        $twice = Invoke-Pool $PersistDefault $Key, 'rs1', $VipS, 'Sysctl', $rc
+
+        $once.Errors | Should -BeNullOrEmpty
+        $once.Results[0].Status | Should -Be 'Changed'
+        $once.Results[0].Persisted | Should -BeTrue
+        $twice.Errors | Should -BeNullOrEmpty
+        $twice.Results[0].Status | Should -Be 'Unchanged'
+        $twice.Results[0].Persisted | Should -BeFalse
+        $twice.Results[0].Commands | Should -BeNullOrEmpty
+        Get-WriteTimes $rc, $SysctlConf | Should -Be $times -Because 'a second run writes nothing'
+        # The same files a local run of Save-ArpSuppression and Export-RcLocal writes from that host's state.
+        $local = Invoke-LvsInNamespace $Lab.Hosts['rs1'].Namespace {
+            param($dir)
+            $null = Save-ArpSuppression -Method Sysctl -Path (Join-Path $dir 'rs1.local-sysctl.conf')
+            $null = Export-RcLocal -Path (Join-Path $dir 'rs1.local-sysctl.rc')
+        } -ArgumentList $Lab.TempPath
+        $conf = Get-Content -LiteralPath $SysctlConf
+        $conf | Should -Contain 'net.ipv4.conf.all.arp_ignore = 1'
+        $conf | Should -Contain 'net.ipv4.conf.all.arp_announce = 2'
+        Get-Content -LiteralPath $SysctlConf -Raw | Should -Be (Get-Content -LiteralPath (Join-Path $Lab.TempPath 'rs1.local-sysctl.conf') -Raw)
+        & $Block (Get-Content -LiteralPath $rc -Raw) | Should -Match ([regex]::Escape("$VipS/32 dev lo"))
+        & $Block (Get-Content -LiteralPath $rc -Raw) | Should -Be (& $Block (Get-Content -LiteralPath (Join-Path $Lab.TempPath 'rs1.local-sysctl.rc') -Raw))
+
+        $ns = Invoke-BootFile rs1 $rc
+
+        Get-VipAddress $ns | Should -Be @("lo $VipS/32")
+        Get-NamespaceArpSysctl $ns | Should -Be @('net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2', 'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.eth0.arp_announce=2')
+    }
+
+    It '-Method Nftables writes the table file, includes it once from nftables.conf and loads it from rc.local, once; executed on a fresh host, the table is there before the VIP' {
+        $rc = Join-Path $Lab.TempPath 'rs2.nft.rc.local'
+        $nftFile = Join-Path $Lab.TempPath 'rs2.arp.nft'
+        New-DebianRcLocal $rc
+
+        $once = Invoke-Pool $Persist $Key, 'rs2', $VipN, 'Nftables', $rc, $nftFile, $NftConfig
+        $times = Get-WriteTimes $rc, $nftFile, $NftConfig
+        $twice = Invoke-Pool $Persist $Key, 'rs2', $VipN, 'Nftables', $rc, $nftFile, $NftConfig
+
+        $once.Errors | Should -BeNullOrEmpty
+        $once.Results[0].Persisted | Should -BeTrue
+        $twice.Errors | Should -BeNullOrEmpty
+        $twice.Results[0].Status | Should -Be 'Unchanged'
+        $twice.Results[0].Persisted | Should -BeFalse
+        Get-WriteTimes $rc, $nftFile, $NftConfig | Should -Be $times -Because 'a second run writes nothing'
+        $config = Get-Content -LiteralPath $NftConfig
+        $config[0..2] | Should -Be @('#!/usr/sbin/nft -f', '', 'flush ruleset') -Because 'the host''s configuration is kept'
+        @($config | Where-Object { $_ -eq "include `"$nftFile`"" }).Count | Should -Be 1
+        $localNft = Join-Path $Lab.TempPath 'rs2.local-arp.nft'
+        $null = Invoke-LvsInNamespace $Lab.Hosts['rs2'].Namespace {
+            param($path, $config) $null = Save-ArpSuppression -Method Nftables -Path $path -ConfigPath $config
+        } -ArgumentList $localNft, (Join-Path $Lab.TempPath 'rs2.local-nftables.conf')
+        Get-Content -LiteralPath $nftFile -Raw | Should -Be (Get-Content -LiteralPath $localNft -Raw)
+        $lines = @((& $Block (Get-Content -LiteralPath $rc -Raw)) -split "`n")
+        $load = [array]::FindIndex([string[]]$lines, [Predicate[string]] { $args[0] -like "*$nftFile*" })
+        $vip = [array]::FindIndex([string[]]$lines, [Predicate[string]] { $args[0] -like "*$VipN/32*" })
+        $load | Should -BeGreaterThan 0 -Because 'the block loads the table file'
+        $vip | Should -BeGreaterThan $load
+
+        $ns = Invoke-BootFile rs2 $rc
+
+        Get-VipAddress $ns | Should -Be @("eth0 $VipN/32")
+        $ruleset = (Invoke-LvsNetns $ns nft 'list', 'ruleset').StdOut
+        $ruleset | Should -Match 'table arp lvsdirect'
+        $ruleset | Should -Match "daddr ip $([regex]::Escape($VipN)) drop"
+        $ruleset | Should -Match "saddr ip $([regex]::Escape($VipN)) .*$([regex]::Escape($Lab.Hosts['rs2'].Address))"
+    }
+
+    It 'switches Sysctl to Arptables with -Persist: the sysctl.d file LvsDirect wrote goes, a foreign one stays, and the new block brings the VIP back on eth0 with its rules' {
+        $rc = Join-Path $Lab.TempPath 'rs1.sysctl.rc.local'
+        $rules = Join-Path $Lab.TempPath 'rs1.arptables'
+        Test-Path -LiteralPath $SysctlConf | Should -BeTrue -Because 'the sysctl method''s run above wrote it'
+
+        $r = Invoke-Pool $Persist $Key, 'rs1', $VipS, 'Arptables', $rc, $rules, $NftConfig
+
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Results[0].Persisted | Should -BeTrue
+        Test-Path -LiteralPath $SysctlConf | Should -BeFalse
+        Test-Path -LiteralPath (Join-Path $SysctlD '99-admin.conf') | Should -BeTrue
+        (Get-Content -LiteralPath $rules) -match [regex]::Escape($VipS) | Should -Not -BeNullOrEmpty
+
+        $ns = Invoke-BootFile rs1 $rc
+
+        Get-VipAddress $ns | Should -Be @("eth0 $VipS/32")
+        @(Get-LvsLabSuppressionRule $ns $VipS).Count | Should -Be 2
+        Get-NamespaceArpSysctl $ns | Should -Be @('net.ipv4.conf.all.arp_ignore=0', 'net.ipv4.conf.all.arp_announce=0', 'net.ipv4.conf.eth0.arp_ignore=0', 'net.ipv4.conf.eth0.arp_announce=0')
+    }
+
+    It 'writes the persistence plan''s warnings on the pipeline, naming the host' {
+        $rc = Join-Path $Lab.TempPath 'rs1.crlf.rc.local'
+        Set-Content -LiteralPath $rc -Value "#!/bin/sh`r`nexit 0`r`n" -NoNewline
+
+        $r = Invoke-Pool $Persist $Key, 'rs1', $VipS, 'Arptables', $rc, (Join-Path $Lab.TempPath 'rs1.arptables'), $NftConfig
+
+        $r.Errors | Should -BeNullOrEmpty
+        @($r.Warnings | Where-Object { $_ -like "rs1: $rc*will not run at boot*CRLF*" }).Count | Should -Be 1
     }
 }

@@ -10,6 +10,7 @@ Stop-LvsSshServer / Start-LvsSshServer
 Install-LvsSshLabModule / Get-LvsSshLabModule
                          put the built module into (or look for it in) a host's private module folder.
 Hide-LvsSshLabProgram    restarts one host's sshd with programs hidden from its sessions (a missing package).
+Set-LvsSshLabPrivatePath restarts one host's sshd with private folders bound over host folders (its own /etc/sysctl.d).
 Remove-LvsSshLab         stops every sshd this lab started, by PID, and removes its files.
 
 Nothing of the host is written: each sshd runs in a mount namespace of its own (a private /run holding
@@ -171,9 +172,41 @@ function Hide-LvsSshLabProgram {
         if (-not $path) { throw "$p is not installed: there is nothing to hide." }
         "mount --bind '$empty' '$path'"
     }
+    Restart-LvsSshServerWithMount -SshLab $SshLab -Role $Role -Bind $binds
+}
+
+function Set-LvsSshLabPrivatePath {
+    <#
+    .SYNOPSIS
+    Restarts one host's sshd with an empty private folder bound over each existing host folder, in the sshd's own
+    mount namespace only: the module writes its default files there (e.g. /etc/sysctl.d) and the host's own stay
+    untouched. Folders only: a file bound over another cannot be replaced by rename, as atomic writes do.
+    Returns path -> the private folder.
+    #>
+    param([Parameter(Mandatory)] $SshLab, [Parameter(Mandatory)][string] $Role, [Parameter(Mandatory)][string[]] $Path)
+
+    $h = $SshLab.Hosts[$Role]
+    $copies = [ordered]@{}
+    $binds = foreach ($p in $Path) {
+        $copy = Join-Path $h.Directory 'private' ($p.TrimStart('/') -replace '/', '_')
+        $null = New-Item -ItemType Directory -Path (Split-Path $copy) -Force
+        if (-not (Test-Path -LiteralPath $p -PathType Container)) { throw "$p is not a folder on this machine: there is nothing to bind over." }
+        $null = New-Item -ItemType Directory -Path $copy -Force
+        $copies[$p] = $copy
+        "mount --bind '$copy' '$p'"
+    }
+    Restart-LvsSshServerWithMount -SshLab $SshLab -Role $Role -Bind $binds
+    $copies
+}
+
+function Restart-LvsSshServerWithMount {
+    # Adds mount commands to one host's start script (before sshd is exec'd) and restarts its sshd.
+    param([Parameter(Mandatory)] $SshLab, [Parameter(Mandatory)][string] $Role, [Parameter(Mandatory)][string[]] $Bind)
+
+    $h = $SshLab.Hosts[$Role]
     $lines = @(Get-Content -LiteralPath $h.Script)
     $exec = @($lines | Where-Object { $_ -like 'exec *' })
-    Set-Content -LiteralPath $h.Script -Encoding ascii -Value (@($lines | Where-Object { $_ -notlike 'exec *' }) + $binds + $exec)
+    Set-Content -LiteralPath $h.Script -Encoding ascii -Value (@($lines | Where-Object { $_ -notlike 'exec *' }) + $Bind + $exec)
     Stop-LvsSshServer -SshLab $SshLab -Role $Role
     Start-LvsSshServer -SshLab $SshLab -Role $Role
 }

@@ -276,9 +276,10 @@ public sealed class SavedArpRulesTarget(string? path) : IPersistenceTarget
 /// <summary>
 /// The sysctl method's settings in a file of LvsDirect's own in /etc/sysctl.d, as live (never lower than the
 /// method needs); with no VIP on lo left, the file is removed if LvsDirect wrote it, so a reboot does not bring
-/// back settings nobody needs.
+/// back settings nobody needs. With <paramref name="cleanupOnly"/> (another method was chosen) the file is only
+/// removed, never written: a method switch must not leave it to raise the sysctls at the next boot.
 /// </summary>
-public sealed class SysctlConfTarget(string? path) : IPersistenceTarget
+public sealed class SysctlConfTarget(string? path, bool cleanupOnly = false) : IPersistenceTarget
 {
     public string Path { get; } = path ?? SysctlConf.DefaultPath;
 
@@ -296,8 +297,13 @@ public sealed class SysctlConfTarget(string? path) : IPersistenceTarget
                 Path = Path,
                 Action = $"Remove {Path}: no VIP on lo needs the ARP sysctls any more",
                 Writes = ours ? [new RemoteFileRemove(Path)] : [],
-                Warnings = existing is not null && !ours ? [$"{Path} was not written by LvsDirect; it is left as it is."] : [],
+                Warnings = existing is not null && !ours && !cleanupOnly ? [$"{Path} was not written by LvsDirect; it is left as it is."] : [],
             };
+        }
+
+        if (cleanupOnly)
+        {
+            return new PersistenceItem { Path = Path, Action = $"Keep {Path}: VIPs on lo still use the ARP sysctls", Skipped = true };
         }
 
         if (existing is not null && !ours)

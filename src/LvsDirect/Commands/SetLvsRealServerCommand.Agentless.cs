@@ -22,12 +22,16 @@ public sealed partial class SetLvsRealServerCommand
     // -SysctlStatePath on each host (checked before any host is contacted); null for each namespace's default.
     private string? _sysctlRecord;
 
+    // -NftConfigPath on each host, checked with the other paths.
+    private string? _nftConfig;
+
     private void RunAgentless(IReadOnlyList<(string Host, IReadOnlyList<string> Vips)> hosts)
     {
         var whatIf = RemoteCmdlet.IsWhatIf(this);
         var rcLocal = RcLocalPath is null ? null : RemotePath(RcLocalPath, nameof(RcLocalPath));
         var arpRules = ArpRulesPath is null ? null : RemotePath(ArpRulesPath, nameof(ArpRulesPath));
         _sysctlRecord = SysctlStatePath is null ? null : RemotePath(SysctlStatePath, nameof(SysctlStatePath));
+        _nftConfig = NftConfigPath is null ? null : RemotePath(NftConfigPath, nameof(NftConfigPath));
 
         // Every host name and VIP is validated before any host is contacted: bad input changes nothing anywhere.
         var work = hosts.Select(h => new AgentlessWork(
@@ -43,7 +47,13 @@ public sealed partial class SetLvsRealServerCommand
         var channel = new AgentlessChannel();
         ForEachHost(ProgressActivityId + 2, confirmed, w => w.Target.HostName, ThrottleLimit, (w, ct) => ApplyAgentless(channel, w, whatIf, rcLocal, arpRules, ct), outcome =>
         {
-            var result = outcome.Result ?? Failed(outcome.Item.Target.HostName, outcome.Error!, outcome.Duration);
+            // The plan's warnings are written here, on the pipeline thread, as a local run writes them.
+            foreach (var warning in outcome.Result?.Warnings ?? [])
+            {
+                WriteWarning($"{outcome.Item.Target.HostName}: {warning}");
+            }
+
+            var result = outcome.Result?.Result ?? Failed(outcome.Item.Target.HostName, outcome.Error!, outcome.Duration);
             if (result.Status == RealServerStatus.Failed)
             {
                 WriteHostFailure(HostFailure.FromId(result.ComputerName, result.ErrorId, result.Error), outcome.Error);
@@ -58,13 +68,13 @@ public sealed partial class SetLvsRealServerCommand
     }
 
     /// <summary>One host, on a worker thread: nothing here writes to the pipeline.</summary>
-    private RealServerResult ApplyAgentless(AgentlessChannel channel, AgentlessWork w, bool whatIf, string? rcLocal, string? arpRules, CancellationToken cancellationToken)
+    private AgentlessOutcome ApplyAgentless(AgentlessChannel channel, AgentlessWork w, bool whatIf, string? rcLocal, string? arpRules, CancellationToken cancellationToken)
     {
         AgentlessRealServerPlan? planned = null;
         PersistencePlan? persisted = null;
         var request = new RealServerRequest(w.Vips, InterfaceName, Method, Convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), Adopt.IsPresent, rcLocal, _sysctlRecord);
         IReadOnlyList<string> files = Persist.IsPresent
-            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistenceTargets(arpRules, new RcLocalTarget(rcLocal ?? RcLocal.DefaultPath(hasRcD: false))))]
+            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistenceTargets(arpRules, _nftConfig, new RcLocalTarget(rcLocal ?? RcLocal.DefaultPath(hasRcD: false)))), NftConf.DefaultPath]
             : AgentlessDiagnosis.OwnershipFiles(rcLocal);
         files = files.Concat(_sysctlRecord is null ? [] : [_sysctlRecord]).Distinct().ToList();
         var run = channel.Run(w.Target, files, snapshot =>
@@ -83,7 +93,7 @@ public sealed partial class SetLvsRealServerCommand
         var plan = planned!.Planned;
         var commands = plan.Plan.Steps.Select(s => s.Command.ToDisplayString()).Concat(persisted?.Operations.Select(x => x.Describe()) ?? []).ToList();
         var persistenceChanged = persisted?.Changed == true;
-        return new RealServerResult
+        return new AgentlessOutcome(new RealServerResult
         {
             ComputerName = w.Target.HostName,
             Status = failed is not null ? RealServerStatus.Failed : RealServerPool.StatusOf(plan.Changes, persistenceChanged, whatIf, plan.Adopted.Count > 0),
@@ -95,7 +105,7 @@ public sealed partial class SetLvsRealServerCommand
             Duration = run.Duration,
             Error = failed is null ? null : $"'{failed.Operation.Describe()}' failed with exit code {failed.Output.ExitCode}: {failed.Output.StandardError.Trim()}",
             ErrorId = failed is null ? null : nameof(LvsErrorKind.CommandFailed),
-        };
+        }, persisted?.Items.SelectMany(i => i.Warnings).ToList() ?? []);
     }
 
     /// <summary>
@@ -111,8 +121,8 @@ public sealed partial class SetLvsRealServerCommand
         var redirects = before.Reads.TryGetValue("redirects", out var read) && read.ExitCode == 0
             ? RedirectSyntax.Parse(read.StandardOutput)
             : RcLocal.ReadBlock(host.ReadText(rcPath)).Redirects.Select(r => r.Rule).ToList();
-        var input = PersistenceInput.For(after, Core.Planning.VipListing.List(after, all: false, ownership), redirects);
-        return PersistencePlan.Create(input, host, PersistenceTargets(arpRules, new RcLocalTarget(rcPath)));
+        var input = PersistenceInput.For(after, Core.Planning.VipListing.List(after, all: false, ownership), redirects, NftBootFile(arpRules, host));
+        return PersistencePlan.Create(input, host, PersistenceTargets(arpRules, _nftConfig, new RcLocalTarget(rcPath)));
     }
 
     private RealServerResult Failed(string host, Exception error, TimeSpan duration)
@@ -128,6 +138,9 @@ public sealed partial class SetLvsRealServerCommand
             ErrorId = failure.ErrorId,
         };
     }
+
+    /// <summary>A host's result and the warnings of its persistence plan, for the pipeline thread to write.</summary>
+    private sealed record AgentlessOutcome(RealServerResult Result, IReadOnlyList<string> Warnings);
 
     private sealed record AgentlessWork(SshTarget Target, IReadOnlyList<(IPAddress Address, int PrefixLength)> Vips);
 }

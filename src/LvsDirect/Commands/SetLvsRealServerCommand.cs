@@ -111,6 +111,11 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     [ValidateNotNullOrEmpty]
     public string? ArpRulesPath { get; set; }
 
+    /// <summary>With -Persist and -Method Nftables: the nftables configuration that includes the table file (Save-ArpSuppression -ConfigPath).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NftConfigPath { get; set; }
+
     private protected override ConnectionSets ConnectionSets => Sets;
 
     protected override void ProcessRecord() => Guard(() =>
@@ -264,13 +269,12 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         var state = ReadEveryMethod();
         var redirects = Runner.Locate("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken);
         var methodFile = ArpRulesPath is null ? null : GetUnresolvedProviderPathFromPSPath(ArpRulesPath);
-        // The nftables method's table file is written by this plan before rc.local, so the block can load it.
-        var nftFile = Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
-            : LocalHost.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
         var managed = Core.Planning.VipListing.List(state, all: false, ReadOwnership(rcLocal)).ToList();
-        var input = PersistenceInput.For(state, managed, redirects, nftFile);
+        // The nftables method's table file is written by this plan before rc.local, so the block can load it.
+        var input = PersistenceInput.For(state, managed, redirects, NftBootFile(methodFile, LocalHost));
         var changed = false;
-        foreach (var target in PersistenceTargets(methodFile, VipTarget(rcLocal, state, managed)))
+        var nftConfig = NftConfigPath is null ? null : GetUnresolvedProviderPathFromPSPath(NftConfigPath);
+        foreach (var target in PersistenceTargets(methodFile, nftConfig, VipTarget(rcLocal, state, managed)))
         {
             try
             {
@@ -293,18 +297,28 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
     /// What -Persist keeps, on every transport: the method's own file (saved arptables rules where the
     /// arptables service loads them, sysctl.d, or the nftables table; -ArpRulesPath names it), then the target
     /// that brings the VIPs up with every REDIRECT rule and the sysctls (<see cref="VipTarget"/>; over ssh the
-    /// rc.local block).
+    /// rc.local block); <paramref name="nftConfig"/> includes the nftables table file (the host's configuration when null). After a switch away from the sysctl method, its sysctl.d file at the default path goes
+    /// (when LvsDirect wrote it and no VIP on lo needs it), so the next boot does not raise the sysctls again.
     /// </summary>
-    private IReadOnlyList<IPersistenceTarget> PersistenceTargets(string? methodFile, IPersistenceTarget vips) =>
+    private IReadOnlyList<IPersistenceTarget> PersistenceTargets(string? methodFile, string? nftConfig, IPersistenceTarget vips) =>
     [
         Method switch
         {
             ArpMethod.Sysctl => new SysctlConfTarget(methodFile),
-            ArpMethod.Nftables => new NftTarget(methodFile, null, manageService: methodFile is null),
+            ArpMethod.Nftables => new NftTarget(methodFile, nftConfig, manageService: methodFile is null && nftConfig is null),
             _ => new SavedArpRulesTarget(methodFile),
         },
+        .. Method == ArpMethod.Sysctl ? Array.Empty<IPersistenceTarget>() : [new SysctlConfTarget(null, cleanupOnly: true)],
         vips,
     ];
+
+    /// <summary>
+    /// The nftables table file the boot block loads before the nftables method's VIPs: the one this plan writes,
+    /// or, with another method, LvsDirect's file at the default path when the host has it.
+    /// </summary>
+    private string? NftBootFile(string? methodFile, IPersistenceHost host) =>
+        Method == ArpMethod.Nftables ? methodFile ?? NftConf.DefaultPath
+            : host.Exists(NftConf.DefaultPath) ? NftConf.DefaultPath : null;
 
     /// <summary>
     /// Where -PersistTarget keeps the VIPs on this host: the network stack's own configuration (Save-LvsVip's
@@ -395,6 +409,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             AddIfGiven(parameters, "InterfaceName", InterfaceName);
             AddIfGiven(parameters, "RcLocalPath", RcLocalPath);
             AddIfGiven(parameters, "ArpRulesPath", ArpRulesPath);
+            AddIfGiven(parameters, "NftConfigPath", NftConfigPath);
             AddIfGiven(parameters, "SysctlStatePath", SysctlStatePath);
             AddIfGiven(parameters, "NetworkConfigPath", NetworkConfigPath);
             if (MyInvocation.BoundParameters.ContainsKey(nameof(PersistTarget)))

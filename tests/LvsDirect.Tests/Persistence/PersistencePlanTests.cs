@@ -185,6 +185,29 @@ public sealed class PersistencePlanTests : IDisposable
         Assert.Contains("not written by LvsDirect", Assert.Single(foreign.Warnings));
     }
 
+    [Fact]
+    public void SysctlFile_AfterASwitchToAnotherMethod_OursIsRemoved_ButNeverWrittenAndAForeignOneIsNotWarnedAbout()
+    {
+        const string onLo = ",{\"family\":\"inet\",\"local\":\"203.0.113.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"lo\"}";
+        var sysctls = "net.ipv4.conf.all.arp_announce = 2\nnet.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.eth0.arp_announce = 2\nnet.ipv4.conf.eth0.arp_ignore = 1\nnet.ipv4.conf.lo.arp_announce = 0\nnet.ipv4.conf.lo.arp_ignore = 0\n";
+        var stale = SysctlConf.Header + "\nnet.ipv4.conf.all.arp_ignore = 8\n";
+        var host = new FakeHost { Files = { [SysctlConf.DefaultPath] = stale } };
+        var none = new HostInspector(FakeRunner.Host()).Read(true, CancellationToken.None);
+        var needed = new HostInspector(FakeRunner.Host(extraLoAddrInfo: onLo).On(string.Join(' ', ["sysctl", .. ArpSysctls.ReadCommand.Arguments]), sysctls))
+            .Read(true, CancellationToken.None, includeSysctls: true);
+        var cleanup = new SysctlConfTarget(null, cleanupOnly: true);
+
+        Assert.Equal([$"remove {SysctlConf.DefaultPath}"], cleanup.Plan(PersistenceInput.For(none, [], []), host).Writes.Select(o => o.Describe()));
+        var kept = cleanup.Plan(PersistenceInput.For(needed, [], []), host);
+        Assert.True(kept.Skipped);
+        Assert.Empty(kept.Writes);
+        Assert.NotEmpty(new SysctlConfTarget(null).Plan(PersistenceInput.For(needed, [], []), host).Writes);
+        host.Files[SysctlConf.DefaultPath] = "net.ipv4.conf.all.arp_ignore = 1\n";
+        var foreign = cleanup.Plan(PersistenceInput.For(none, [], []), host);
+        Assert.Empty(foreign.Writes);
+        Assert.Empty(foreign.Warnings);
+    }
+
     /// <summary>A host made of a dictionary: files, which are executable, which programs it has.</summary>
     private sealed class FakeHost : IPersistenceHost
     {
