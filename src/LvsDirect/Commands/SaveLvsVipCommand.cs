@@ -80,7 +80,7 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
         var missing = NativePersistence.MissingSuppression(vips, BootSuppression.Read(root, ArpRulesPath));
         if (missing.Count > 0 && !Force.IsPresent)
         {
-            throw NativePersistence.SuppressionNotPersisted(missing);
+            throw NativePersistence.SuppressionNotPersisted(missing, forceHint: true);
         }
 
         foreach (var (_, why) in missing)

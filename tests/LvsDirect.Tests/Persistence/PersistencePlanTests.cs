@@ -5,6 +5,7 @@ using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Parsing;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Persistence.Native;
 using LvsDirect.Tests.Support;
 using Xunit;
 
@@ -226,5 +227,34 @@ public sealed class PersistencePlanTests : IDisposable
         public bool HasProgram(string name) => Programs.Contains(name);
 
         public string? Locate(string name) => Programs.Contains(name) ? "/usr/sbin/" + name : null;
+    }
+
+    [Fact]
+    public void NativeTarget_KeepsTheVipInTheNetworkdDropIn_OnlyOnceItsSuppressionIsSaved_AndASecondRunWritesNothing()
+    {
+        var network = Path.Combine(_dir, "etc", "systemd", "network");
+        Directory.CreateDirectory(network);
+        const string Own = "[Match]\nName=eth0\n\n[Network]\nAddress=192.0.2.11/24\n";
+        File.WriteAllText(Path.Combine(network, "10-eth0.network"), Own);
+        var host = new LocalPersistenceHost(FakeRunner.Host(Listing.FromSave(Save), OnEth0));
+        var target = new NativeVipTarget(NativeTarget.Networkd, _dir, SavedArpRulesTarget.DefaultPath, [new NativeVip(Vip, 32, "eth0", null, ArpMethod.Arptables)], null);
+
+        // Set-LvsRealServer has no -Force, so the refusal does not offer one.
+        var refused = Assert.Throws<LvsException>(() => target.Plan(Input(), host));
+        Assert.Equal(LvsErrorKind.SuppressionNotPersisted, refused.Kind);
+        Assert.DoesNotContain("-Force", refused.Message);
+        Assert.Single(Directory.GetFileSystemEntries(network));
+
+        var saved = Path.Combine(_dir, SavedArpRulesTarget.DefaultPath.TrimStart('/'));
+        Directory.CreateDirectory(Path.GetDirectoryName(saved)!);
+        File.WriteAllText(saved, Save);
+        var write = Assert.IsType<RemoteFileWrite>(Assert.Single(target.Plan(Input(), host).Writes));
+        Assert.Equal(Path.Combine(network, "10-eth0.network.d", "90-lvsdirect.conf"), write.Path);
+        Assert.Contains("Address=203.0.113.100/32", write.Content);
+
+        Directory.CreateDirectory(Path.GetDirectoryName(write.Path)!);
+        File.WriteAllText(write.Path, write.Content);
+        Assert.Empty(target.Plan(Input(), host).Writes);
+        Assert.Equal(Own, File.ReadAllText(Path.Combine(network, "10-eth0.network")));
     }
 }

@@ -61,10 +61,13 @@ public static class NativePersistence
         }
     }
 
-    /// <summary>The refusal when VIPs would come up at boot before their suppression (<see cref="MissingSuppression"/>).</summary>
-    public static LvsException SuppressionNotPersisted(IReadOnlyList<(IPAddress Vip, string Why)> missing) => new(
+    /// <summary>
+    /// The refusal when VIPs would come up at boot before their suppression (<see cref="MissingSuppression"/>);
+    /// <paramref name="forceHint"/> names Save-LvsVip's -Force, which Set-LvsRealServer does not have.
+    /// </summary>
+    public static LvsException SuppressionNotPersisted(IReadOnlyList<(IPAddress Vip, string Why)> missing, bool forceHint) => new(
         LvsErrorKind.SuppressionNotPersisted,
-        $"At boot the network stack would bring up VIPs before their ARP suppression, so the host would answer ARP for them: {string.Join(" ", missing.Select(m => m.Why))} Nothing was written; -Force writes anyway.",
+        $"At boot the network stack would bring up VIPs before their ARP suppression, so the host would answer ARP for them: {string.Join(" ", missing.Select(m => m.Why))} Nothing was written{(forceHint ? "; -Force writes anyway." : ".")}",
         string.Join(", ", missing.Select(m => m.Vip)));
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class NativeVipTarget(NativeTarget target, string root, string sav
         var missing = NativePersistence.MissingSuppression(vips, BootSuppression.Read(root, savedRulesPath));
         if (missing.Count > 0)
         {
-            throw NativePersistence.SuppressionNotPersisted(missing);
+            throw NativePersistence.SuppressionNotPersisted(missing, forceHint: false);
         }
 
         var files = NativeConfigFiles.Read(root, input.State.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), networkManager);
