@@ -49,7 +49,7 @@ public static class NetworkManagerProfiles
         if (runner.Locate("nmcli") is null)
         {
             throw new LvsException(LvsErrorKind.ProgramNotFound,
-                "nmcli is not installed, so NetworkManager's profiles cannot be changed. Install NetworkManager's client, or save the VIPs with Export-RcLocal.", "nmcli");
+                "nmcli is not installed, so NetworkManager's profiles cannot be changed. Install the network-manager package (NetworkManager on RHEL and Fedora), or save the VIPs with Export-RcLocal.", "nmcli");
         }
 
         var active = ParseActive(runner.RunChecked(ToolCommand.Create("nmcli", "-g", "UUID,DEVICE,NAME", "connection", "show", "--active"), cancellationToken).StandardOutput);

@@ -93,7 +93,7 @@ public sealed class NetworkManagerProfileTests
         var run = host.Invoke($"{Vip("203.0.113.10")} | Save-LvsVip -Target NetworkManager -Force -WhatIf");
 
         Assert.Empty(run.Errors);
-        Assert.Contains(host.WhatIf, l => l.Contains($"nmcli connection modify {Uuid} +ipv4.addresses 203.0.113.10/32", StringComparison.Ordinal));
+        Assert.Contains($"NetworkManager connection {Uuid} (Wired connection 1): nmcli connection modify {Uuid} +ipv4.addresses 203.0.113.10/32", host.WhatIf);
         Assert.Empty(Modifications(runner));
         Assert.False(File.Exists(NmProfileRecord.PathBeside(host.RecordPath)));
     }
