@@ -128,47 +128,56 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
     {
         var results = new List<NativeSaveResult>();
         var record = owned.ToDictionary(o => o.Uuid, StringComparer.Ordinal);
-        foreach (var change in changes)
+        try
         {
-            var target = $"NetworkManager connection {change.Uuid}" + (change.Name is null ? string.Empty : $" ({change.Name})");
-            NativeFileAction action;
-            if (change is { Changes: false, Owned.Count: 0 } && record.ContainsKey(change.Uuid))
+            foreach (var change in changes)
             {
-                if (ShouldProcess($"{target} holds none of the addresses LvsDirect added any more (the profile or they were removed): forget them", $"Forget {target}?", "Save VIPs (NetworkManager)"))
+                var target = $"NetworkManager connection {change.Uuid}" + (change.Name is null ? string.Empty : $" ({change.Name})");
+                var gone = (record.GetValueOrDefault(change.Uuid)?.Addresses ?? []).Except(change.Owned).ToList();
+                NativeFileAction action;
+                if (change.Changes)
                 {
-                    record.Remove(change.Uuid);
+                    if (!ShouldProcess($"{target}: {change.Command}", $"Change {target}?", "Save VIPs (NetworkManager)"))
+                    {
+                        continue;
+                    }
+
+                    Runner.RunChecked(change.Command, CancellationToken);
+                    action = change.Owned.Count == 0 ? NativeFileAction.Removed : NativeFileAction.Written;
+                }
+                else if (gone.Count > 0)
+                {
+                    // Someone else removed them from the profile (or the profile itself): there is nothing left to remove.
+                    if (!ShouldProcess($"{target} no longer holds {string.Join(", ", gone)}, which LvsDirect had added: forget them", $"Forget them for {target}?", "Save VIPs (NetworkManager)"))
+                    {
+                        continue;
+                    }
+
+                    action = NativeFileAction.Unchanged;
+                }
+                else
+                {
+                    WriteVerbose($"{target} already holds LvsDirect's VIPs on {change.InterfaceName}");
+                    action = NativeFileAction.Unchanged;
                 }
 
-                continue;
+                record[change.Uuid] = new NmOwnedAddresses(change.Uuid, change.InterfaceName, change.Owned);
+                results.Add(new NativeSaveResult
+                {
+                    Target = NativeTarget.NetworkManager,
+                    Path = target,
+                    Action = action,
+                    VirtualIP = change.Owned,
+                    Reason = [$"{change.InterfaceName}: the profile of its active connection; the addresses are live already, so the profile is not reapplied."],
+                });
             }
-
-            if (!change.Changes)
-            {
-                WriteVerbose($"{target} already holds LvsDirect's VIPs on {change.InterfaceName}");
-                action = NativeFileAction.Unchanged;
-            }
-            else if (ShouldProcess($"{target}: {change.Command}", $"Change {target}?", "Save VIPs (NetworkManager)"))
-            {
-                Runner.RunChecked(change.Command, CancellationToken);
-                action = change.Owned.Count == 0 ? NativeFileAction.Removed : NativeFileAction.Written;
-            }
-            else
-            {
-                continue;
-            }
-
-            record[change.Uuid] = new NmOwnedAddresses(change.Uuid, change.InterfaceName, change.Owned);
-            results.Add(new NativeSaveResult
-            {
-                Target = NativeTarget.NetworkManager,
-                Path = target,
-                Action = action,
-                VirtualIP = change.Owned,
-                Reason = [$"{change.InterfaceName}: the profile of its active connection; the addresses are live already, so the profile is not reapplied."],
-            });
+        }
+        finally
+        {
+            // Also after a failed nmcli: the profiles changed before it hold addresses that are LvsDirect's.
+            NmProfileRecord.Save(recordPath, record.Values);
         }
 
-        NmProfileRecord.Save(recordPath, record.Values);
         return results;
     }
 

@@ -99,6 +99,27 @@ public sealed class NetworkManagerProfileTests
     }
 
     [Fact]
+    public void AnAddressOfLvsDirectsTheAdminRemovedFromTheProfile_IsForgotten_WithoutAnyNmcliChange_AndNotUnderWhatIf()
+    {
+        var runner = Nm("192.0.2.11/24");
+        using var host = new CmdletHost(runner, managed: []);
+        var record = NmProfileRecord.PathBeside(host.RecordPath);
+        NmProfileRecord.Save(record, [new NmOwnedAddresses(Uuid, "eth0", ["203.0.113.10/32"])]);
+
+        var whatIf = host.Invoke("Save-LvsVip -Target NetworkManager -WhatIf");
+
+        Assert.Empty(whatIf.Errors);
+        Assert.Contains(host.WhatIf, l => l.Contains("no longer holds 203.0.113.10/32", StringComparison.Ordinal));
+        Assert.Equal(["203.0.113.10/32"], Assert.Single(NmProfileRecord.Load(record)).Addresses);
+
+        var save = host.Invoke("Save-LvsVip -Target NetworkManager");
+
+        Assert.Empty(save.Errors);
+        Assert.Empty(Modifications(runner));
+        Assert.False(File.Exists(record));
+    }
+
+    [Fact]
     public void NoActiveConnectionOnTheInterface_IsRefused_BeforeAnyChange()
     {
         var runner = FakeRunner.Host().On(Active, "9d5a2f1e-5b8c-4e0a-8f3d-2c1b0a9e8d7c:lo:lo\n");
