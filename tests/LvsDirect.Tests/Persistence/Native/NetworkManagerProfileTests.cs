@@ -120,6 +120,22 @@ public sealed class NetworkManagerProfileTests
     }
 
     [Fact]
+    public void TerseOutput_EscapedColonsAndBothSeparators_AreRead_AndAnIPv6VipGoesToIpv6Addresses()
+    {
+        var active = NetworkManagerProfiles.ParseActive(Uuid + ":eth0:office\\:lan\n");
+        Assert.Equal((Uuid, "office:lan"), active["eth0"]);
+
+        var runner = new FakeRunner().On(Active, ActiveOutput).On(Show, "192.0.2.11/24,198.51.100.7/32\n2001\\:db8\\:\\:11/64, 2001\\:DB8\\:\\:99/128\n");
+        var vips = new[] { "2001:db8::10", "2001:db8::99", "198.51.100.7" }
+            .Select(a => new NativeVip(System.Net.IPAddress.Parse(a), a.Contains(':') ? 128 : 32, "eth0")).ToList();
+
+        var change = Assert.Single(NetworkManagerProfiles.Plan(runner, vips, [], CancellationToken.None));
+
+        Assert.Equal($"nmcli connection modify {Uuid} +ipv6.addresses 2001:db8::10/128", change.Command.ToString());
+        Assert.Equal(["2001:db8::10/128"], change.Owned);
+    }
+
+    [Fact]
     public void NoActiveConnectionOnTheInterface_IsRefused_BeforeAnyChange()
     {
         var runner = FakeRunner.Host().On(Active, "9d5a2f1e-5b8c-4e0a-8f3d-2c1b0a9e8d7c:lo:lo\n");
