@@ -215,6 +215,25 @@ public sealed partial record HostScope(HostScopeKind Kind, string? Name, ulong D
         return reader.ReadToEnd();
     }
 
+    /// <summary>Removes a record file (a symlink in its place, not its target); false when there was none.</summary>
+    public static bool RemovePrivateFile(string path)
+    {
+        if (StatOf(path, follow: false) is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
+        }
+    }
+
     /// <summary>Replaces a record file atomically, 0600; a symlink in its place is refused, not followed.</summary>
     public static bool WritePrivateFile(string path, string content)
     {

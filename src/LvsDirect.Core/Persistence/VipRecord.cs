@@ -30,25 +30,7 @@ public static partial class VipRecord
     /// <summary>Writes the record (removing the file when it is empty); false when nothing changed.</summary>
     public static bool Save(string path, IReadOnlyCollection<ManagedVip> vips)
     {
-        if (vips.Count == 0)
-        {
-            if (HostScope.StatOf(path, follow: false) is null)
-            {
-                return false;
-            }
-
-            try
-            {
-                File.Delete(path);
-                return true;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new LvsException(LvsErrorKind.FileError, $"Cannot remove '{path}': {ex.Message}", path, ex);
-            }
-        }
-
-        return HostScope.WritePrivateFile(path, Render(vips));
+        return vips.Count == 0 ? HostScope.RemovePrivateFile(path) : HostScope.WritePrivateFile(path, Render(vips));
     }
 
     /// <summary>Null or empty text is an empty record (none was written yet).</summary>

@@ -76,6 +76,17 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
             : _input.Where(IsManaged).Select(FromObject).ToList();
         var files = NativeConfigFiles.Read(root, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), Path is null ? NativeConfigFiles.ReadNetworkManagerVersion(Runner, CancellationToken) : null);
         var plans = NativePersistence.Plan(Target, files, vips);
+        var profileVips = plans.SelectMany(p => p.ProfileVips).ToList();
+        if (Path is not null && profileVips.Count > 0)
+        {
+            throw NetworkManagerConfig.ProfileRefusal(files, profileVips);
+        }
+
+        // The profiles are this host's running NetworkManager's, so a save into a folder (-Path) leaves them alone.
+        var liveProfiles = Path is null && Target is NativeTarget.NetworkManager or NativeTarget.Auto;
+        var profileRecord = NmProfileRecord.PathBeside(VipRecordPath);
+        var owned = liveProfiles ? NmProfileRecord.Load(profileRecord) : [];
+        var profileChanges = liveProfiles ? NetworkManagerProfiles.Plan(Runner, profileVips, owned, CancellationToken) : [];
 
         var missing = NativePersistence.MissingSuppression(vips, BootSuppression.Read(root, ArpRulesPath));
         if (missing.Count > 0 && !Force.IsPresent)
@@ -103,6 +114,68 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
                     results.Add(result);
                 }
             }
+        }
+
+        results.AddRange(ApplyProfiles(profileChanges, owned, profileRecord));
+        return results;
+    }
+
+    /// <summary>
+    /// Runs each profile's nmcli command, then records what LvsDirect's addresses in the profiles are: a change
+    /// declined (-WhatIf, -Confirm) keeps the profile's old entry.
+    /// </summary>
+    private List<NativeSaveResult> ApplyProfiles(IReadOnlyList<NmProfileChange> changes, IReadOnlyList<NmOwnedAddresses> owned, string recordPath)
+    {
+        var results = new List<NativeSaveResult>();
+        var record = owned.ToDictionary(o => o.Uuid, StringComparer.Ordinal);
+        try
+        {
+            foreach (var change in changes)
+            {
+                var target = $"NetworkManager connection {change.Uuid}" + (change.Name is null ? string.Empty : $" ({change.Name})");
+                var gone = (record.GetValueOrDefault(change.Uuid)?.Addresses ?? []).Except(change.Owned).ToList();
+                NativeFileAction action;
+                if (change.Changes)
+                {
+                    if (!ShouldProcess($"{target}: {change.Command}", $"Change {target}?", "Save VIPs (NetworkManager)"))
+                    {
+                        continue;
+                    }
+
+                    Runner.RunChecked(change.Command, CancellationToken);
+                    action = change.Owned.Count == 0 ? NativeFileAction.Removed : NativeFileAction.Written;
+                }
+                else if (gone.Count > 0)
+                {
+                    // Someone else removed them from the profile (or the profile itself): there is nothing left to remove.
+                    if (!ShouldProcess($"{target} no longer holds {string.Join(", ", gone)}, which LvsDirect had added: forget them", $"Forget them for {target}?", "Save VIPs (NetworkManager)"))
+                    {
+                        continue;
+                    }
+
+                    action = NativeFileAction.Unchanged;
+                }
+                else
+                {
+                    WriteVerbose($"{target} already holds LvsDirect's VIPs on {change.InterfaceName}");
+                    action = NativeFileAction.Unchanged;
+                }
+
+                record[change.Uuid] = new NmOwnedAddresses(change.Uuid, change.InterfaceName, change.Owned);
+                results.Add(new NativeSaveResult
+                {
+                    Target = NativeTarget.NetworkManager,
+                    Path = target,
+                    Action = action,
+                    VirtualIP = change.Owned,
+                    Reason = [$"{change.InterfaceName}: the profile of its active connection; the addresses are live already, so the profile is not reapplied."],
+                });
+            }
+        }
+        finally
+        {
+            // Also after a failed nmcli: the profiles changed before it hold addresses that are LvsDirect's.
+            NmProfileRecord.Save(recordPath, record.Values);
         }
 
         return results;

@@ -38,6 +38,9 @@ public sealed record NativeChange(string Path, string? Content, UnixFileMode Mod
 /// </summary>
 public sealed record NativePlan(NativeTarget Target, IReadOnlyList<NativeChange> Changes, IReadOnlyList<string> Notes)
 {
+    /// <summary>VIPs kept by a profile the stack itself changes (NetworkManager's active connection), not by a file of LvsDirect's.</summary>
+    public IReadOnlyList<NativeVip> ProfileVips { get; init; } = [];
+
     public IReadOnlyList<NativeChange> Writes => Changes.Where(c => !c.Removes).ToList();
 
     public IReadOnlyList<NativeChange> Removals => Changes.Where(c => c.Removes).ToList();

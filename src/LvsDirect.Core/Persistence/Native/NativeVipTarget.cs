@@ -23,6 +23,11 @@ public sealed class NativeVipTarget(NativeTarget target, string root, string sav
 
         var files = NativeConfigFiles.Read(root, input.State.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), networkManager);
         var plans = NativePersistence.Plan(target, files, vips);
+        if (plans.SelectMany(p => p.ProfileVips).ToList() is { Count: > 0 } profileVips)
+        {
+            throw NetworkManagerConfig.ProfileRefusal(files, profileVips);
+        }
+
         var writes = new List<RemoteOperation>();
         var actions = new List<string>();
         foreach (var change in plans.SelectMany(p => p.Changes))

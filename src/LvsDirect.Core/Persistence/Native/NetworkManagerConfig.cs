@@ -7,7 +7,8 @@ namespace LvsDirect.Core.Persistence.Native;
 /// NetworkManager: from 1.42 it manages lo through a loopback profile, so the VIPs on lo go into a keyfile
 /// profile of LvsDirect's own (`lvsdirect-lo.nmconnection`, 0600 as NM requires, a higher autoconnect priority
 /// than NM's generated `lo`). The profile of another interface's active connection is NM's file, not
-/// LvsDirect's: it is never edited here; the refusal names the nmcli command that adds the VIP to it.
+/// LvsDirect's: it is never edited here; those VIPs are the plan's <see cref="NativePlan.ProfileVips"/>, which
+/// <see cref="NetworkManagerProfiles"/> adds through nmcli.
 /// </summary>
 public static class NetworkManagerConfig
 {
@@ -35,19 +36,24 @@ public static class NetworkManagerConfig
                 f.Entries.FirstOrDefault(e => e.Section == "connection" && e.Key == "id").Value ?? Path.GetFileNameWithoutExtension(f.Path),
                 (string?)f.Entries.FirstOrDefault(e => e.Section == "connection" && e.Key == "uuid").Value));
 
-    public static NativePlan Plan(NativeConfigFiles files, IReadOnlyList<NativeVip> vips)
+    /// <summary>
+    /// The refusal for VIPs on other interfaces than lo where only files are written (-Path, Set-LvsRealServer
+    /// -Persist): the running NetworkManager alone changes its profiles. It names the commands that do.
+    /// </summary>
+    public static LvsException ProfileRefusal(NativeConfigFiles files, IReadOnlyList<NativeVip> other)
     {
-        var other = vips.Where(v => v.InterfaceName != "lo").ToList();
-        if (other.Count > 0)
-        {
-            var iface = other[0].InterfaceName;
-            var profile = Profiles(files, iface).Select(p => p.Uuid ?? p.Id).FirstOrDefault() ?? "PROFILE";
-            var adds = string.Join(",", other.Where(v => v.InterfaceName == iface).Select(v => v.Cidr));
-            throw new LvsException(LvsErrorKind.NetworkStackNotFound,
-                $"NetworkManager keeps {iface}'s addresses in the profile of its connection, a file LvsDirect did not write and does not edit. Add the VIPs with NetworkManager itself: nmcli connection modify {profile} +ipv{(other[0].IsIPv6 ? 6 : 4)}.addresses {adds}; or put VIPs on lo (-Method Sysctl), which LvsDirect's own loopback profile keeps.",
-                iface);
-        }
+        var iface = other[0].InterfaceName;
+        var profile = Profiles(files, iface).Select(p => p.Uuid ?? p.Id).FirstOrDefault() ?? "PROFILE";
+        var adds = string.Join(",", other.Where(v => v.InterfaceName == iface).Select(v => v.Cidr));
+        return new LvsException(LvsErrorKind.NetworkStackNotFound,
+            $"NetworkManager keeps {iface}'s addresses in the profile of its connection, which only the running NetworkManager changes, not a file written into a configuration folder (-Path) or by Set-LvsRealServer -Persist. On the host, run Save-LvsVip -Target NetworkManager (without -Path), or: nmcli connection modify {profile} +ipv{(other[0].IsIPv6 ? 6 : 4)}.addresses {adds}",
+            iface);
+    }
 
+    public static NativePlan Plan(NativeConfigFiles files, IReadOnlyList<NativeVip> allVips)
+    {
+        var other = allVips.Where(v => v.InterfaceName != "lo").ToList();
+        var vips = allVips.Where(v => v.InterfaceName == "lo").ToList();
         var existing = files.Text(RelativePath);
         if (existing is not null && !IsOurs(existing))
         {
@@ -70,7 +76,8 @@ public static class NetworkManagerConfig
             changes.Add(new NativeChange(RelativePath, null, NativeModes.Private));
         }
 
-        return new NativePlan(NativeTarget.NetworkManager, changes, vips.Count > 0 ? ["lo: LvsDirect's own loopback profile."] : []);
+        var notes = other.Select(v => v.InterfaceName).Distinct().Select(i => $"{i}: the profile of its active connection, through nmcli.");
+        return new NativePlan(NativeTarget.NetworkManager, changes, [.. vips.Count > 0 ? ["lo: LvsDirect's own loopback profile."] : Array.Empty<string>(), .. notes]) { ProfileVips = other };
     }
 
     /// <summary>

@@ -46,8 +46,7 @@ public static class PersistTargets
 
             try
             {
-                NativeDetector.Plan(found.Target, files, [new NativeVip(IPAddress.Any, 32, i)]);
-                return true;
+                return NativeDetector.Plan(found.Target, files, [new NativeVip(IPAddress.Any, 32, i)]).ProfileVips.Count == 0;
             }
             catch (LvsException)
             {

@@ -216,12 +216,16 @@ public sealed class NativeConfigTests
     }
 
     [Fact]
-    public void NetworkManager_VipOnEth0_IsRefusedWithTheNmcliCommandForTheActiveProfile()
+    public void NetworkManager_VipOnEth0_GoesToTheActiveProfile_NeverIntoNmsFile_AndOfflineIsRefusedWithTheNmcliCommand()
     {
         var files = Files(("etc/NetworkManager/system-connections/Wired connection 1.nmconnection", NmEthernet));
 
-        var ex = Assert.Throws<LvsException>(() => NetworkManagerConfig.Plan(files, [Eth0Vip]));
+        var plan = NetworkManagerConfig.Plan(files, [Eth0Vip]);
+        var ex = NetworkManagerConfig.ProfileRefusal(files, plan.ProfileVips);
 
+        Assert.Empty(plan.Changes);
+        Assert.Equal([Eth0Vip], plan.ProfileVips);
+        Assert.Equal(LvsErrorKind.NetworkStackNotFound, ex.Kind);
         Assert.Contains("nmcli connection modify 3b7f6a8e-0d1c-4f3e-9b2a-5c6d7e8f9a0b +ipv4.addresses 203.0.113.10/32", ex.Message);
     }
 
