@@ -29,6 +29,9 @@ public sealed record DiagnosisPaths
     /// </summary>
     public string? NetworkConfigRoot { get; init; }
 
+    /// <summary>LvsDirect's record of the addresses it added to NetworkManager profiles (this host, root only); null: not read.</summary>
+    public string? NmProfileRecordPath { get; init; }
+
     public string SavedRules => SavedRulesPath ?? SavedArpRulesTarget.DefaultPath;
 
     public string SystemdUnit => SystemdUnitPath ?? Persistence.SystemdUnit.DefaultPath;

@@ -31,7 +31,11 @@ public static class RealServerSnapshotBuilder
             Listeners = withListeners && Output(visible, "sockets") is { } ss ? ListeningSocket.ParseSs(Checked(ss).StandardOutput) : null,
             Persisted = Persisted(reads, paths) with
             {
-                NativeVips = Persistence.Native.NativePersistence.ReadPersisted(paths.NetworkConfigRoot, basic.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress)),
+                NativeVips =
+                [
+                    .. Persistence.Native.NativePersistence.ReadPersisted(paths.NetworkConfigRoot, basic.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress)),
+                    .. paths.NmProfileRecordPath is null ? [] : Persistence.Native.NmProfileRecord.PersistedVips(paths.NmProfileRecordPath),
+                ],
             },
         };
     }

@@ -6,6 +6,7 @@ using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 using LvsDirect.Core.Model;
 using LvsDirect.Core.Persistence;
+using LvsDirect.Core.Persistence.Native;
 using LvsDirect.Remoting;
 
 namespace LvsDirect.Commands;
@@ -133,10 +134,15 @@ public sealed class TestLvsRealServerCommand : LvsRemoteCmdlet
             WriteWarning(RealServerTest.NotRootWarning);
         }
 
+        // The host's own network configuration, and NetworkManager's profiles, describe this namespace unless it
+        // was made with ip netns (which shares the host's /etc) or -NetworkConfigPath names another root.
+        var ownNetwork = NetworkConfigPath is null && Scope.Kind != HostScopeKind.Named;
         var paths = Paths(p => GetUnresolvedProviderPathFromPSPath(p.Value)) with
         {
-            NetworkConfigRoot = NetworkConfigPath is not null ? GetUnresolvedProviderPathFromPSPath(NetworkConfigPath)
-                : HostScope.Current().Kind == HostScopeKind.Named ? null : "/",
+            NetworkConfigRoot = NetworkConfigPath is not null ? GetUnresolvedProviderPathFromPSPath(NetworkConfigPath) : ownNetwork ? "/" : null,
+            NmProfileRecordPath = ownNetwork && root
+                ? NmProfileRecord.PathBeside(VipRecordPathOverride?.Invoke() ?? Path.Combine(Scope.StateDirectory, VipRecord.FileName))
+                : null,
         };
         var test = new RealServerTest(_inputs, director, paths);
         var results = Write(test.DiagnoseHere(Runner, Dns.GetHostName(), root, CancellationToken));

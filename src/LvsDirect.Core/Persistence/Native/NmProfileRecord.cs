@@ -39,6 +39,17 @@ public static partial class NmProfileRecord
         }
     }
 
+    /// <summary>
+    /// The VIPs LvsDirect keeps in NetworkManager profiles, as its record says, for the diagnosis: NetworkManager
+    /// brings them up with the profile's connection at boot.
+    /// </summary>
+    public static IReadOnlyList<NativePersistedVip> PersistedVips(string path) =>
+        Load(path)
+            .SelectMany(p => p.Addresses.Select(a => (Profile: p, Cidr: a.Split('/'))))
+            .Where(x => x.Cidr.Length == 2 && System.Net.IPAddress.TryParse(x.Cidr[0], out _) && int.TryParse(x.Cidr[1], out _))
+            .Select(x => new NativePersistedVip(System.Net.IPAddress.Parse(x.Cidr[0]), int.Parse(x.Cidr[1], System.Globalization.CultureInfo.InvariantCulture), x.Profile.InterfaceName, NativeTarget.NetworkManager, $"NetworkManager connection {x.Profile.Uuid}"))
+            .ToList();
+
     /// <summary>Writes the record (removing the file when no profile holds an address of LvsDirect's); false when nothing changed.</summary>
     public static bool Save(string path, IReadOnlyCollection<NmOwnedAddresses> profiles)
     {

@@ -64,4 +64,26 @@ public sealed class NativeDiagnosisTests
         Assert.Equal(CheckStatus.Fail, check.Status);
         Assert.Equal("Save-LvsVip -Target Netplan", check.Remediation);
     }
+
+    [Fact]
+    public void AVipLvsDirectAddedToANetworkManagerProfile_IsPersisted_AsItsRecordSays()
+    {
+        var dir = Directory.CreateTempSubdirectory("lvs-nmrec-").FullName;
+        try
+        {
+            var record = NmProfileRecord.PathBeside(Path.Combine(dir, "vips.json"));
+            NmProfileRecord.Save(record, [new NmOwnedAddresses("3b7f6a8e-0d1c-4f3e-9b2a-5c6d7e8f9a0b", "eth0", [DiagnosisBuilder.Vip + "/32"])]);
+
+            var kept = Assert.Single(NmProfileRecord.PersistedVips(record));
+            var check = VipPersisted(new DiagnosisBuilder { RcLocal = null }, kept);
+
+            Assert.Equal(CheckStatus.Pass, check.Status);
+            Assert.Contains("NetworkManager connection 3b7f6a8e-0d1c-4f3e-9b2a-5c6d7e8f9a0b (NetworkManager)", check.Detail);
+            Assert.Equal(CheckStatus.Fail, VipPersisted(new DiagnosisBuilder { RcLocal = null }.RemoveAddress("eth0", DiagnosisBuilder.Vip + "/32"), kept).Status);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
