@@ -725,6 +725,43 @@ Describe '-Persist over -Transport Ssh with the sysctl and nftables methods, exe
         Get-NamespaceArpSysctl $ns | Should -Be @('net.ipv4.conf.all.arp_ignore=0', 'net.ipv4.conf.all.arp_announce=0', 'net.ipv4.conf.eth0.arp_ignore=0', 'net.ipv4.conf.eth0.arp_announce=0')
     }
 
+    It '-PersistTarget Systemd writes LvsDirect''s unit on the host, once; its ExecStart lines, run in order on a fresh host, bring back the VIP with its rules' {
+        $unit = Join-Path $Lab.TempPath 'rs2.lvsdirect.service'
+        $rules = Join-Path $Lab.TempPath 'rs2.unit.arptables'
+        $vip = '203.0.113.32'
+        $persistUnit = 'param($k, $h, $vip, $unit, $rules) Set-LvsRealServer -HostName $h -VirtualIP $vip -Method Arptables -Transport Ssh -UserName root -KeyFilePath $k -Persist -PersistTarget Systemd -RcLocalPath $unit -ArpRulesPath $rules'
+
+        $once = Invoke-Pool $persistUnit $Key, 'rs2', $vip, $unit, $rules
+        $times = Get-WriteTimes $unit
+        $twice = Invoke-Pool $persistUnit $Key, 'rs2', $vip, $unit, $rules
+
+        $once.Errors | Should -BeNullOrEmpty
+        $once.Results[0].Persisted | Should -BeTrue
+        $twice.Errors | Should -BeNullOrEmpty
+        $twice.Results[0].Status | Should -Be 'Unchanged'
+        $twice.Results[0].Persisted | Should -BeFalse
+        Get-WriteTimes $unit | Should -Be $times -Because 'a second run writes nothing'
+        $content = Get-Content -LiteralPath $unit
+        $content | Should -Contain 'Type=oneshot'
+        $verify = Invoke-LvsNative systemd-analyze 'verify', $unit -AllowFailure
+        $verify.ExitCode | Should -Be 0 -Because "systemd-analyze verify: $($verify.StdErr)"
+
+        # What systemd does with the unit at boot: each ExecStart in order, argv as written, a failure ignored only
+        # where the line starts with '-'; twice, as a restart would.
+        $fresh = Add-LvsLabHost -Lab $Lab -Role "unit$(Get-Random -Maximum 9999)" -Address $Lab.Hosts['rs2'].Address -Isolated
+        foreach ($run in 1, 2) {
+            foreach ($line in $content | Where-Object { $_ -like 'ExecStart=*' }) {
+                $command = $line.Substring('ExecStart='.Length)
+                $argv = @($command.TrimStart('-') -split ' ')
+                $r = Invoke-LvsNetns $fresh.Namespace $argv[0] @($argv | Select-Object -Skip 1) -AllowFailure
+                if (-not $command.StartsWith('-')) { $r.ExitCode | Should -Be 0 -Because "run ${run}: $command failed: $($r.StdErr)" }
+            }
+        }
+        Get-VipAddress $fresh.Namespace | Should -Be @("eth0 $vip/32")
+        $save = (Invoke-LvsNative ip 'netns', 'exec', $fresh.Namespace, 'arptables-save').StdOut
+        @($save -split "`n" | Where-Object { $_ -like "-A LVSDIRECT-*$vip*" }).Count | Should -Be 2 -Because "its drop and mangle rules: $save"
+    }
+
     It 'writes the persistence plan''s warnings on the pipeline, naming the host' {
         $rc = Join-Path $Lab.TempPath 'rs1.crlf.rc.local'
         Set-Content -LiteralPath $rc -Value "#!/bin/sh`r`nexit 0`r`n" -NoNewline

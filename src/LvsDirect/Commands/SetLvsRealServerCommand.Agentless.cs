@@ -74,7 +74,7 @@ public sealed partial class SetLvsRealServerCommand
         PersistencePlan? persisted = null;
         var request = new RealServerRequest(w.Vips, InterfaceName, Method, Convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), Adopt.IsPresent, rcLocal, _sysctlRecord);
         IReadOnlyList<string> files = Persist.IsPresent
-            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistenceTargets(arpRules, _nftConfig, new RcLocalTarget(rcLocal ?? RcLocal.DefaultPath(hasRcD: false)))), NftConf.DefaultPath]
+            ? [.. AgentlessDiagnosis.OwnershipFiles(rcLocal), .. PersistencePlan.FilesToRead(PersistenceTargets(arpRules, _nftConfig, BootTarget(rcLocal, RcLocal.DefaultPath(hasRcD: false)))), NftConf.DefaultPath]
             : AgentlessDiagnosis.OwnershipFiles(rcLocal);
         files = files.Concat(_sysctlRecord is null ? [] : [_sysctlRecord]).Distinct().ToList();
         var run = channel.Run(w.Target, files, snapshot =>
@@ -122,7 +122,7 @@ public sealed partial class SetLvsRealServerCommand
             ? RedirectSyntax.Parse(read.StandardOutput)
             : RcLocal.ReadBlock(host.ReadText(rcPath)).Redirects.Select(r => r.Rule).ToList();
         var input = PersistenceInput.For(after, Core.Planning.VipListing.List(after, all: false, ownership), redirects, NftBootFile(arpRules, host));
-        return PersistencePlan.Create(input, host, PersistenceTargets(arpRules, _nftConfig, new RcLocalTarget(rcPath)));
+        return PersistencePlan.Create(input, host, PersistenceTargets(arpRules, _nftConfig, BootTarget(rcLocal, rcPath)));
     }
 
     private RealServerResult Failed(string host, Exception error, TimeSpan duration)

@@ -132,10 +132,10 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
 
     protected override void EndProcessing() => Guard(() =>
     {
-        if (PersistTarget is not (PersistTarget.Auto or PersistTarget.RcLocal) && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
+        if (PersistTarget is not (PersistTarget.Auto or PersistTarget.RcLocal or PersistTarget.Systemd) && Transport == LvsTransport.Ssh && ParameterSetName is HostSet or ConfigSet)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument,
-                $"Set-LvsRealServer -Transport Ssh persists to rc.local only; for -PersistTarget {PersistTarget}, use -Transport PowerShell (the default), which runs Set-LvsRealServer on each host.", PersistTarget.ToString());
+                $"Set-LvsRealServer -Transport Ssh persists to rc.local or LvsDirect's systemd unit only; for -PersistTarget {PersistTarget}, use -Transport PowerShell (the default), which runs Set-LvsRealServer on each host.", PersistTarget.ToString());
         }
 
         // Validated here, before any host is contacted, so bad input changes nothing anywhere.
@@ -334,10 +334,17 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             return new NativeVipTarget(native, root, SavedRulesBelowRoot() ?? SavedArpRulesTarget.DefaultPath, vips, networkManager);
         }
 
-        return PersistTarget == PersistTarget.Systemd
-            ? new SystemdUnitTarget(rcLocal ?? SystemdUnit.DefaultPath, manageService: rcLocal is null)
-            : new RcLocalTarget(rcLocal ?? RcLocal.DefaultPath());
+        return BootTarget(rcLocal, RcLocal.DefaultPath());
     }
+
+    /// <summary>
+    /// The boot file that keeps the VIPs on every transport: LvsDirect's systemd unit (-PersistTarget Systemd;
+    /// -RcLocalPath then names the unit file, which is not enabled) or the rc.local block.
+    /// </summary>
+    private IPersistenceTarget BootTarget(string? given, string rcLocalDefault) =>
+        PersistTarget == PersistTarget.Systemd
+            ? new SystemdUnitTarget(given ?? SystemdUnit.DefaultPath, manageService: given is null)
+            : new RcLocalTarget(given ?? rcLocalDefault);
 
     /// <summary>
     /// -ArpRulesPath as Save-LvsVip checks it: the path the booted host sees, so below -NetworkConfigPath when it
