@@ -57,7 +57,7 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
         }
 
         // A namespace made with ip netns shares the host's /etc, whose network configuration is the host's, not its own.
-        if (Path is null && Core.Host.HostScope.Current().Kind == Core.Host.HostScopeKind.Named)
+        if (Path is null && Scope.Kind == Core.Host.HostScopeKind.Named)
         {
             throw new LvsException(LvsErrorKind.InvalidArgument,
                 "This runs in a network namespace made with ip netns, whose network the host's configuration in /etc does not describe; give -Path (the root of the configuration to write).", "Path");

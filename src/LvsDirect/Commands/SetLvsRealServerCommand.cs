@@ -374,7 +374,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             return PersistTargets.Native(PersistTarget);
         }
 
-        if (RcLocalPath is not null || (NetworkConfigPath is null && HostScope.Current().Kind == HostScopeKind.Named))
+        if (RcLocalPath is not null || (NetworkConfigPath is null && Scope.Kind == HostScopeKind.Named))
         {
             return null;
         }
