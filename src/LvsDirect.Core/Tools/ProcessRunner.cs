@@ -48,8 +48,12 @@ public sealed class ProcessRunner : IProcessRunner
             throw new LvsException(LvsErrorKind.ProgramNotFound, $"Could not start '{path}': {ex.Message}", command.Program, ex);
         }
 
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        // Both outputs are drained on other threads with blocking reads, so the child never stalls on a full
+        // pipe while this thread writes its input and keeps the timeout. Not the streams' async methods: on Linux
+        // those run on the socket event engine, whose start-up and generic state machines are JIT-compiled in every
+        // fresh process, and the first command of a script would pay for them.
+        var stdout = Drain.Start(process.StandardOutput);
+        var stderr = Drain.Start(process.StandardError);
         try
         {
             if (command.StandardInput is not null)
@@ -78,7 +82,48 @@ public sealed class ProcessRunner : IProcessRunner
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return new ToolResult(command, process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult(), sw.Elapsed);
+        return new ToolResult(command, process.ExitCode, stdout.Text(), stderr.Text(), sw.Elapsed);
+    }
+
+    /// <summary>One redirected output read to its end on a thread of its own.</summary>
+    private sealed class Drain
+    {
+        private readonly Thread _thread;
+        private string _text = string.Empty;
+        private Exception? _failure;
+
+        // Not a thread-pool thread: the read blocks for as long as the program runs, and callers already run programs
+        // side by side on the pool (HostInspector), which would then wait for the pool to grow.
+        private Drain(StreamReader reader)
+        {
+            _thread = new Thread(() =>
+            {
+                try
+                {
+                    _text = reader.ReadToEnd();
+                }
+                catch (Exception ex)
+                {
+                    _failure = ex;
+                }
+            })
+            { IsBackground = true };
+            _thread.Start();
+        }
+
+        public static Drain Start(StreamReader reader) => new(reader);
+
+        /// <summary>What was read, once the stream reached its end (the program and its children closed it).</summary>
+        public string Text()
+        {
+            _thread.Join();
+            if (_failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_failure).Throw();
+            }
+
+            return _text;
+        }
     }
 
     private static void TryKill(Process p)
