@@ -159,5 +159,5 @@ public sealed class Ownership
     }
 
     /// <summary>Whether <paramref name="next"/> differs from the record (so a run that changes nothing writes nothing).</summary>
-    public bool Differs(IReadOnlyList<ManagedVip> next) => VipRecord.Render(next) != VipRecord.Render(Recorded);
+    public bool Differs(IReadOnlyList<ManagedVip> next) => !VipRecord.SameRecord(next, Recorded);
 }

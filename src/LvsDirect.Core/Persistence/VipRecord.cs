@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using LvsDirect.Core.Errors;
 using LvsDirect.Core.Host;
 
@@ -15,7 +14,7 @@ public sealed record ManagedVip(IPAddress Address, int PrefixLength, string Inte
 /// made, so the only way to tell them apart is to remember. Root-only (0600 in the scope's 0700 folder),
 /// written atomically under the host lock, in the durable folder so that it survives a reboot.
 /// </summary>
-public static partial class VipRecord
+public static class VipRecord
 {
     public const string FileName = "vips.json";
 
@@ -41,76 +40,132 @@ public static partial class VipRecord
             return [];
         }
 
+        // JsonDocument and Utf8JsonWriter rather than the serializer: its metadata and converters cost a fresh
+        // process more than the rest of the record's work on the first command that reads it, and the reader and
+        // writer are already warm from ip's JSON.
         try
         {
-            var doc = JsonSerializer.Deserialize(text, VipRecordJson.Default.Document);
-            var result = new List<ManagedVip>();
-            foreach (var e in doc?.Vips ?? [])
+            using var doc = JsonDocument.Parse(text);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                if (!IPAddress.TryParse(e.Address, out var address) || e.PrefixLength is < 0 or > 128 || string.IsNullOrEmpty(e.InterfaceName))
+                throw NotARecord(path, $"the top level is {root.ValueKind}, not an object");
+            }
+
+            var result = new List<ManagedVip>();
+            if (!root.TryGetProperty("vips", out var vips) || vips.ValueKind == JsonValueKind.Null)
+            {
+                return result;
+            }
+
+            if (vips.ValueKind != JsonValueKind.Array)
+            {
+                throw NotARecord(path, $"'vips' is {vips.ValueKind}, not an array");
+            }
+
+            foreach (var e in vips.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.Object)
                 {
-                    throw new LvsException(LvsErrorKind.ParseError, $"'{path}' has an entry that is not a VIP: '{e.Address}/{e.PrefixLength}' on '{e.InterfaceName}'.", path);
+                    throw NotARecord(path, $"an entry of 'vips' is {e.ValueKind}, not an object");
                 }
 
-                result.Add(new ManagedVip(address, e.PrefixLength, e.InterfaceName, string.IsNullOrEmpty(e.Label) ? null : e.Label));
+                var addressText = Text(e, "address", path);
+                var prefixLength = Number(e, "prefixLength", path);
+                var interfaceName = Text(e, "interfaceName", path);
+                var label = Text(e, "label", path);
+                if (!IPAddress.TryParse(addressText, out var address) || prefixLength is < 0 or > 128 || string.IsNullOrEmpty(interfaceName))
+                {
+                    throw new LvsException(LvsErrorKind.ParseError, $"'{path}' has an entry that is not a VIP: '{addressText}/{prefixLength}' on '{interfaceName}'.", path);
+                }
+
+                result.Add(new ManagedVip(address, prefixLength, interfaceName, string.IsNullOrEmpty(label) ? null : label));
             }
 
             return result;
         }
         catch (JsonException ex)
         {
-            throw new LvsException(LvsErrorKind.ParseError, $"'{path}' is not an LvsDirect ownership record: {ex.Message}. Fix or remove it (then adopt the VIPs again with -Adopt).", path, ex);
+            throw NotARecord(path, ex.Message, ex);
         }
     }
+
+    /// <summary>The entries the record holds for <paramref name="vips"/>: the first per address, in address order.</summary>
+    public static List<ManagedVip> Normalize(IReadOnlyCollection<ManagedVip> vips)
+    {
+        var seen = new HashSet<IPAddress>();
+        var entries = new List<ManagedVip>(vips.Count);
+        foreach (var v in vips)
+        {
+            if (seen.Add(v.Address))
+            {
+                entries.Add(v);
+            }
+        }
+
+        entries.Sort(AddressOrder.Instance);
+        return entries;
+    }
+
+    /// <summary>The same set of VIPs is written as the same record, whatever their order or repetitions.</summary>
+    public static bool SameRecord(IReadOnlyCollection<ManagedVip> a, IReadOnlyCollection<ManagedVip> b) =>
+        Normalize(a).SequenceEqual(Normalize(b));
 
     /// <summary>One entry per address, in address order, so the same set always gives the same file.</summary>
     public static string Render(IReadOnlyCollection<ManagedVip> vips)
     {
-        var doc = new Document
+        var entries = Normalize(vips);
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            Comment = "Written by LvsDirect: the VIPs it manages in this network namespace. Addresses not listed here are never changed by it.",
-            Vips = vips.DistinctBy(v => v.Address)
-                .OrderBy(v => v.Address.AddressFamily).ThenBy(v => v.Address.GetAddressBytes(), ByteOrder.Instance)
-                .Select(v => new Entry { Address = v.Address.ToString(), PrefixLength = v.PrefixLength, InterfaceName = v.InterfaceName, Label = v.Label })
-                .ToList(),
-        };
-        return JsonSerializer.Serialize(doc, VipRecordJson.Default.Document) + "\n";
+            w.WriteStartObject();
+            w.WriteString("comment", "Written by LvsDirect: the VIPs it manages in this network namespace. Addresses not listed here are never changed by it.");
+            w.WriteStartArray("vips");
+            foreach (var v in entries)
+            {
+                w.WriteStartObject();
+                w.WriteString("address", v.Address.ToString());
+                w.WriteNumber("prefixLength", v.PrefixLength);
+                w.WriteString("interfaceName", v.InterfaceName);
+                if (v.Label is not null)
+                {
+                    w.WriteString("label", v.Label);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length) + "\n";
     }
 
-    private sealed class ByteOrder : IComparer<byte[]>
+    private static LvsException NotARecord(string path, string why, Exception? inner = null) =>
+        new(LvsErrorKind.ParseError, $"'{path}' is not an LvsDirect ownership record: {why}. Fix or remove it (then adopt the VIPs again with -Adopt).", path, inner);
+
+    /// <summary>A string property; null when it is missing or null, as the serializer read it.</summary>
+    private static string? Text(JsonElement e, string name, string path) =>
+        !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
+        : v.ValueKind == JsonValueKind.String ? v.GetString()
+        : throw NotARecord(path, $"'{name}' is {v.ValueKind}, not a string");
+
+    /// <summary>An integer property; 0 when it is missing, as the serializer read it.</summary>
+    private static int Number(JsonElement e, string name, string path) =>
+        !e.TryGetProperty(name, out var v) ? 0
+        : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n
+        : throw NotARecord(path, $"'{name}' is not a 32-bit integer: {v.GetRawText()}");
+
+    /// <summary>IPv4 before IPv6, then by the address's bytes.</summary>
+    private sealed class AddressOrder : IComparer<ManagedVip>
     {
-        public static readonly ByteOrder Instance = new();
+        public static readonly AddressOrder Instance = new();
 
-        public int Compare(byte[]? x, byte[]? y) => ((ReadOnlySpan<byte>)x).SequenceCompareTo(y);
-    }
-
-    // Source-generated (de)serialization: the reflection-based serializer costs a fresh process tens of milliseconds
-    // of type inspection and code generation on its first call, which every changing command makes.
-    [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-    [JsonSerializable(typeof(Document))]
-    private sealed partial class VipRecordJson : JsonSerializerContext;
-
-    private sealed class Document
-    {
-        [JsonPropertyName("comment")]
-        public string? Comment { get; set; }
-
-        [JsonPropertyName("vips")]
-        public List<Entry>? Vips { get; set; }
-    }
-
-    private sealed class Entry
-    {
-        [JsonPropertyName("address")]
-        public string? Address { get; set; }
-
-        [JsonPropertyName("prefixLength")]
-        public int PrefixLength { get; set; }
-
-        [JsonPropertyName("interfaceName")]
-        public string? InterfaceName { get; set; }
-
-        [JsonPropertyName("label")]
-        public string? Label { get; set; }
+        public int Compare(ManagedVip? x, ManagedVip? y)
+        {
+            var family = ((int)x!.Address.AddressFamily).CompareTo((int)y!.Address.AddressFamily);
+            return family != 0 ? family : ((ReadOnlySpan<byte>)x.Address.GetAddressBytes()).SequenceCompareTo(y.Address.GetAddressBytes());
+        }
     }
 }

@@ -43,6 +43,54 @@ public sealed class OwnershipTests : IDisposable
         Assert.Empty(VipRecord.Load(RecordPath));
     }
 
+    // The record exactly as the earlier releases (System.Text.Json's serializer, indented) wrote it: the same text
+    // reads back to the same VIPs and is rendered byte for byte again, so an upgrade neither rewrites nor misreads it.
+    private const string EarlierRecord = """
+        {
+          "comment": "Written by LvsDirect: the VIPs it manages in this network namespace. Addresses not listed here are never changed by it.",
+          "vips": [
+            {
+              "address": "203.0.113.5",
+              "prefixLength": 32,
+              "interfaceName": "lo"
+            },
+            {
+              "address": "203.0.113.100",
+              "prefixLength": 32,
+              "interfaceName": "eth0",
+              "label": "eth0:1"
+            },
+            {
+              "address": "2001:db8::10",
+              "prefixLength": 128,
+              "interfaceName": "lo"
+            }
+          ]
+        }
+
+        """;
+
+    [Fact]
+    public void Record_AsEarlierReleasesWroteIt_ReadsBackAndRendersIdentically()
+    {
+        var vips = VipRecord.Parse(EarlierRecord, RecordPath);
+
+        Assert.Equal([new ManagedVip(HandMade, 32, "lo"), new ManagedVip(Vip, 32, "eth0", "eth0:1"), new ManagedVip(IPAddress.Parse("2001:db8::10"), 128, "lo")], vips);
+        Assert.Equal(EarlierRecord, VipRecord.Render([vips[2], vips[1], vips[0]]));
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("{\"vips\": {}}")]
+    [InlineData("{\"vips\": [{\"address\": 5, \"prefixLength\": 32, \"interfaceName\": \"lo\"}]}")]
+    [InlineData("{\"vips\": [{\"address\": \"203.0.113.5\", \"prefixLength\": \"32\", \"interfaceName\": \"lo\"}]}")]
+    [InlineData("{\"vips\": [{\"address\": \"203.0.113.5\", \"prefixLength\": 32}]}")]
+    [InlineData("{\"vips\": [\"203.0.113.5\"]}")]
+    public void Record_OfTheWrongShape_IsAParseError(string text)
+    {
+        Assert.Equal(LvsErrorKind.ParseError, Assert.Throws<LvsException>(() => VipRecord.Parse(text, RecordPath)).Kind);
+    }
+
     [Fact]
     public void Record_ASymlinkInItsPlace_IsNeitherReadNorWrittenThrough()
     {
