@@ -93,16 +93,17 @@ public static class IpJsonParser
         foreach (var route in doc.RootElement.EnumerateArray())
         {
             RequireObject(route, GatewayCommand, "a route entry");
-            var hops = route.TryGetProperty("nexthops", out var h) && h.ValueKind == JsonValueKind.Array ? h.EnumerateArray().ToList() : [route];
-            foreach (var hop in hops)
+            if (route.TryGetProperty("nexthops", out var hops) && hops.ValueKind == JsonValueKind.Array)
             {
-                RequireObject(hop, GatewayCommand, "a nexthop entry");
-                var text = OptionalString(hop, "gateway", GatewayCommand, "a route entry")
-                           ?? (hop.TryGetProperty("via", out var via) && via.ValueKind == JsonValueKind.Object ? OptionalString(via, "host", GatewayCommand, "a route's via") : null);
-                if (text is not null)
+                // Enumerated in place, not collected: a list of JsonElement (a struct) is compiled on first use.
+                foreach (var hop in hops.EnumerateArray())
                 {
-                    result.Add(ParseIp(text, GatewayCommand, "'gateway' of a route entry"));
+                    AddGateway(result, hop);
                 }
+            }
+            else
+            {
+                AddGateway(result, route);
             }
         }
 
@@ -207,6 +208,17 @@ public static class IpJsonParser
             broadcast,
             OptionalString(a, "scope", AddrCommand, context) ?? "global",
             secondary);
+    }
+
+    private static void AddGateway(HashSet<IPAddress> result, JsonElement hop)
+    {
+        RequireObject(hop, GatewayCommand, "a nexthop entry");
+        var text = OptionalString(hop, "gateway", GatewayCommand, "a route entry")
+                   ?? (hop.TryGetProperty("via", out var via) && via.ValueKind == JsonValueKind.Object ? OptionalString(via, "host", GatewayCommand, "a route's via") : null);
+        if (text is not null)
+        {
+            result.Add(ParseIp(text, GatewayCommand, "'gateway' of a route entry"));
+        }
     }
 
     private static void AddRoute(List<DefaultRoute> result, JsonElement hop, int metric)

@@ -65,7 +65,7 @@ public static class Planner
 
         var addLines = new List<string>();
         var addTargets = new List<string>();
-        foreach (var v in desired.EnsureVips.DistinctBy(v => (v.Address, v.InterfaceName)))
+        foreach (var v in desired.EnsureVips.DistinctBy(v => new AddressOn(v.Address, v.InterfaceName)))
         {
             var onTarget = state.FindAddress(v.Address).FirstOrDefault(a => a.InterfaceName == v.InterfaceName);
             if (onTarget is not null)
@@ -124,8 +124,9 @@ public static class Planner
             }
         }
 
-        var rules = desired.EnsureSuppression.Select(r => (Request: r, Method: "arptables"))
-            .Concat(desired.EnsureNftSuppression.Select(r => (Request: r, Method: "nftables")))
+        // A class, not a tuple: LINQ over a value type is JIT-compiled on first use, in every fresh process.
+        var rules = desired.EnsureSuppression.Select(r => new WantedRule(r, "arptables"))
+            .Concat(desired.EnsureNftSuppression.Select(r => new WantedRule(r, "nftables")))
             .ToList();
         var vips = desired.EnsureVips.Select(v => v.Address)
             .Concat(rules.Select(r => r.Request.VirtualIP))
@@ -148,9 +149,9 @@ public static class Planner
             Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
         }
 
-        foreach (var (r, _) in rules)
+        foreach (var r in rules)
         {
-            Check(r.VirtualIP, () => VipValidation.RefuseRealIP(state, r));
+            Check(r.Request.VirtualIP, () => VipValidation.RefuseRealIP(state, r.Request));
         }
 
         foreach (var v in desired.EnsureVips)
@@ -166,6 +167,11 @@ public static class Planner
 
         return [.. refused.Values];
     }
+
+    private sealed record WantedRule(SuppressionRequest Request, string Method);
+
+    /// <summary>An address on an interface, as a key (a class: LINQ over a tuple is JIT-compiled on first use).</summary>
+    private sealed record AddressOn(IPAddress Address, string InterfaceName);
 
     private static PlanRefusal Conflict(IPAddress vip, IReadOnlyList<string> ways) =>
         new(LvsErrorKind.ConflictingRequest, vip,
@@ -327,7 +333,7 @@ public static class Planner
     {
         var dialect = state.RequireDialect();
         var addIn = new List<IPAddress>();
-        var addOut = new List<(IPAddress Vip, IPAddress RealIP)>();
+        var addOut = new List<SuppressionRequest>();
         var removeIn = new List<ArpRule>();
         var removeOut = new List<ArpRule>();
 
@@ -370,7 +376,10 @@ public static class Planner
             }
 
             // The insert above moved each old jump one down; deleting from the bottom keeps the other numbers right.
-            jumpSteps.AddRange(jumps.OrderByDescending(j => j).Select(j =>
+            var bottomUp = jumps.ToList();
+            bottomUp.Sort();
+            bottomUp.Reverse();
+            jumpSteps.AddRange(bottomUp.Select(j =>
                 Arptables($"Remove the jump to {own} that other rules came before", $"{builtin} {j + 2}", "-D", builtin, (j + 2).ToString(System.Globalization.CultureInfo.InvariantCulture))));
         }
 
@@ -390,7 +399,7 @@ public static class Planner
                 // A mangle rule to another address would win over ours (first match); it is replaced.
                 replaced = outputs.Count > 0;
                 removeOut.AddRange(outputs);
-                addOut.Add((req.VirtualIP, req.RealIP));
+                addOut.Add(req);
                 added++;
             }
 
@@ -414,7 +423,7 @@ public static class Planner
         steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnInputChain, addIn, ArptablesSyntax.InputDropSpec));
         foreach (var group in addOut.GroupBy(a => a.RealIP))
         {
-            steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnOutputChain, group.Select(a => a.Vip), l => ArptablesSyntax.OutputMangleSpec(l, group.Key)));
+            steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnOutputChain, group.Select(a => a.VirtualIP), l => ArptablesSyntax.OutputMangleSpec(l, group.Key)));
         }
 
         foreach (var chain in removeIn.Concat(removeOut).Select(r => r.Chain).Distinct())

@@ -22,10 +22,10 @@ public sealed record VipAdditionPlan(Plan Plan, IReadOnlyList<IPAddress> Adopted
 /// </summary>
 public sealed class VipAddition
 {
-    private readonly IReadOnlyList<(NewVipRequest Request, IPAddress Address, int Prefix)> _requests;
+    private readonly List<Parsed> _requests;
     private readonly bool _suppress;
 
-    private VipAddition(IReadOnlyList<(NewVipRequest, IPAddress, int)> requests, bool suppress)
+    private VipAddition(List<Parsed> requests, bool suppress)
     {
         _requests = requests;
         _suppress = suppress;
@@ -34,18 +34,26 @@ public sealed class VipAddition
     /// <summary>The requests' addresses, prefixes and broadcasts parsed and checked; <paramref name="suppress"/> false adds VIPs without ARP suppression.</summary>
     public static VipAddition Validate(IEnumerable<NewVipRequest> requests, bool suppress)
     {
-        var parsed = requests.Select(r => (Request: r, Cidr: InputValidation.ParseVipCidr(r.Address))).ToList();
+        // Loops over a class rather than LINQ over tuples: each generic instantiation over a value type is compiled
+        // when first used, which a fresh process pays for on its first command.
+        var parsed = new List<Parsed>();
+        foreach (var r in requests)
+        {
+            var (address, prefix) = InputValidation.ParseVipCidr(r.Address);
+            parsed.Add(new Parsed(r, address, prefix));
+        }
+
         foreach (var p in parsed.Where(p => p.Request.Broadcast is not null))
         {
-            if (IsIPv6(p.Cidr.Address))
+            if (IsIPv6(p.Address))
             {
-                throw new LvsException(LvsErrorKind.InvalidArgument, $"{p.Cidr.Address} is an IPv6 address, which has no broadcast address; leave out -Broadcast.", p.Request.Broadcast);
+                throw new LvsException(LvsErrorKind.InvalidArgument, $"{p.Address} is an IPv6 address, which has no broadcast address; leave out -Broadcast.", p.Request.Broadcast);
             }
 
             InputValidation.ParseIPv4(p.Request.Broadcast, "broadcast address");
         }
 
-        foreach (var p in parsed.Where(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Cidr.Address) && p.Cidr.PrefixLength != 32))
+        foreach (var p in parsed.Where(p => p.Request.Method == ArpMethod.Sysctl && !IsIPv6(p.Address) && p.Prefix != 32))
         {
             // Anything wider on lo makes the whole subnet local to this host (SPEC 5).
             throw new LvsException(LvsErrorKind.InvalidPrefix,
@@ -53,7 +61,7 @@ public sealed class VipAddition
                 p.Request.Address);
         }
 
-        return new VipAddition(parsed.Select(p => (p.Request, p.Cidr.Address, p.Cidr.PrefixLength)).ToList(), suppress);
+        return new VipAddition(parsed, suppress);
     }
 
     /// <summary>Some VIP uses the sysctl method, whose record of replaced values the plan needs.</summary>
@@ -79,8 +87,9 @@ public sealed class VipAddition
         ownership.MarkBuiltinRules(desired, adopted);
         var notes = new List<string>();
         var output = new List<LvsVip>();
-        foreach (var (r, address, prefix) in _requests)
+        foreach (var p in _requests)
         {
+            var (r, address, prefix) = (p.Request, p.Address, p.Prefix);
             // An IPv6 VIP always goes on lo, where neighbour discovery never answers for it: no rules, no sysctls.
             var ipv6 = IsIPv6(address);
             var onLo = r.Method == ArpMethod.Sysctl || ipv6;
@@ -133,4 +142,6 @@ public sealed class VipAddition
     }
 
     private static bool IsIPv6(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6;
+
+    private sealed record Parsed(NewVipRequest Request, IPAddress Address, int Prefix);
 }
