@@ -13,6 +13,9 @@ public sealed class HostInspector
 {
     private static readonly Dictionary<string, ArptablesFlavor> FlavorCache = new(StringComparer.Ordinal);
 
+    /// <summary>What arptables-nft links to on Debian, Ubuntu, Fedora and the others that ship iptables 1.8.</summary>
+    public const string NftMultiCallBinary = "xtables-nft-multi";
+
     private readonly IProcessRunner _runner;
 
     public HostInspector(IProcessRunner runner)
@@ -126,6 +129,13 @@ public sealed class HostInspector
         }
         catch (IOException)
         {
+        }
+
+        // iptables' multi-call binary for nftables has no other mode: a link to it is arptables-nft, and a fresh
+        // process saves starting it just to be told so.
+        if (Path.GetFileName(key) == NftMultiCallBinary)
+        {
+            return ArptablesFlavor.Nft;
         }
 
         lock (FlavorCache)
