@@ -346,6 +346,50 @@ public abstract class LvsCmdlet : PSCmdlet
         _ => ErrorCategory.NotSpecified,
     };
 
+    /// <summary>
+    /// Tells -Verbose what the plan does to each item, one line per change. The lines are only built when they
+    /// would be shown: a thousand VIPs make two thousand changes, and their text costs a run more than some of
+    /// its programs.
+    /// </summary>
+    protected void WriteChanges(IEnumerable<ItemChange> changes)
+    {
+        if (!VerboseShown)
+        {
+            return;
+        }
+
+        foreach (var c in changes)
+        {
+            WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
+        }
+    }
+
+    /// <summary>
+    /// Whether PowerShell would show this command's WriteVerbose lines: -Verbose as given, or else
+    /// $VerbosePreference; when in doubt, yes.
+    /// </summary>
+    private bool VerboseShown
+    {
+        get
+        {
+            var bound = MyInvocation.BoundParameters;
+            if (bound.TryGetValue("Verbose", out var verbose))
+            {
+                return LanguagePrimitives.IsTrue(verbose);
+            }
+
+            try
+            {
+                var preference = LanguagePrimitives.ConvertTo<ActionPreference>(GetVariableValue("VerbosePreference"));
+                return preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+            }
+            catch (PSInvalidCastException)
+            {
+                return true;
+            }
+        }
+    }
+
     private void LogResult(ToolResult r) =>
         WriteVerbose($"{r.Command.ToSummaryString()} -> exit {r.ExitCode} in {r.Elapsed.TotalMilliseconds:0} ms");
 }

@@ -49,6 +49,9 @@ public static class Warmup
     {
         try
         {
+            // PowerShell matches the manifest's export list against the cmdlets with culture-aware comparisons right
+            // after this starts, and the first such comparison loads ICU's collation: done here, side by side.
+            _ = string.Compare("LvsDirect", "lvsdirect", StringComparison.CurrentCultureIgnoreCase);
             var state = HostInspector.Compose(SampleIp, SampleListing, "arptables v1.8.9 (nf_tables)\n");
             var recorded = VipRecord.Parse(VipRecord.Render([new ManagedVip(System.Net.IPAddress.Parse("192.0.2.200"), 32, "eth0")]), "warm-up");
             var addition = VipAddition.Validate(

@@ -42,10 +42,7 @@ public sealed class NewLvsRedirectCommand : LvsCmdlet
         {
             var current = new Core.Host.HostInspector(Runner).ReadRedirects(CancellationToken);
             var plan = RedirectPlanner.Create(current, wanted, []);
-            foreach (var c in plan.Changes)
-            {
-                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
-            }
+            WriteChanges(plan.Changes);
 
             return ExecutePlan(plan);
         });

@@ -86,10 +86,7 @@ public sealed class NewLvsVipCommand : LvsCmdlet
             var ownership = ReadOwnership();
             var planned = addition.Plan(state, ownership, Adopt.IsPresent, statePath is null ? [] : SysctlStateFile.Load(statePath));
             planned.Notes.ToList().ForEach(WriteVerbose);
-            foreach (var c in planned.Plan.Changes)
-            {
-                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
-            }
+            WriteChanges(planned.Plan.Changes);
 
             if (!ConfirmAdoption(planned.Adopted))
             {

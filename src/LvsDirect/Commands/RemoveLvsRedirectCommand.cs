@@ -51,10 +51,7 @@ public sealed class RemoveLvsRedirectCommand : LvsCmdlet
             }
 
             var plan = RedirectPlanner.Create(current, [], matches.Select(m => m.Key));
-            foreach (var c in plan.Changes)
-            {
-                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
-            }
+            WriteChanges(plan.Changes);
 
             return ExecutePlan(plan) ? matches.Select(RedirectListing.ToOutput).ToList() : [];
         });

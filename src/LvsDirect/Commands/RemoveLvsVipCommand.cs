@@ -78,10 +78,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
             planned.Errors.ToList().ForEach(WriteLvsError);
             planned.Notes.ToList().ForEach(WriteVerbose);
             planned.Warnings.ToList().ForEach(WriteWarning);
-            foreach (var c in planned.Plan.Changes)
-            {
-                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
-            }
+            WriteChanges(planned.Plan.Changes);
 
             if (!ConfirmAdoption(planned.Adopted))
             {

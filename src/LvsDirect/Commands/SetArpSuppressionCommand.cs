@@ -151,10 +151,7 @@ public sealed class SetArpSuppressionCommand : LvsCmdlet
             }
 
             var plan = MethodSwitch.ToSysctl(state, desired, moves, vips.Select(v => v.Vip));
-            foreach (var c in plan.Changes)
-            {
-                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
-            }
+            WriteChanges(plan.Changes);
 
             if (!ExecutePlan(plan, statePath))
             {

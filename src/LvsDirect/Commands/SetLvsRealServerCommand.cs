@@ -202,10 +202,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
             var planned = RealServerPlanner.Create(state, ownership, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
                 convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), adopt: Adopt.IsPresent);
             var plan = planned.Plan;
-            foreach (var c in plan.Changes)
-            {
-                WriteVerbose($"{c.Subject} {c.Address}: {c.Kind} ({c.Detail})");
-            }
+            WriteChanges(plan.Changes);
 
             // Desired state is one unit, as over -Transport Ssh: a refused VIP means no step runs on this host.
             if (plan.Rejected.Count > 0)

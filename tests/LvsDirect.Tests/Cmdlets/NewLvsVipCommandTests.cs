@@ -26,6 +26,24 @@ public class NewLvsVipCommandTests
         Assert.Equal(["-N", "-I", "-N", "-I", "-A", "-A"], runner.Changes.SkipLast(1).Select(c => c.Arguments[0]));
     }
 
+    // The change lines are built only when they are shown, so each way PowerShell decides that is checked.
+    [Theory]
+    [InlineData("New-LvsVip -Address 203.0.113.100 -Verbose 4>&1", true)]
+    [InlineData("$VerbosePreference = 'Continue'; New-LvsVip -Address 203.0.113.100 4>&1", true)]
+    [InlineData("$VerbosePreference = 'Continue'; New-LvsVip -Address 203.0.113.100 -Verbose:$false 4>&1", false)]
+    [InlineData("New-LvsVip -Address 203.0.113.100 4>&1", false)]
+    public void NewLvsVip_TellsEachChange_ExactlyWhenVerboseOutputIsShown(string script, bool shown)
+    {
+        using var host = new CmdletHost(FakeRunner.Host());
+
+        var (output, errors, _) = host.Invoke(script);
+
+        Assert.True(errors.Count == 0, string.Join("; ", errors.Select(e => e.ToString())));
+        var lines = output.Select(o => o.BaseObject).OfType<VerboseRecord>().Select(v => v.Message).ToList();
+        Assert.Equal(shown, lines.Contains("Address 203.0.113.100: Added (203.0.113.100/32 added to eth0)"));
+        Assert.Equal(shown, lines.Any(l => l.StartsWith("ArpSuppression 203.0.113.100: Added", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void NewLvsVip_RecordsTheVipAsManaged_AndGetLvsVipListsOnlyManagedOnes()
     {
