@@ -395,8 +395,12 @@ function Initialize-BenchPwsh {
         Write-Host "No ReadyToRun copy of pwsh $($tool.Version): crossgen2 is used here only on linux-x64; the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
         return $null
     }
-    [xml] $project = Get-Content -Raw -LiteralPath (Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.csproj")
-    $runtime = $project.SelectSingleNode('/Project/PropertyGroup/LvsReadyToRunRuntime').InnerText
+    $csproj = Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.csproj"
+    $runtime = ([xml](Get-Content -Raw -LiteralPath $csproj)).SelectSingleNode('/Project/PropertyGroup/LvsReadyToRunRuntime')?.InnerText
+    if (-not $runtime) {
+        Write-Host "No ReadyToRun copy of pwsh $($tool.Version): $csproj names no LvsReadyToRunRuntime (the crossgen2 version); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        return $null
+    }
     $packages = Get-GlobalPackagesFolder
     $crossgen = Join-Path $packages 'microsoft.netcore.app.crossgen2.linux-x64' $runtime 'tools' 'crossgen2'
     $framework = Join-Path $packages 'microsoft.netcore.app.runtime.linux-x64' $runtime 'runtimes' 'linux-x64' 'lib' $tool.Framework
