@@ -16,8 +16,9 @@ ratios taken in the same run so that a busy machine slows both sides alike:
     (1) Import-Module LvsDirect, the median of 5 processes                          target <= 100 ms
     (2) the first New-LvsVip of -Count VIPs (default 1000), the median of -FreshRepeat  target <= 1.5 x (b)
     (3) the first New-LvsVip of -ScaleCount VIPs (default 10,000), as many           target <= 2 x (b) for as many
-        with the time of each process the module ran (on the judged host), and of its in-process work (from warm runs, which have no
-        JIT to hide it), for both sizes: no step may grow faster than linearly (more than 1.5 x the size ratio).
+        with the time of each process the module ran (on the judged host), and of its in-process work (from warm
+        runs, which have no JIT to hide it), for both sizes: no step may grow faster than linearly (more than 1.5 x
+        the size ratio).
         A program the floor also runs is bound by the kernel's own growth and is judged against the floor's run
         of it at 10,000 instead (<= 1.5 x).
     (1), (2) and (3) also print the CPU time of the pwsh process over the same span, for telling a busy machine's
@@ -204,6 +205,7 @@ try {
 
     Write-Host "Benchmark: $Count and $ScaleCount VIPs in namespace $ns (eth0 198.18.0.2/15)" -ForegroundColor Cyan
     Write-Host '  pwsh of the fresh processes:'
+    # Each host's first process, not timed, also brings its files into the page cache for the timed ones.
     foreach ($h in $hosts) {
         $h | Add-Member -NotePropertyName Version -NotePropertyValue (& $fresh $h.Pwsh -ModulePath $emptyManifest).Version
         $h | Add-Member -NotePropertyName Title -NotePropertyValue $(
