@@ -372,10 +372,17 @@ function Get-ToolPwsh {
     #>
     $manifest = Get-Content -Raw -LiteralPath (Join-Path $RepoRoot '.config' 'dotnet-tools.json') | ConvertFrom-Json
     $version = [string]$manifest.tools.powershell.version
-    $dll = Get-ChildItem -Path (Join-Path (Get-GlobalPackagesFolder) 'powershell' $version 'tools' '*' 'any' 'unix' 'pwsh.dll') -File -ErrorAction SilentlyContinue |
+    $packages = Get-GlobalPackagesFolder
+    $dll = Get-ChildItem -Path (Join-Path $packages 'powershell' $version 'tools' '*' 'any' 'unix' 'pwsh.dll') -File -ErrorAction SilentlyContinue |
         Select-Object -First 1
     if (-not $dll) { return $null }
-    [pscustomobject]@{ Version = $version; Folder = $dll.DirectoryName; Framework = $dll.Directory.Parent.Parent.Name; Dll = $dll.FullName }
+    [pscustomobject]@{
+        Version   = $version
+        Folder    = $dll.DirectoryName
+        Framework = $dll.Directory.Parent.Parent.Name
+        Dll       = $dll.FullName
+        Packages  = $packages
+    }
 }
 
 function Initialize-BenchPwsh {
@@ -386,54 +393,55 @@ function Initialize-BenchPwsh {
     downloads them) and kept under output/bench-pwsh/ until either version changes. Returns its pwsh.dll, or $null
     with the reason printed when it cannot be made here.
     #>
-    $tool = Get-ToolPwsh
-    if (-not $tool) {
+    param($Tool)
+
+    if (-not $Tool) {
         Write-Host 'No ReadyToRun copy of pwsh: the PowerShell dotnet tool is not restored (dotnet tool restore); the benchmark measures this pwsh only.' -ForegroundColor Yellow
         return $null
     }
     if (-not $IsLinux -or [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -ne 'X64') {
-        Write-Host "No ReadyToRun copy of pwsh $($tool.Version): crossgen2 is used here only on linux-x64; the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        Write-Host "No ReadyToRun copy of pwsh $($Tool.Version): crossgen2 is used here only on linux-x64; the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
         return $null
     }
     $csproj = Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.csproj"
     $runtime = ([xml](Get-Content -Raw -LiteralPath $csproj)).SelectSingleNode('/Project/PropertyGroup/LvsReadyToRunRuntime')?.InnerText
     if (-not $runtime) {
-        Write-Host "No ReadyToRun copy of pwsh $($tool.Version): $csproj names no LvsReadyToRunRuntime (the crossgen2 version); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        Write-Host "No ReadyToRun copy of pwsh $($Tool.Version): $csproj names no LvsReadyToRunRuntime (the crossgen2 version); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
         return $null
     }
-    $packages = Get-GlobalPackagesFolder
+    $packages = $Tool.Packages
     $crossgen = Join-Path $packages 'microsoft.netcore.app.crossgen2.linux-x64' $runtime 'tools' 'crossgen2'
-    $framework = Join-Path $packages 'microsoft.netcore.app.runtime.linux-x64' $runtime 'runtimes' 'linux-x64' 'lib' $tool.Framework
+    $framework = Join-Path $packages 'microsoft.netcore.app.runtime.linux-x64' $runtime 'runtimes' 'linux-x64' 'lib' $Tool.Framework
     if (-not (Test-Path -LiteralPath $crossgen -PathType Leaf) -or -not (Test-Path -LiteralPath $framework -PathType Container)) {
-        Write-Host "No ReadyToRun copy of pwsh $($tool.Version): crossgen2 $runtime or its runtime pack is not in $packages (a Release build on linux-x64 downloads them); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        Write-Host "No ReadyToRun copy of pwsh $($Tool.Version): crossgen2 $runtime or its runtime pack is not in $packages (a Release build on linux-x64 downloads them); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
         return $null
     }
 
     $root = Join-Path $OutputRoot 'bench-pwsh'
-    $copy = Join-Path $root "pwsh-$($tool.Version)-crossgen2-$runtime"
+    $copy = Join-Path $root "pwsh-$($Tool.Version)-crossgen2-$runtime"
     $unix = Join-Path $copy 'unix'
     $dll = Join-Path $unix 'pwsh.dll'
     # Written last, naming what the copy was made from: a copy without it (interrupted) or with other contents
     # (another list of assemblies) is made again.
     $stamp = Join-Path $copy 'ready.txt'
-    $made = @("pwsh $($tool.Version) from $($tool.Folder)", "crossgen2 $runtime ($crossgen)") + $BenchReadyToRunAssemblies
+    $made = @("pwsh $($Tool.Version) from $($Tool.Folder)", "crossgen2 $runtime ($crossgen)") + $BenchReadyToRunAssemblies
     if ((Test-Path -LiteralPath $stamp -PathType Leaf) -and @(Compare-Object (Get-Content -LiteralPath $stamp) $made -SyncWindow 0).Count -eq 0) {
-        Write-Host "ReadyToRun copy of pwsh $($tool.Version) (crossgen2 $runtime) in $unix (made earlier)" -ForegroundColor Green
+        Write-Host "ReadyToRun copy of pwsh $($Tool.Version) (crossgen2 $runtime) in $unix (made earlier)" -ForegroundColor Green
         return $dll
     }
 
-    Write-Host "Making a ReadyToRun copy of pwsh $($tool.Version) with crossgen2 $runtime in $unix" -ForegroundColor Cyan
+    Write-Host "Making a ReadyToRun copy of pwsh $($Tool.Version) with crossgen2 $runtime in $unix" -ForegroundColor Cyan
     if (Test-Path -LiteralPath $root) { Remove-Item -LiteralPath $root -Recurse -Force }
     $null = New-Item -ItemType Directory -Force -Path $copy
-    Copy-Item -LiteralPath $tool.Folder -Destination $unix -Recurse
+    Copy-Item -LiteralPath $Tool.Folder -Destination $unix -Recurse
     $sw = [System.Diagnostics.Stopwatch]::StartNew()
     # One crossgen2 per assembly, all at once: each is mostly single-threaded, and System.Management.Automation
     # alone takes most of the time.
-    $references = @($framework) + @($BenchReadyToRunAssemblies | ForEach-Object { Join-Path $tool.Folder $_ | Split-Path -Parent } | Sort-Object -Unique) |
+    $references = @($framework) + @($BenchReadyToRunAssemblies | ForEach-Object { Join-Path $Tool.Folder $_ | Split-Path -Parent } | Sort-Object -Unique) |
         ForEach-Object { '-r', (Join-Path $_ '*.dll') }
     $runs = foreach ($name in $BenchReadyToRunAssemblies) {
         $psi = [System.Diagnostics.ProcessStartInfo]::new($crossgen)
-        foreach ($a in @((Join-Path $tool.Folder $name), '-o', (Join-Path $unix $name)) + $references + @('--targetos:linux', '--targetarch:x64', '-O')) {
+        foreach ($a in @((Join-Path $Tool.Folder $name), '-o', (Join-Path $unix $name)) + $references + @('--targetos:linux', '--targetarch:x64', '-O')) {
             $psi.ArgumentList.Add($a)
         }
         $psi.RedirectStandardOutput = $true
@@ -450,18 +458,18 @@ function Initialize-BenchPwsh {
 
     $version = Invoke-Native -Capture -FilePath (Get-Command -Name dotnet -CommandType Application | Select-Object -First 1).Source `
         -ArgumentList $dll, '-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.ToString()'
-    if ("$version".Trim() -ne $tool.Version) { throw "The ReadyToRun copy in $unix reports version '$version', not $($tool.Version)." }
+    if ("$version".Trim() -ne $Tool.Version) { throw "The ReadyToRun copy in $unix reports version '$version', not $($Tool.Version)." }
     Set-Content -LiteralPath $stamp -Encoding utf8 -Value $made
-    Write-Host ("ReadyToRun copy of pwsh $($tool.Version) (crossgen2 $runtime) in $unix, made in {0:N0} s" -f $sw.Elapsed.TotalSeconds) -ForegroundColor Green
+    Write-Host ("ReadyToRun copy of pwsh $($Tool.Version) (crossgen2 $runtime) in $unix, made in {0:N0} s" -f $sw.Elapsed.TotalSeconds) -ForegroundColor Green
     $dll
 }
 
 function Invoke-Bench {
     Invoke-Build
     $argv = @()
-    $readyToRun = Initialize-BenchPwsh
-    if ($readyToRun) { $argv += '-ReadyToRunPwsh', $readyToRun }
     $tool = Get-ToolPwsh
+    $readyToRun = Initialize-BenchPwsh -Tool $tool
+    if ($readyToRun) { $argv += '-ReadyToRunPwsh', $readyToRun }
     if ($tool) { $argv += '-ReferencePwsh', $tool.Dll }
     if ($SkipPool) { $argv += '-SkipPool' }
     # Bench.ps1 has named every miss already; its exit code is the task's.
