@@ -10,7 +10,9 @@ Test    Build, then xUnit (dotnet test) and Pester 5.7.1 (in a fresh pwsh); prin
         when anything failed or a runner did not run. With CI=true a real-kernel lab test skipped because its
         lab cannot run here (not root, a program missing) is a failure; without it, a skip with a warning.
 Demo    Build, then tests/lab/Demo.ps1 in a fresh pwsh.
-Bench   Build, then tests/lab/Bench.ps1 in a fresh pwsh.
+Bench   Build, then tests/lab/Bench.ps1 in a fresh pwsh, with a ReadyToRun copy of the project's pwsh beside it
+        (made once with crossgen2 under output/bench-pwsh/, as pwsh's own Linux packages ship it; the targets are
+        judged there, the dotnet tool's IL-only pwsh is measured for reference). -SkipPool leaves out the pools.
 Package Build, then output/LvsDirect.<version>.nupkg, published by PSResourceGet so Install-PSResource accepts it.
 Clean   Removes output/ and every project's bin/ and obj/.
 
@@ -22,7 +24,10 @@ param(
     [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Clean')]
     [string[]] $Task = 'Build',
 
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Bench: only the single-host part, without the pools.
+    [switch] $SkipPool
 )
 
 $ErrorActionPreference = 'Stop'
@@ -341,13 +346,135 @@ function Invoke-Test {
 }
 
 function Invoke-LabScript {
-    param([string] $Name)
+    # With -AllowFailure the script's exit code is returned instead of thrown.
+    param([string] $Name, [string[]] $ArgumentList = @(), [switch] $AllowFailure)
 
     $path = Join-Path $RepoRoot 'tests' 'lab' "$Name.ps1"
     if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { throw "$path does not exist yet: the $Name task has nothing to run." }
     Invoke-Build
     $env:LVSDIRECT_MODULE_PATH = Join-Path (Get-ModuleOutputPath) "$ModuleName.psd1"
-    Invoke-ChildPwsh -ScriptPath $path
+    Invoke-ChildPwsh -ScriptPath $path -ArgumentList $ArgumentList -AllowFailure:$AllowFailure
+}
+
+# The assemblies of pwsh that a benchmark process loads (pwsh -File, Import-Module, a cmdlet, ConvertTo-Json), as
+# paths in the tool's unix/ folder. pwsh's Linux packages ship every assembly ReadyToRun; the others are never
+# loaded by the benchmark, so they are left as IL.
+$BenchReadyToRunAssemblies = 'System.Management.Automation.dll', 'Microsoft.PowerShell.ConsoleHost.dll', 'pwsh.dll',
+    'Microsoft.PowerShell.Commands.Utility.dll', 'Microsoft.PowerShell.Commands.Management.dll', 'Microsoft.PowerShell.Security.dll',
+    'Microsoft.PowerShell.MarkdownRender.dll', 'Microsoft.ApplicationInsights.dll', 'Newtonsoft.Json.dll',
+    'runtimes/unix/lib/netstandard1.6/Microsoft.Management.Infrastructure.dll'
+
+function Get-ToolPwsh {
+    <#
+    .SYNOPSIS
+    The project's pwsh: the PowerShell dotnet tool of .config/dotnet-tools.json in the NuGet cache, or $null when
+    `dotnet tool restore` has not put it there.
+    #>
+    $manifest = Get-Content -Raw -LiteralPath (Join-Path $RepoRoot '.config' 'dotnet-tools.json') | ConvertFrom-Json
+    $version = [string]$manifest.tools.powershell.version
+    $packages = Get-GlobalPackagesFolder
+    $dll = Get-ChildItem -Path (Join-Path $packages 'powershell' $version 'tools' '*' 'any' 'unix' 'pwsh.dll') -File -ErrorAction SilentlyContinue |
+        Select-Object -First 1
+    if (-not $dll) { return $null }
+    [pscustomobject]@{
+        Version   = $version
+        Folder    = $dll.DirectoryName
+        Framework = $dll.Directory.Parent.Parent.Name
+        Dll       = $dll.FullName
+        Packages  = $packages
+    }
+}
+
+function Initialize-BenchPwsh {
+    <#
+    .SYNOPSIS
+    A ReadyToRun copy of the project's pwsh, as pwsh's own Linux packages ship it, made once from the tool package
+    with the crossgen2 and runtime pack the module's own ReadyToRun images use (src/LvsDirect/LvsDirect.csproj
+    downloads them) and kept under output/bench-pwsh/ until either version changes. Returns its pwsh.dll, or $null
+    with the reason printed when it cannot be made here.
+    #>
+    param($Tool)
+
+    if (-not $Tool) {
+        Write-Host 'No ReadyToRun copy of pwsh: the PowerShell dotnet tool is not restored (dotnet tool restore); the benchmark measures this pwsh only.' -ForegroundColor Yellow
+        return $null
+    }
+    if (-not $IsLinux -or [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -ne 'X64') {
+        Write-Host "No ReadyToRun copy of pwsh $($Tool.Version): crossgen2 is used here only on linux-x64; the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        return $null
+    }
+    $csproj = Join-Path $RepoRoot 'src' $ModuleName "$ModuleName.csproj"
+    $runtime = ([xml](Get-Content -Raw -LiteralPath $csproj)).SelectSingleNode('/Project/PropertyGroup/LvsReadyToRunRuntime')?.InnerText
+    if (-not $runtime) {
+        Write-Host "No ReadyToRun copy of pwsh $($Tool.Version): $csproj names no LvsReadyToRunRuntime (the crossgen2 version); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        return $null
+    }
+    $packages = $Tool.Packages
+    $crossgen = Join-Path $packages 'microsoft.netcore.app.crossgen2.linux-x64' $runtime 'tools' 'crossgen2'
+    $framework = Join-Path $packages 'microsoft.netcore.app.runtime.linux-x64' $runtime 'runtimes' 'linux-x64' 'lib' $Tool.Framework
+    if (-not (Test-Path -LiteralPath $crossgen -PathType Leaf) -or -not (Test-Path -LiteralPath $framework -PathType Container)) {
+        Write-Host "No ReadyToRun copy of pwsh $($Tool.Version): crossgen2 $runtime or its runtime pack is not in $packages (a Release build on linux-x64 downloads them); the benchmark measures the dotnet tool (IL only) alone." -ForegroundColor Yellow
+        return $null
+    }
+
+    $root = Join-Path $OutputRoot 'bench-pwsh'
+    $copy = Join-Path $root "pwsh-$($Tool.Version)-crossgen2-$runtime"
+    $unix = Join-Path $copy 'unix'
+    $dll = Join-Path $unix 'pwsh.dll'
+    # Written last, naming what the copy was made from: a copy without it (interrupted) or with other contents
+    # (another list of assemblies) is made again.
+    $stamp = Join-Path $copy 'ready.txt'
+    $made = @("pwsh $($Tool.Version) from $($Tool.Folder)", "crossgen2 $runtime ($crossgen)") + $BenchReadyToRunAssemblies
+    if ((Test-Path -LiteralPath $stamp -PathType Leaf) -and @(Compare-Object (Get-Content -LiteralPath $stamp) $made -SyncWindow 0).Count -eq 0) {
+        Write-Host "ReadyToRun copy of pwsh $($Tool.Version) (crossgen2 $runtime) in $unix (made earlier)" -ForegroundColor Green
+        return $dll
+    }
+
+    Write-Host "Making a ReadyToRun copy of pwsh $($Tool.Version) with crossgen2 $runtime in $unix" -ForegroundColor Cyan
+    if (Test-Path -LiteralPath $root) { Remove-Item -LiteralPath $root -Recurse -Force }
+    $null = New-Item -ItemType Directory -Force -Path $copy
+    Copy-Item -LiteralPath $Tool.Folder -Destination $unix -Recurse
+    $sw = [System.Diagnostics.Stopwatch]::StartNew()
+    # One crossgen2 per assembly, all at once: each is mostly single-threaded, and System.Management.Automation
+    # alone takes most of the time.
+    $references = @($framework) + @($BenchReadyToRunAssemblies | ForEach-Object { Join-Path $Tool.Folder $_ | Split-Path -Parent } | Sort-Object -Unique) |
+        ForEach-Object { '-r', (Join-Path $_ '*.dll') }
+    $runs = foreach ($name in $BenchReadyToRunAssemblies) {
+        $psi = [System.Diagnostics.ProcessStartInfo]::new($crossgen)
+        foreach ($a in @((Join-Path $Tool.Folder $name), '-o', (Join-Path $unix $name)) + $references + @('--targetos:linux', '--targetarch:x64', '-O')) {
+            $psi.ArgumentList.Add($a)
+        }
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $p = [System.Diagnostics.Process]::Start($psi)
+        [pscustomobject]@{ Name = $name; Process = $p; Out = $p.StandardOutput.ReadToEndAsync(); Err = $p.StandardError.ReadToEndAsync() }
+    }
+    $failures = foreach ($r in $runs) {
+        $r.Process.WaitForExit()
+        if ($r.Process.ExitCode -ne 0) { "crossgen2 $($r.Name) exited $($r.Process.ExitCode): $($r.Err.Result.Trim()) $($r.Out.Result.Trim())" }
+        $r.Process.Dispose()
+    }
+    if ($failures) { throw ($failures -join "`n") }
+
+    $version = Invoke-Native -Capture -FilePath (Get-Command -Name dotnet -CommandType Application | Select-Object -First 1).Source `
+        -ArgumentList $dll, '-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.ToString()'
+    if ("$version".Trim() -ne $Tool.Version) { throw "The ReadyToRun copy in $unix reports version '$version', not $($Tool.Version)." }
+    Set-Content -LiteralPath $stamp -Encoding utf8 -Value $made
+    Write-Host ("ReadyToRun copy of pwsh $($Tool.Version) (crossgen2 $runtime) in $unix, made in {0:N0} s" -f $sw.Elapsed.TotalSeconds) -ForegroundColor Green
+    $dll
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    $argv = @()
+    $tool = Get-ToolPwsh
+    $readyToRun = Initialize-BenchPwsh -Tool $tool
+    if ($readyToRun) { $argv += '-ReadyToRunPwsh', $readyToRun }
+    if ($tool) { $argv += '-ReferencePwsh', $tool.Dll }
+    if ($SkipPool) { $argv += '-SkipPool' }
+    # Bench.ps1 has named every miss already; its exit code is the task's.
+    $code = Invoke-LabScript -Name Bench -ArgumentList $argv -AllowFailure
+    if ($code -ne 0) { exit $code }
 }
 
 function Invoke-Package {
@@ -397,7 +524,7 @@ foreach ($t in $Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
         'Demo' { Invoke-LabScript -Name Demo }
-        'Bench' { Invoke-LabScript -Name Bench }
+        'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }
         'Clean' { Invoke-Clean; $script:Done.Clear() }
     }

@@ -7,16 +7,23 @@ How fast LvsDirect is where it is mostly used, in a fresh process, against the r
 .DESCRIPTION
 In a namespace of its own (eth0 = 198.18.0.2/15, VIPs 198.19.x.y/32 from the benchmark range) it measures, as
 ratios taken in the same run so that a busy machine slows both sides alike:
-  Cold start, each in a fresh pwsh (`pwsh -File`, pwsh's own start not counted):
+  Cold start, each in a fresh pwsh (`pwsh -File`, pwsh's own start not counted), on two pwsh hosts, turn about:
+    -ReadyToRunPwsh, pwsh as its Linux packages ship it (ReadyToRun; build.ps1 makes a copy of the project's pwsh
+    with crossgen2), on which the targets are judged, and -ReferencePwsh (default: this pwsh), the dotnet tool
+    (IL only, so every code path of pwsh itself is JIT-compiled), printed beside it for reference. Without
+    -ReadyToRunPwsh the targets are judged on the reference pwsh. For each host also its own floor: Import-Module
+    of an empty manifest (the median of 5 processes), and the module's share of (1), the difference.
     (1) Import-Module LvsDirect, the median of 5 processes                          target <= 100 ms
     (2) the first New-LvsVip of -Count VIPs (default 1000), the median of -FreshRepeat  target <= 1.5 x (b)
-    (3) the first New-LvsVip of -ScaleCount VIPs (default 10,000)                    target <= 2 x (b) for as many
-        with the time of each process the module ran, and of its in-process work (from warm runs, which have no
-        JIT to hide it), for both sizes: no step may grow faster than linearly (more than 1.5 x the size ratio).
+    (3) the first New-LvsVip of -ScaleCount VIPs (default 10,000), as many           target <= 2 x (b) for as many
+        with the time of each process the module ran (on the judged host), and of its in-process work (from warm
+        runs, which have no JIT to hide it), for both sizes: no step may grow faster than linearly (more than 1.5 x
+        the size ratio).
         A program the floor also runs is bound by the kernel's own growth and is judged against the floor's run
         of it at 10,000 instead (<= 1.5 x).
-    (1) and (2) also print the CPU time of the pwsh process over the same span, for telling a busy machine's
+    (1), (2) and (3) also print the CPU time of the pwsh process over the same span, for telling a busy machine's
         waiting apart from the module's own work; it is not judged.
+    New-LvsVip of -Count VIPs again in a fresh pwsh when nothing has to change, the median of -FreshRepeat (not judged)
   In a pwsh that already runs there with the module imported:
     (a) the seed's way: per VIP `arptables -A INPUT`, `arptables -A OUTPUT`, `ip addr add`, as one sh script
     (b) the raw floor: one hand-written `ip -batch` file and one `arptables-restore` input of the same state
@@ -32,7 +39,11 @@ param(
     [ValidateRange(1000, 20000)][int] $ScaleCount = 10000,
     [ValidateRange(1, 10)][int] $Repeat = 5,
     [ValidateRange(1, 10)][int] $FreshRepeat = 3,
-    [switch] $SkipPool
+    [switch] $SkipPool,
+    # pwsh.dll of a ReadyToRun pwsh, started with dotnet: the cold-start targets are judged on it.
+    [string] $ReadyToRunPwsh,
+    # pwsh.dll of the pwsh measured beside it for reference; without it, this pwsh.
+    [string] $ReferencePwsh
 )
 
 $ErrorActionPreference = 'Stop'
@@ -46,6 +57,16 @@ if ($reason) {
 
 function Write-LvsLoad([string] $When) {
     Write-Host ("  load average {0}: {1}" -f $When, (Get-Content -LiteralPath /proc/loadavg -Raw).Trim()) -ForegroundColor DarkGray
+}
+
+# pwsh's hosts differ in whether their own assemblies carry precompiled (ReadyToRun) code or only IL.
+function Test-LvsReadyToRunImage([string] $Path) {
+    $stream = [System.IO.File]::OpenRead($Path)
+    try {
+        $cor = [System.Reflection.PortableExecutable.PEReader]::new($stream).PEHeaders.CorHeader
+        [bool]($cor -and $cor.ManagedNativeHeaderDirectory.Size -gt 0)
+    }
+    finally { $stream.Dispose() }
 }
 
 function Get-LvsMedian($Values) {
@@ -89,6 +110,7 @@ if ($VipFile) {
     $r.First = $sw.Elapsed.TotalMilliseconds
     $r.FirstCpu = [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - $c0
 }
+$r.Version = $PSVersionTable.PSVersion.ToString()
 $r | ConvertTo-Json -Compress
 '@
 
@@ -130,6 +152,10 @@ try {
     Set-Content -LiteralPath (Join-Path $dir 'seed.sh') -Value (@('set -e') + (& $seedLines $vips)) -Encoding ascii
     $freshPath = Join-Path $dir 'fresh.ps1'
     Set-Content -LiteralPath $freshPath -Value $freshScript -Encoding utf8
+    # A host's own floor for (1): a module with nothing in it.
+    $emptyManifest = Join-Path $dir 'BenchEmpty' 'BenchEmpty.psd1'
+    $null = New-Item -ItemType Directory -Path (Split-Path -Parent $emptyManifest) -Force
+    Set-Content -LiteralPath $emptyManifest -Encoding utf8 -Value ("@{{ ModuleVersion = '1.0'; GUID = '{0}'; FunctionsToExport = @(); CmdletsToExport = @(); VariablesToExport = @(); AliasesToExport = @() }}" -f [guid]::NewGuid())
 
     # Back to an empty benchmark state from outside the module: no VIP, no rule, no user chain.
     $reset = {
@@ -145,10 +171,32 @@ try {
         if ($addresses -ne $n -or $rules -ne 2 * $n) { throw "$what left $addresses addresses and $rules rules, not $n and $(2 * $n)." }
     }
     $module = Get-LvsTestModulePath
-    $pwsh = Get-LvsPwshCommand
+    # The pwsh hosts of the fresh processes: the judged one first.
+    $describeHost = {
+        param([string] $Name, [string[]] $Pwsh, [string] $PwshHome, [bool] $Judged)
+        $r2r = Test-LvsReadyToRunImage (Join-Path $PwshHome 'System.Management.Automation.dll')
+        [pscustomobject]@{
+            Name   = $Name
+            Pwsh   = $Pwsh
+            Home   = $PwshHome
+            Judged = $Judged
+            Kind   = $(if ($r2r) { 'ReadyToRun' } else { 'IL only' })
+        }
+    }
+    $hosts = @(
+        if ($ReadyToRunPwsh) {
+            $h = & $describeHost 'ReadyToRun' @((Find-LvsProgram dotnet), $ReadyToRunPwsh) (Split-Path -Parent $ReadyToRunPwsh) $true
+            if ($h.Kind -ne 'ReadyToRun') { throw "-ReadyToRunPwsh $ReadyToRunPwsh has no ReadyToRun code in its System.Management.Automation.dll." }
+            $h
+        }
+        $referenceName = if ($ReadyToRunPwsh) { 'reference' } else { 'this pwsh' }
+        if ($ReferencePwsh) { & $describeHost $referenceName @((Find-LvsProgram dotnet), $ReferencePwsh) (Split-Path -Parent $ReferencePwsh) (-not $ReadyToRunPwsh) }
+        else { & $describeHost $referenceName (Get-LvsPwshCommand) $PSHOME (-not $ReadyToRunPwsh) }
+    )
+    $judged = $hosts[0]
     $fresh = {
-        param([string] $VipFile, [switch] $LogCommands)
-        $argv = @('netns', 'exec', $ns) + $pwsh + @('-NoProfile', '-NonInteractive', '-File', $freshPath, '-ModulePath', $module)
+        param([string[]] $Pwsh, [string] $ModulePath = $module, [string] $VipFile, [switch] $LogCommands)
+        $argv = @('netns', 'exec', $ns) + $Pwsh + @('-NoProfile', '-NonInteractive', '-File', $freshPath, '-ModulePath', $ModulePath)
         if ($VipFile) { $argv += @('-VipFile', $VipFile) }
         if ($LogCommands) { $argv += '-LogCommands' }
         $out = (Invoke-LvsNative ip $argv -TimeoutSeconds 600).StdOut
@@ -156,6 +204,20 @@ try {
     }
 
     Write-Host "Benchmark: $Count and $ScaleCount VIPs in namespace $ns (eth0 198.18.0.2/15)" -ForegroundColor Cyan
+    Write-Host '  pwsh of the fresh processes:'
+    # Each host's first process, not timed, also brings its files into the page cache for the timed ones.
+    foreach ($h in $hosts) {
+        $h | Add-Member -NotePropertyName Version -NotePropertyValue (& $fresh $h.Pwsh -ModulePath $emptyManifest).Version
+        $h | Add-Member -NotePropertyName Title -NotePropertyValue $(
+            if ($h.Name -eq 'ReadyToRun') { "pwsh $($h.Version) as its Linux packages ship it (ReadyToRun)" }
+            elseif ($h.Home -like '*/powershell/*/tools/*') { "the dotnet tool pwsh $($h.Version) ($($h.Kind))" }
+            else { "pwsh $($h.Version) ($($h.Kind))" })
+        Write-Host ('    {0,-10} {1}: {2}  {3}' -f $h.Name, $h.Title, ($h.Pwsh -join ' '), $(if ($h.Judged) { '[targets judged here]' } else { '[for reference]' }))
+    }
+    if (-not $ReadyToRunPwsh) {
+        Write-Host '    no -ReadyToRunPwsh given (build.ps1 -Task Bench makes one): the targets are judged on this pwsh' -ForegroundColor Yellow
+    }
+    Write-Host "  The warm session and this script: pwsh $($PSVersionTable.PSVersion) in $PSHOME"
 
     # Warm: the floor, the seed's way, the module in a running session, and reading the state.
     $m = Invoke-LvsInNamespace $ns -TimeoutSeconds 3600 -ArgumentList $dir, $Count, $ScaleCount, $Repeat, $FreshRepeat {
@@ -251,29 +313,37 @@ try {
         [pscustomobject]$r
     }
 
-    # Cold: fresh processes.
-    $importRuns = @(foreach ($i in 1..5) { & $fresh })
-    $imports = $importRuns.Import
-    $first = @{}
-    $firstCpu = @{}
+    # Cold: fresh processes, the hosts taking turns so that a change in the machine's load hits both alike.
+    $cold = @{}
+    foreach ($h in $hosts) { $cold[$h.Name] = @{ Empty = @(); Import = @(); First = @{}; NoChange = @() } }
+    foreach ($i in 1..5) {
+        foreach ($h in $hosts) {
+            $cold[$h.Name].Empty += (& $fresh $h.Pwsh -ModulePath $emptyManifest).Import
+            $cold[$h.Name].Import += & $fresh $h.Pwsh
+        }
+    }
     $steps = @{}
     foreach ($n in $sizes) {
         $vipFile = Join-Path $dir "vips$n.txt"
-        $runs = @(foreach ($i in 1..$FreshRepeat) {
+        foreach ($h in $hosts) { $cold[$h.Name].First[$n] = @() }
+        foreach ($i in 1..$FreshRepeat) {
+            foreach ($h in $hosts) {
                 & $reset
-                & $fresh -VipFile $vipFile
-                & $assertApplied $n "New-LvsVip of $n VIPs in a fresh pwsh"
-            })
-        $first[$n] = $runs.First
-        $firstCpu[$n] = $runs.FirstCpu
-        # One more run with -Verbose, for the time of each process (the cmdlet's total is from the runs above).
+                $cold[$h.Name].First[$n] += & $fresh $h.Pwsh -VipFile $vipFile
+                & $assertApplied $n "New-LvsVip of $n VIPs in a fresh pwsh ($($h.Name))"
+            }
+        }
+        # One more run with -Verbose on the judged host, for the time of each process (the cmdlet's total is from
+        # the runs above); the processes are the same on every host.
         & $reset
-        $steps[$n] = @((& $fresh -VipFile $vipFile -LogCommands).Commands)
+        $steps[$n] = @((& $fresh $judged.Pwsh -VipFile $vipFile -LogCommands).Commands)
         & $assertApplied $n "New-LvsVip -Verbose of $n VIPs in a fresh pwsh"
     }
     & $reset
-    $null = & $fresh -VipFile (Join-Path $dir "vips$Count.txt")
-    $freshNoChange = (& $fresh -VipFile (Join-Path $dir "vips$Count.txt")).First
+    $null = & $fresh $judged.Pwsh -VipFile (Join-Path $dir "vips$Count.txt")
+    foreach ($i in 1..$FreshRepeat) {
+        foreach ($h in $hosts) { $cold[$h.Name].NoChange += (& $fresh $h.Pwsh -VipFile (Join-Path $dir "vips$Count.txt")).First }
+    }
     & $assertApplied $Count 'New-LvsVip run again in a fresh pwsh'
     & $reset
 
@@ -287,13 +357,34 @@ try {
         }
     }
     $row = { param($label, $value) Write-Host ('  {0,-66} {1,10:N1} ms' -f $label, $value) }
+    # One column per host, the judged one first.
+    $hostRow = {
+        param([string] $label, [scriptblock] $value)
+        Write-Host (('  {0,-66}' -f $label) + (-join @($hosts | ForEach-Object { '{0,10:N1} ms' -f (& $value $cold[$_.Name]) })))
+    }
+    $median = @{}
+    foreach ($h in $hosts) {
+        $c = $cold[$h.Name]
+        $median[$h.Name] = [pscustomobject]@{
+            Empty  = Get-LvsMedian $c.Empty
+            Import = Get-LvsMedian $c.Import.Import
+            First  = @{ $Count = (Get-LvsMedian $c.First[$Count].First); $ScaleCount = (Get-LvsMedian $c.First[$ScaleCount].First) }
+        }
+    }
     Write-Host ''
-    Write-Host '  Medians' -ForegroundColor Cyan
-    & $row '(1) Import-Module LvsDirect, fresh pwsh (5 processes)' (Get-LvsMedian $imports)
-    & $row '      its CPU time (pwsh alone; the rest is waiting for a CPU)' (Get-LvsMedian $importRuns.ImportCpu)
+    Write-Host (('  {0,-66}' -f 'Medians, fresh pwsh') + (-join @($hosts | ForEach-Object { '{0,13}' -f $_.Name }))) -ForegroundColor Cyan
+    & $hostRow 'Import-Module of an empty manifest: the host''s floor (5 processes)' { param($c) Get-LvsMedian $c.Empty }
+    & $hostRow '(1) Import-Module LvsDirect (5 processes)' { param($c) Get-LvsMedian $c.Import.Import }
+    & $hostRow '      LvsDirect''s own share: (1) less the empty manifest' { param($c) (Get-LvsMedian $c.Import.Import) - (Get-LvsMedian $c.Empty) }
+    & $hostRow '      its CPU time (pwsh alone; the rest is waiting for a CPU)' { param($c) Get-LvsMedian $c.Import.ImportCpu }
     foreach ($n in $sizes) {
-        & $row "(2) New-LvsVip of $n VIPs, first call in a fresh pwsh" (Get-LvsMedian $first[$n])
-        & $row "      its CPU time in pwsh (the programs it starts not counted)" (Get-LvsMedian $firstCpu[$n])
+        & $hostRow "($(if ($n -eq $Count) { 2 } else { 3 })) New-LvsVip of $n VIPs, first call ($FreshRepeat processes)" { param($c) Get-LvsMedian $c.First[$n].First }
+        & $hostRow '      its CPU time in pwsh (the programs it starts not counted)' { param($c) Get-LvsMedian $c.First[$n].FirstCpu }
+    }
+    & $hostRow "New-LvsVip of $Count VIPs again, nothing to change ($FreshRepeat processes)" { param($c) Get-LvsMedian $c.NoChange }
+    Write-Host ''
+    Write-Host "  Medians, the kernel tools and the warm session (this pwsh, $PSHOME)" -ForegroundColor Cyan
+    foreach ($n in $sizes) {
         & $row "(b) floor: ip -batch + arptables-restore, $n VIPs" $floor[$n].Total
         & $row "      of which ip -batch" $floor[$n].Ip
         & $row "      of which arptables-restore" $floor[$n].Restore
@@ -302,7 +393,6 @@ try {
     & $row "(a) seed: 3 processes per VIP, $Count VIPs" $m.Seed
     & $row "(c) New-LvsVip of $Count VIPs, warm session" (Get-LvsMedian $m.Module)
     & $row '(d) New-LvsVip again, nothing to change, warm session' (Get-LvsMedian $m.NoChange)
-    & $row '    the same in a fresh pwsh (for reference)' $freshNoChange
     & $row '(e) reading the state: ip -j addr show + arptables -L -n' (Get-LvsMedian $m.List)
 
     # Each process of the first call at both sizes, matched by what it does: its command line with the address
@@ -333,7 +423,7 @@ try {
         $null
     }
     Write-Host ''
-    Write-Host ("  Steps of the first call in a fresh pwsh, $Count and $ScaleCount VIPs (x{0:N0} the VIPs)" -f $size) -ForegroundColor Cyan
+    Write-Host ("  Steps of the first call in a fresh pwsh ($($judged.Name)), $Count and $ScaleCount VIPs (x{0:N0} the VIPs)" -f $size) -ForegroundColor Cyan
     Write-Host ('  {0,-46} {1,10} {2,10} {3,8}  {4}' -f 'step', "$Count", "$ScaleCount", 'growth', 'judged')
     $stepRow = {
         param([string] $label, [double] $a, [double] $b, [double] $growth, [string] $judged, [bool] $ok)
@@ -374,10 +464,21 @@ try {
     $m.NoChangeCommands | ForEach-Object { Write-Host "    $_" }
 
     Write-Host ''
-    Write-Host '  Targets' -ForegroundColor Cyan
-    Write-LvsVerdict '(1) Import-Module, fresh pwsh' (Get-LvsMedian $imports) 100 'ms'
-    Write-LvsVerdict "(2)/(b) first call, $Count VIPs, vs the floor" ((Get-LvsMedian $first[$Count]) / $floor[$Count].Total) 1.5
-    Write-LvsVerdict "(3)/(b) first call, $ScaleCount VIPs, vs the floor" ((Get-LvsMedian $first[$ScaleCount]) / $floor[$ScaleCount].Total) 2
+    Write-Host "  Targets, judged on $($judged.Title)" -ForegroundColor Cyan
+    # The other hosts' figures under each target, not judged: what the same module gives there, and why.
+    $reference = {
+        param([scriptblock] $value, [string] $format)
+        foreach ($h in @($hosts | Where-Object { -not $_.Judged })) {
+            Write-Host ("      for reference, $($h.Title): $format" -f (& $value $median[$h.Name])) -ForegroundColor DarkGray
+        }
+    }
+    Write-LvsVerdict '(1) Import-Module, fresh pwsh' $median[$judged.Name].Import 100 'ms'
+    Write-Host ('      its host''s empty manifest alone: {0:N1} ms, so LvsDirect''s own share is {1:N1} ms' -f $median[$judged.Name].Empty, ($median[$judged.Name].Import - $median[$judged.Name].Empty)) -ForegroundColor DarkGray
+    & $reference { param($x) $x.Import, $x.Empty } '{0:N1} ms, of which {1:N1} ms an empty manifest''s import alone'
+    Write-LvsVerdict "(2)/(b) first call, $Count VIPs, vs the floor" ($median[$judged.Name].First[$Count] / $floor[$Count].Total) 1.5
+    & $reference { param($x) $x.First[$Count] / $floor[$Count].Total } '{0:N2} x'
+    Write-LvsVerdict "(3)/(b) first call, $ScaleCount VIPs, vs the floor" ($median[$judged.Name].First[$ScaleCount] / $floor[$ScaleCount].Total) 2
+    & $reference { param($x) $x.First[$ScaleCount] / $floor[$ScaleCount].Total } '{0:N2} x'
     Write-LvsVerdict '(d)/(e) no-op re-run vs reading the state' ((Get-LvsMedian $m.NoChange) / (Get-LvsMedian $m.List)) 2
     Write-Host ('  (a)/(c) seed way vs module (warm):                         {0,8:N1}x' -f ($m.Seed / (Get-LvsMedian $m.Module)))
 }
