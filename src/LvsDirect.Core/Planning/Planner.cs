@@ -137,13 +137,14 @@ public static class Planner
             Check(vip, () => VipValidation.Refuse(state, vip));
         }
 
-        foreach (var g in desired.EnsureVips.GroupBy(v => v.Address))
+        // Nearly every VIP is asked for once: the ways are only described where there are several.
+        foreach (var g in desired.EnsureVips.GroupBy(v => v.Address).Where(g => g.Skip(1).Any()))
         {
             var ways = g.Distinct().Select(v => $"{v.Cidr} on {v.InterfaceName}{(v.Label is null ? null : $" label {v.Label}")}{(v.Broadcast is null ? null : $" broadcast {v.Broadcast}")}").ToList();
             Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
         }
 
-        foreach (var g in rules.GroupBy(r => r.Request.VirtualIP))
+        foreach (var g in rules.GroupBy(r => r.Request.VirtualIP).Where(g => g.Skip(1).Any()))
         {
             var ways = g.Select(r => $"{r.Method} with real IP {r.Request.RealIP}").Distinct().ToList();
             Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
