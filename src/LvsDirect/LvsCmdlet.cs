@@ -19,6 +19,7 @@ public abstract class LvsCmdlet : PSCmdlet
     private readonly CancellationTokenSource _cancel = new();
     private IProcessRunner? _runner;
     private HostScope? _scope;
+    private bool? _verboseShown;
 
     /// <summary>Test seam: xUnit replaces the runner to host cmdlets without touching the machine.</summary>
     internal static Func<IProcessRunner> RunnerFactory { get; set; } = () => ProcessRunner.Default;
@@ -225,9 +226,10 @@ public abstract class LvsCmdlet : PSCmdlet
                     WriteProgress(progress);
                 }
 
+                var command = step.Command.ToDisplayString();
                 if (ShouldProcess(
-                        $"{step.Action} {step.Target}: {step.Command.ToDisplayString()}",
-                        $"{step.Action} {step.Target}?\n{step.Command.ToDisplayString()}",
+                        $"{step.Action} {step.Target}: {command}",
+                        $"{step.Action} {step.Target}?\n{command}",
                         step.Action,
                         out var reason))
                 {
@@ -368,28 +370,31 @@ public abstract class LvsCmdlet : PSCmdlet
     /// Whether PowerShell would show this command's WriteVerbose lines: -Verbose as given, or else
     /// $VerbosePreference; when in doubt, yes.
     /// </summary>
-    private bool VerboseShown
-    {
-        get
-        {
-            var bound = MyInvocation.BoundParameters;
-            if (bound.TryGetValue("Verbose", out var verbose))
-            {
-                return LanguagePrimitives.IsTrue(verbose);
-            }
+    private bool VerboseShown => _verboseShown ??= AskVerboseShown();
 
-            try
-            {
-                var preference = LanguagePrimitives.ConvertTo<ActionPreference>(GetVariableValue("VerbosePreference"));
-                return preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
-            }
-            catch (PSInvalidCastException)
-            {
-                return true;
-            }
+    private bool AskVerboseShown()
+    {
+        if (MyInvocation.BoundParameters.TryGetValue("Verbose", out var verbose))
+        {
+            return LanguagePrimitives.IsTrue(verbose);
+        }
+
+        try
+        {
+            var preference = LanguagePrimitives.ConvertTo<ActionPreference>(GetVariableValue("VerbosePreference"));
+            return preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+        }
+        catch (PSInvalidCastException)
+        {
+            return true;
         }
     }
 
-    private void LogResult(ToolResult r) =>
-        WriteVerbose($"{r.Command.ToSummaryString()} -> exit {r.ExitCode} in {r.Elapsed.TotalMilliseconds:0} ms");
+    private void LogResult(ToolResult r)
+    {
+        if (VerboseShown)
+        {
+            WriteVerbose($"{r.Command.ToSummaryString()} -> exit {r.ExitCode} in {r.Elapsed.TotalMilliseconds:0} ms");
+        }
+    }
 }

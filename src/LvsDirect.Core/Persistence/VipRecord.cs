@@ -90,36 +90,78 @@ public static class VipRecord
         }
     }
 
+    private const string Comment = "Written by LvsDirect: the VIPs it manages in this network namespace. Addresses not listed here are never changed by it.";
+
+    /// <summary>Characters that JSON's default encoder writes as they are, so text made of them needs no escaping.</summary>
+    private static readonly System.Buffers.SearchValues<char> Plain =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:@%/-");
+
     /// <summary>The entries the record holds for <paramref name="vips"/>: the first per address, in address order.</summary>
     public static List<ManagedVip> Normalize(IReadOnlyCollection<ManagedVip> vips)
     {
         var seen = new HashSet<IPAddress>();
-        var entries = new List<ManagedVip>(vips.Count);
+        var keyed = new List<Keyed>(vips.Count);
         foreach (var v in vips)
         {
             if (seen.Add(v.Address))
             {
-                entries.Add(v);
+                keyed.Add(new Keyed(v));
             }
         }
 
-        entries.Sort(AddressOrder.Instance);
-        return entries;
+        keyed.Sort(Keyed.Order);
+        return keyed.ConvertAll(k => k.Vip);
     }
 
     /// <summary>The same set of VIPs is written as the same record, whatever their order or repetitions.</summary>
     public static bool SameRecord(IReadOnlyCollection<ManagedVip> a, IReadOnlyCollection<ManagedVip> b) =>
         Normalize(a).SequenceEqual(Normalize(b));
 
-    /// <summary>One entry per address, in address order, so the same set always gives the same file.</summary>
+    /// <summary>
+    /// One entry per address, in address order, so the same set always gives the same file: indented JSON as
+    /// System.Text.Json writes it (the earlier releases' serializer), byte for byte.
+    /// </summary>
     public static string Render(IReadOnlyCollection<ManagedVip> vips)
     {
         var entries = Normalize(vips);
+        if (entries.Count == 0 || !entries.TrueForAll(IsPlain))
+        {
+            return RenderWithWriter(entries);
+        }
+
+        // Text that needs no escaping is laid out directly: a thousand VIPs through the JSON writer cost a command
+        // more than planning them.
+        var sb = new System.Text.StringBuilder(256 + (entries.Count * 120));
+        sb.Append("{\n  \"comment\": \"").Append(Comment).Append("\",\n  \"vips\": [");
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var v = entries[i];
+            sb.Append(i == 0 ? "\n" : ",\n")
+                .Append("    {\n      \"address\": \"").Append(v.Address.ToString())
+                .Append("\",\n      \"prefixLength\": ").Append(v.PrefixLength.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                .Append(",\n      \"interfaceName\": \"").Append(v.InterfaceName).Append('"');
+            if (v.Label is not null)
+            {
+                sb.Append(",\n      \"label\": \"").Append(v.Label).Append('"');
+            }
+
+            sb.Append("\n    }");
+        }
+
+        return sb.Append("\n  ]\n}\n").ToString();
+    }
+
+    private static bool IsPlain(ManagedVip v) =>
+        !v.InterfaceName.AsSpan().ContainsAnyExcept(Plain) && (v.Label is null || !v.Label.AsSpan().ContainsAnyExcept(Plain));
+
+    /// <summary>Any text, escaped as the JSON writer escapes it.</summary>
+    private static string RenderWithWriter(List<ManagedVip> entries)
+    {
         var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            w.WriteString("comment", "Written by LvsDirect: the VIPs it manages in this network namespace. Addresses not listed here are never changed by it.");
+            w.WriteString("comment", Comment);
             w.WriteStartArray("vips");
             foreach (var v in entries)
             {
@@ -157,15 +199,17 @@ public static class VipRecord
         : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n
         : throw NotARecord(path, $"'{name}' is not a 32-bit integer: {v.GetRawText()}");
 
-    /// <summary>IPv4 before IPv6, then by the address's bytes.</summary>
-    private sealed class AddressOrder : IComparer<ManagedVip>
+    /// <summary>A VIP with its address's bytes, taken once for sorting: IPv4 before IPv6, then by those bytes.</summary>
+    private sealed class Keyed(ManagedVip vip)
     {
-        public static readonly AddressOrder Instance = new();
-
-        public int Compare(ManagedVip? x, ManagedVip? y)
+        public static readonly IComparer<Keyed> Order = Comparer<Keyed>.Create(static (x, y) =>
         {
-            var family = ((int)x!.Address.AddressFamily).CompareTo((int)y!.Address.AddressFamily);
-            return family != 0 ? family : ((ReadOnlySpan<byte>)x.Address.GetAddressBytes()).SequenceCompareTo(y.Address.GetAddressBytes());
-        }
+            var family = ((int)x.Vip.Address.AddressFamily).CompareTo((int)y.Vip.Address.AddressFamily);
+            return family != 0 ? family : ((ReadOnlySpan<byte>)x.Bytes).SequenceCompareTo(y.Bytes);
+        });
+
+        public ManagedVip Vip { get; } = vip;
+
+        public byte[] Bytes { get; } = vip.Address.GetAddressBytes();
     }
 }

@@ -45,15 +45,27 @@ public sealed record ToolCommand(string Program, IReadOnlyList<string> Arguments
             return line;
         }
 
-        var lines = StandardInput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        // The non-empty lines, counted without splitting them out (an ip batch has thousands).
+        var lines = 0;
+        for (var rest = StandardInput.AsSpan(); !rest.IsEmpty;)
+        {
+            var end = rest.IndexOf('\n');
+            lines += end == 0 ? 0 : 1;
+            rest = end < 0 ? default : rest[(end + 1)..];
+        }
+
         return $"{line} ({lines} line(s) on standard input)";
     }
 
     public override string ToString() => ToDisplayString();
 
+    /// <summary>The characters a shell reads as themselves, so a word made of them needs no quotes.</summary>
+    private static readonly System.Buffers.SearchValues<char> Plain =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./:=,+@%");
+
     public static string Quote(string s)
     {
-        if (s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,+@%".Contains(c)))
+        if (s.Length > 0 && !s.AsSpan().ContainsAnyExcept(Plain))
         {
             return s;
         }

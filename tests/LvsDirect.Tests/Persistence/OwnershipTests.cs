@@ -79,6 +79,38 @@ public sealed class OwnershipTests : IDisposable
         Assert.Equal(EarlierRecord, VipRecord.Render([vips[2], vips[1], vips[0]]));
     }
 
+    // What the earlier releases' serializer wrote for the same VIPs, names that need escaping included.
+    private static string SerializerRecord(IEnumerable<ManagedVip> sorted) =>
+        System.Text.Json.JsonSerializer.Serialize(
+            new Dictionary<string, object>
+            {
+                ["comment"] = "Written by LvsDirect: the VIPs it manages in this network namespace. Addresses not listed here are never changed by it.",
+                ["vips"] = sorted.Select(v => new SerializedEntry(v.Address.ToString(), v.PrefixLength, v.InterfaceName, v.Label)).ToList(),
+            },
+            new System.Text.Json.JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }) + "\n";
+
+    private sealed record SerializedEntry(
+        [property: System.Text.Json.Serialization.JsonPropertyName("address")] string Address,
+        [property: System.Text.Json.Serialization.JsonPropertyName("prefixLength")] int PrefixLength,
+        [property: System.Text.Json.Serialization.JsonPropertyName("interfaceName")] string InterfaceName,
+        [property: System.Text.Json.Serialization.JsonPropertyName("label")] string? Label);
+
+    [Theory]
+    [InlineData("eth0", null)]
+    [InlineData("eth0.100", "eth0.100:vip-1")]
+    [InlineData("br-lan", "br-lan:a_b")]
+    [InlineData("eth\u00e90", null)]
+    [InlineData("eth0", "eth0:a\"b")]
+    [InlineData("eth0", "eth0:<x>&+'")]
+    public void Record_IsWrittenAsTheSerializerWroteIt_AnyNameIncluded(string interfaceName, string? label)
+    {
+        var vips = Enumerable.Range(1, 300).Select(i => new ManagedVip(IPAddress.Parse($"198.51.{i / 250}.{i % 250}"), 32, interfaceName, label))
+            .Append(new ManagedVip(IPAddress.Parse("2001:db8::7"), 128, "lo")).Reverse().ToList();
+
+        var sorted = vips.OrderBy(v => v.Address.AddressFamily).ThenBy(v => v.Address.GetAddressBytes(), Comparer<byte[]>.Create((x, y) => ((ReadOnlySpan<byte>)x).SequenceCompareTo(y)));
+        Assert.Equal(SerializerRecord(sorted), VipRecord.Render(vips));
+    }
+
     [Theory]
     [InlineData("[]")]
     [InlineData("{\"vips\": {}}")]
