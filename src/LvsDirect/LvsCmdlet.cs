@@ -168,7 +168,7 @@ public abstract class LvsCmdlet : PSCmdlet
 
     private void SaveOwnership(Ownership before, IReadOnlyList<ManagedVip> next)
     {
-        if (before.Differs(next) && VipRecord.Save(VipRecordPath, next))
+        if (before.Differs(next) && VipRecord.Save(VipRecordPath, next) && VerboseShown)
         {
             WriteVerbose($"Ownership record {VipRecordPath}: {(next.Count == 0 ? "no VIPs" : string.Join(", ", next.Select(v => v.Address)))}");
         }

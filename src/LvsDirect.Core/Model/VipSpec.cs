@@ -9,7 +9,7 @@ namespace LvsDirect.Core.Model;
 /// <summary>Validated user input: addresses, prefixes, interface names and labels. Nothing runs before these pass.</summary>
 public static partial class InputValidation
 {
-    [GeneratedRegex(@"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")]
+    [GeneratedRegex(@"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$")]
     private static partial Regex DottedQuad();
 
     // Linux interface names: at most 15 bytes, no '/', ':' or white space.
@@ -23,6 +23,11 @@ public static partial class InputValidation
     public static IPAddress ParseIPv4(string? text, string what = "address")
     {
         var s = text?.Trim() ?? string.Empty;
+        if (TryParseDecimalQuad(s, out var quick))
+        {
+            return quick;
+        }
+
         var m = DottedQuad().Match(s);
         if (!m.Success || m.Groups.Values.Skip(1).Any(g => int.Parse(g.Value, CultureInfo.InvariantCulture) > 255))
         {
@@ -42,6 +47,51 @@ public static partial class InputValidation
         }
 
         return IPAddress.Parse(s);
+    }
+
+    /// <summary>
+    /// The common case without a regex: four decimal numbers 0-255 in ASCII digits, none with a leading zero. A
+    /// thousand VIPs are parsed on every call; anything else takes the checks above, which explain what is wrong.
+    /// </summary>
+    private static bool TryParseDecimalQuad(ReadOnlySpan<char> s, out IPAddress address)
+    {
+        address = IPAddress.None;
+        Span<byte> bytes = stackalloc byte[4];
+        for (var octet = 0; octet < 4; octet++)
+        {
+            var digits = 0;
+            var value = 0;
+            while (digits < s.Length && char.IsAsciiDigit(s[digits]))
+            {
+                value = (value * 10) + (s[digits] - '0');
+                digits++;
+            }
+
+            if (digits is 0 or > 3 || value > 255 || (digits > 1 && s[0] == '0'))
+            {
+                return false;
+            }
+
+            bytes[octet] = (byte)value;
+            s = s[digits..];
+            if (octet < 3)
+            {
+                if (s.IsEmpty || s[0] != '.')
+                {
+                    return false;
+                }
+
+                s = s[1..];
+            }
+        }
+
+        if (!s.IsEmpty)
+        {
+            return false;
+        }
+
+        address = new IPAddress(bytes);
+        return true;
     }
 
     /// <summary>Parses "IP" or "IP/prefix"; the prefix defaults to <paramref name="defaultPrefix"/>.</summary>

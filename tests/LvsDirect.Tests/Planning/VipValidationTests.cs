@@ -326,6 +326,29 @@ public sealed class VipValidationTests : IDisposable
         Assert.Contains(meant, ex.Message, StringComparison.Ordinal);
     }
 
+    // The quick parse of plain dotted quads and the regex behind it agree: what the first takes is exactly what
+    // .NET reads, and what it leaves is still refused with the same error.
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("255.255.255.255")]
+    [InlineData(" 198.19.3.250 ")]
+    [InlineData("10.0.0.1")]
+    public void PlainDottedQuads_ParseToTheAddressWritten(string text) =>
+        Assert.Equal(IPAddress.Parse(text.Trim()), InputValidation.ParseIPv4(text));
+
+    [Theory]
+    [InlineData("256.1.1.1")]
+    [InlineData("1.2.3")]
+    [InlineData("1.2.3.4.5")]
+    [InlineData("1.2.3.4/32")]
+    [InlineData("1..3.4")]
+    [InlineData("1.2.3.1000")]
+    [InlineData("\u0661.2.3.4")]
+    [InlineData("1.2.3.4x")]
+    [InlineData("")]
+    public void AnythingElse_IsInvalidAddress(string text) =>
+        Assert.Equal(LvsErrorKind.InvalidAddress, Assert.Throws<LvsException>(() => InputValidation.ParseIPv4(text)).Kind);
+
     [Fact]
     public void ASingleZeroOctet_IsNoLeadingZero() =>
         Assert.Equal(IPAddress.Parse("203.0.113.0"), InputValidation.ParseIPv4("203.0.113.0"));
