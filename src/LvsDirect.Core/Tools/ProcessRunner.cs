@@ -85,44 +85,103 @@ public sealed class ProcessRunner : IProcessRunner
         return new ToolResult(command, process.ExitCode, stdout.Text(), stderr.Text(), sw.Elapsed);
     }
 
-    /// <summary>One redirected output read to its end on a thread of its own.</summary>
+    /// <summary>One redirected output read to its end on one of <see cref="Readers"/>' threads.</summary>
     private sealed class Drain
     {
-        private readonly Thread _thread;
+        private readonly StreamReader _reader;
+        private readonly ManualResetEventSlim _done = new();
         private string _text = string.Empty;
         private Exception? _failure;
 
-        // Not a thread-pool thread: the read blocks for as long as the program runs, and callers already run programs
-        // side by side on the pool (HostInspector), which would then wait for the pool to grow.
         private Drain(StreamReader reader)
         {
-            _thread = new Thread(() =>
-            {
-                try
-                {
-                    _text = reader.ReadToEnd();
-                }
-                catch (Exception ex)
-                {
-                    _failure = ex;
-                }
-            })
-            { IsBackground = true };
-            _thread.Start();
+            _reader = reader;
         }
 
-        public static Drain Start(StreamReader reader) => new(reader);
+        public static Drain Start(StreamReader reader)
+        {
+            var drain = new Drain(reader);
+            Readers.Run(drain);
+            return drain;
+        }
+
+        public void Read()
+        {
+            try
+            {
+                _text = _reader.ReadToEnd();
+            }
+            catch (Exception ex)
+            {
+                _failure = ex;
+            }
+            finally
+            {
+                _done.Set();
+            }
+        }
 
         /// <summary>What was read, once the stream reached its end (the program and its children closed it).</summary>
         public string Text()
         {
-            _thread.Join();
+            _done.Wait();
+            _done.Dispose();
             if (_failure is not null)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_failure).Throw();
             }
 
             return _text;
+        }
+    }
+
+    /// <summary>
+    /// The threads that read programs' output, kept for the next program: a read blocks for as long as its program
+    /// runs, so each has a thread to itself (not the thread pool's, which callers already use to run programs side
+    /// by side, and which would then wait for the pool to grow), and starting a thread waits until the scheduler runs
+    /// it, which for every program of a command costs more than some of the programs take.
+    /// </summary>
+    private static class Readers
+    {
+        private static readonly Queue<Drain> Work = new();
+
+        /// <summary>Readers waiting for work; each takes one queued read.</summary>
+        private static int _waiting;
+
+        public static void Run(Drain drain)
+        {
+            lock (Work)
+            {
+                Work.Enqueue(drain);
+                if (_waiting >= Work.Count)
+                {
+                    Monitor.Pulse(Work);
+                    return;
+                }
+            }
+
+            new Thread(Loop) { IsBackground = true, Name = "LvsDirect output reader" }.Start();
+        }
+
+        private static void Loop()
+        {
+            while (true)
+            {
+                Drain next;
+                lock (Work)
+                {
+                    _waiting++;
+                    while (Work.Count == 0)
+                    {
+                        Monitor.Wait(Work);
+                    }
+
+                    _waiting--;
+                    next = Work.Dequeue();
+                }
+
+                next.Read();
+            }
         }
     }
 
