@@ -83,7 +83,8 @@ public static class VipValidation
     public static PlanRefusal? RefuseRealIP(HostState state, SuppressionRequest request)
     {
         var (vip, rip, facing) = (request.VirtualIP, request.RealIP, request.FacingInterface);
-        var held = state.FindAddress(rip).ToList();
+        // Enumerated where it is asked, not copied: every VIP of a call names the same real IP.
+        var held = state.FindAddress(rip);
         string? why = null;
         if (rip.Equals(IPAddress.Any))
         {
@@ -93,13 +94,14 @@ public static class VipValidation
         {
             why = "it is the VIP itself, which must never appear in ARP";
         }
-        else if (held.Count == 0)
+        else if (!held.Any())
         {
             why = "this host has no such address";
         }
         else if (facing is not null && held.All(a => a.InterfaceName != facing))
         {
-            why = $"it is on {held[0].InterfaceName}, but ARP for {vip} leaves by {facing} (give -InterfaceName {held[0].InterfaceName} if the VIP faces the director there)";
+            var on = held.First().InterfaceName;
+            why = $"it is on {on}, but ARP for {vip} leaves by {facing} (give -InterfaceName {on} if the VIP faces the director there)";
         }
         else if (!held.Any(a => IsHostAddress(state, a)))
         {
