@@ -15,10 +15,8 @@ namespace LvsDirect.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Export, "RcLocal", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(RcLocalExportResult))]
-public sealed class ExportRcLocalCommand : LvsCmdlet
+public sealed class ExportRcLocalCommand : PipedVipCmdlet
 {
-    private readonly List<PSObject> _input = [];
-
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string? Path { get; set; }
@@ -27,30 +25,16 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
     [Parameter]
     public BootPersistence Target { get; set; } = BootPersistence.RcLocal;
 
-    /// <summary>LvsVip objects (from Get-LvsVip, or deserialized from a remote host); live state when none.</summary>
-    [Parameter(ValueFromPipeline = true)]
-    public PSObject[]? InputObject { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        if (InputObject is not null)
-        {
-            _input.AddRange(InputObject.Where(o => o is not null));
-        }
-    }
-
     protected override void EndProcessing() => Guard(() =>
     {
         var unit = Target == BootPersistence.SystemdUnit;
         var path = Path is not null ? GetUnresolvedProviderPathFromPSPath(Path) : unit ? SystemdUnit.DefaultPath : RcLocal.DefaultPath();
-        if (_input.Count == 0)
+        if (Piped.Count == 0)
         {
             DemandRoot();
         }
 
-        // The lock keeps the rule set from changing while it is read. With piped VIPs a non-root run reads no
-        // rules (it cannot), so it needs no lock, and could not open the root-only lock file anyway.
-        var result = _input.Count == 0 || IsRoot() ? WithHostLock(Export) : Export();
+        var result = WithHostLockWhereRead(Export);
         if (result is not null)
         {
             WriteObject(result);
@@ -59,7 +43,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
         RcLocalExportResult? Export()
         {
             PersistenceInput input;
-            if (_input.Count == 0)
+            if (Piped.Count == 0)
             {
                 // A host without iptables has no REDIRECT rules to keep.
                 var redirects = Runner.Locate("iptables") is null ? [] : new HostInspector(Runner).ReadRedirects(CancellationToken).ToList();
@@ -76,7 +60,7 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
             }
             else
             {
-                var sysctlMethod = _input.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
+                var sysctlMethod = Piped.Any(o => string.Equals(o.Properties["Method"]?.Value?.ToString(), nameof(ArpMethod.Sysctl), StringComparison.OrdinalIgnoreCase));
                 var state = ReadState(IsRoot(), includeSysctls: sysctlMethod);
                 var dialect = state.Dialect ?? new ArptablesDialect(new HostInspector(Runner).DetectFlavor(CancellationToken));
                 var isRedirect = (PSObject o) => o.Properties["Port"] is not null && o.Properties["Protocol"] is not null;
@@ -87,9 +71,9 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
                     State = state,
                     Boot = BootCommands.Create(
                         dialect,
-                        _input.Where(o => !isRedirect(o) && !IsForeign(o)).Select(FromObject).ToList(),
+                        Piped.Where(o => !isRedirect(o) && IsManaged(o, "it is left out of the block; adopt it first (New-LvsVip -Adopt) to have it recreated at boot.")).Select(FromObject).ToList(),
                         sysctls,
-                        _input.Where(isRedirect).Select(RedirectFromObject).ToList()),
+                        Piped.Where(isRedirect).Select(RedirectFromObject).ToList()),
                 };
             }
 
@@ -119,17 +103,6 @@ public sealed class ExportRcLocalCommand : LvsCmdlet
     /// A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those too): the block never brings up
     /// what LvsDirect does not manage, so it is left out, with a warning.
     /// </summary>
-    private bool IsForeign(PSObject o)
-    {
-        if (o.Properties["Managed"]?.Value is not (false or PSObject { BaseObject: false }))
-        {
-            return false;
-        }
-
-        WriteWarning($"{o.Properties["Address"]?.Value} is not managed by LvsDirect, so it is left out of the block; adopt it first (New-LvsVip -Adopt) to have it recreated at boot.");
-        return true;
-    }
-
     /// <summary>Reads a REDIRECT rule from an LvsRedirect or any object with VirtualIP, Port and Protocol.</summary>
     private static RedirectRule RedirectFromObject(PSObject o)
     {

@@ -15,10 +15,8 @@ namespace LvsDirect.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Save, "LvsVip", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(NativeSaveResult))]
-public sealed class SaveLvsVipCommand : LvsCmdlet
+public sealed class SaveLvsVipCommand : PipedVipCmdlet
 {
-    private readonly List<PSObject> _input = [];
-
     /// <summary>The stack to write for; Auto picks, per interface, the stack that manages it.</summary>
     [Parameter(Position = 0)]
     public NativeTarget Target { get; set; } = NativeTarget.Auto;
@@ -37,21 +35,9 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>LvsVip objects (Get-LvsVip); the live managed VIPs when none are piped.</summary>
-    [Parameter(ValueFromPipeline = true)]
-    public PSObject[]? InputObject { get; set; }
-
-    protected override void ProcessRecord()
-    {
-        if (InputObject is not null)
-        {
-            _input.AddRange(InputObject.Where(o => o is not null));
-        }
-    }
-
     protected override void EndProcessing() => Guard(() =>
     {
-        if (_input.Count == 0)
+        if (Piped.Count == 0)
         {
             DemandRoot();
         }
@@ -64,16 +50,16 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
         }
 
         var root = Path is null ? "/" : GetUnresolvedProviderPathFromPSPath(Path);
-        var results = _input.Count == 0 || IsRoot() ? WithHostLock(() => Save(root)) : Save(root);
+        var results = WithHostLockWhereRead(() => Save(root));
         WriteObject(results, enumerateCollection: true);
     });
 
     private List<NativeSaveResult> Save(string root)
     {
-        var state = _input.Count == 0 ? ReadSuppressionState(includeSysctls: true) : ReadState(false);
-        var vips = _input.Count == 0
+        var state = Piped.Count == 0 ? ReadSuppressionState(includeSysctls: true) : ReadState(false);
+        var vips = Piped.Count == 0
             ? Core.Planning.VipListing.List(state, all: false, ReadOwnership()).Select(v => new NativeVip(v.Address, v.PrefixLength, v.InterfaceName, v.Label, v.Method)).ToList()
-            : _input.Where(IsManaged).Select(FromObject).ToList();
+            : Piped.Where(o => IsManaged(o, "it is not saved; adopt it first (New-LvsVip -Adopt).")).Select(FromObject).ToList();
         var files = NativeConfigFiles.Read(root, state.Interfaces.ToDictionary(i => i.Name, i => i.MacAddress), Path is null ? NativeConfigFiles.ReadNetworkManagerVersion(Runner, CancellationToken) : null);
         var plans = NativePersistence.Plan(Target, files, vips);
         var profileVips = plans.SelectMany(p => p.ProfileVips).ToList();
@@ -226,17 +212,6 @@ public sealed class SaveLvsVipCommand : LvsCmdlet
     }
 
     /// <summary>A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those) is left out, with a warning.</summary>
-    private bool IsManaged(PSObject o)
-    {
-        if (o.Properties["Managed"]?.Value is not (false or PSObject { BaseObject: false }))
-        {
-            return true;
-        }
-
-        WriteWarning($"{o.Properties["Address"]?.Value} is not managed by LvsDirect, so it is not saved; adopt it first (New-LvsVip -Adopt).");
-        return false;
-    }
-
     private static NativeVip FromObject(PSObject o)
     {
         var vip = ExportRcLocalCommand.FromObject(o);
