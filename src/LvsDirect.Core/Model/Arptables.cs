@@ -39,6 +39,14 @@ public sealed record ArptablesDialect(ArptablesFlavor Flavor)
     /// </summary>
     public bool AddressLists => Flavor == ArptablesFlavor.Nft;
 
+    /// <summary>
+    /// True when two calls on different chains may run at once without losing either's rules: arptables-nft sends
+    /// each call as one nftables transaction that the kernel refuses when the rule set changed since it was read,
+    /// and then reads it again and retries. arptables-legacy and arptables_jf read the whole table, change it and
+    /// write it back, so the second writer would undo the first.
+    /// </summary>
+    public bool SideBySideChains => Flavor == ArptablesFlavor.Nft;
+
     /// <summary>The built-in chain that jumps to <paramref name="ownChain"/>.</summary>
     public string BuiltinFor(string ownChain) => ownChain == OwnInputChain ? InputChain : OutputChain;
 }

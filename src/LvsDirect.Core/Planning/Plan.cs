@@ -114,7 +114,22 @@ public enum ChangeKind
 public sealed record ItemChange(string Subject, IPAddress Address, ChangeKind Kind, string Detail);
 
 /// <summary>One command of a plan, with a human description for -WhatIf and -Confirm.</summary>
-public sealed record PlanStep(StepKind Kind, string Action, string Target, ToolCommand Command);
+public sealed record PlanStep(StepKind Kind, string Action, string Target, ToolCommand Command)
+{
+    /// <summary>
+    /// Null: the step runs after every step before it. Else the steps of one <see cref="StepLane.Group"/> that come
+    /// one after the other in the plan may run side by side, lane beside lane, each lane in its own order.
+    /// </summary>
+    public StepLane? Lane { get; init; }
+}
+
+/// <summary>
+/// Where a step may run beside others: steps of one <paramref name="Group"/> (one planner call's ARP chains) and
+/// different <paramref name="Name"/>s (LvsDirect's INPUT chain and its OUTPUT chain) touch nothing the other lanes
+/// touch, so any interleaving of the lanes ends in the same state, and every prefix of each lane is as safe as a
+/// prefix of the plan. The next step outside the group waits for all of them.
+/// </summary>
+public sealed record StepLane(object Group, string Name);
 
 public sealed class Plan
 {

@@ -354,6 +354,11 @@ public static class Planner
 
         var ensure = desired.EnsureSuppression.DistinctBy(r => r.VirtualIP).ToList();
         var ensureChains = ensure.Count > 0;
+
+        // Making and filling LvsDirect's INPUT chain touches nothing of its OUTPUT chain and the other way round:
+        // where the flavor allows it the two run side by side (the addresses after them wait for both).
+        var lanes = dialect.SideBySideChains ? new object() : null;
+        PlanStep InLane(PlanStep step, string own) => lanes is null ? step : step with { Lane = new StepLane(lanes, own) };
         var jumpSteps = new List<PlanStep>();
         var moved = new List<string>();
         foreach (var own in ensureChains ? [ArptablesDialect.OwnInputChain, ArptablesDialect.OwnOutputChain] : Array.Empty<string>())
@@ -361,7 +366,7 @@ public static class Planner
             var builtin = dialect.BuiltinFor(own);
             if (!state.HasChain(own))
             {
-                jumpSteps.Add(Arptables("Create LvsDirect's ARP chain", own, "-N", own));
+                jumpSteps.Add(InLane(Arptables("Create LvsDirect's ARP chain", own, "-N", own), own));
             }
 
             var jumps = state.Chain(builtin).JumpsTo(own);
@@ -370,7 +375,7 @@ public static class Planner
                 continue;
             }
 
-            jumpSteps.Add(Arptables($"Jump to {own} first", $"{builtin} 1", "-I", builtin, "1", "-j", own));
+            jumpSteps.Add(InLane(Arptables($"Jump to {own} first", $"{builtin} 1", "-I", builtin, "1", "-j", own), own));
             if (jumps.Count > 0 || state.Chain(own).Rules.Count > 0)
             {
                 moved.Add(builtin);
@@ -380,8 +385,9 @@ public static class Planner
             var bottomUp = jumps.ToList();
             bottomUp.Sort();
             bottomUp.Reverse();
-            jumpSteps.AddRange(bottomUp.Select(j =>
-                Arptables($"Remove the jump to {own} that other rules came before", $"{builtin} {j + 2}", "-D", builtin, (j + 2).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            jumpSteps.AddRange(bottomUp.Select(j => InLane(
+                Arptables($"Remove the jump to {own} that other rules came before", $"{builtin} {j + 2}", "-D", builtin, (j + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                own)));
         }
 
         foreach (var req in ensure)
@@ -421,10 +427,12 @@ public static class Planner
         }
 
         var steps = new List<PlanStep>(jumpSteps);
-        steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnInputChain, addIn, ArptablesSyntax.InputDropSpec));
+        steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnInputChain, addIn, ArptablesSyntax.InputDropSpec)
+            .Select(step => InLane(step, ArptablesDialect.OwnInputChain)));
         foreach (var group in addOut.GroupBy(a => a.RealIP))
         {
-            steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnOutputChain, group.Select(a => a.VirtualIP), l => ArptablesSyntax.OutputMangleSpec(l, group.Key)));
+            steps.AddRange(RuleSteps(dialect, "-A", "Add ARP suppression rules", ArptablesDialect.OwnOutputChain, group.Select(a => a.VirtualIP), l => ArptablesSyntax.OutputMangleSpec(l, group.Key))
+                .Select(step => InLane(step, ArptablesDialect.OwnOutputChain)));
         }
 
         foreach (var chain in removeIn.Concat(removeOut).Select(r => r.Chain).Distinct())

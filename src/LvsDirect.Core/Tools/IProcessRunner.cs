@@ -15,6 +15,13 @@ public interface IProcessRunner
     /// so a runner that stands in for a host (a test's fake) also answers which programs that host has.
     /// </summary>
     string? Locate(string program) => ToolLocator.TryResolve(program);
+
+    /// <summary>
+    /// True when <see cref="Run"/> may be called from several threads at once, so that a plan's independent lanes
+    /// (see <see cref="Planning.StepLane"/>) run side by side: the real runner. A runner that stands in for a host
+    /// (a test's fake) keeps the default, and what it records keeps the plan's order.
+    /// </summary>
+    bool RunsSideBySide => false;
 }
 
 public static class ProcessRunnerExtensions

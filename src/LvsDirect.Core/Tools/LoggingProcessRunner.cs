@@ -30,6 +30,8 @@ public sealed class LoggingProcessRunner : IProcessRunner
 
     public string? Locate(string program) => _inner.Locate(program);
 
+    public bool RunsSideBySide => _inner.RunsSideBySide;
+
     public void Flush()
     {
         if (Environment.CurrentManagedThreadId != _ownerThread)

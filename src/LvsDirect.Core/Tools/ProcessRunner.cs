@@ -19,6 +19,9 @@ public sealed class ProcessRunner : IProcessRunner
 
     public TimeSpan Timeout { get; }
 
+    /// <summary>Each call starts its own process and drains it on its own reader threads.</summary>
+    public bool RunsSideBySide => true;
+
     public ToolResult Run(ToolCommand command, CancellationToken cancellationToken = default)
     {
         var path = ToolLocator.Resolve(command.Program);
