@@ -65,7 +65,10 @@ public sealed partial class ArptablesRuleSet
     /// <paramref name="address"/>: a plain, masked or negated address that leaves it out. False when the rule has no
     /// such match or it cannot be read, so a caller asking "could this rule take the VIP's ARP?" errs on yes.
     /// </summary>
-    public static bool Excludes(ArpRule rule, IPAddress address, bool destination)
+    public static bool Excludes(ArpRule rule, IPAddress address, bool destination) => Match(rule, destination).Excludes(address);
+
+    /// <summary>The rule's own `-d` (<paramref name="destination"/>) or `-s` match, read once for any number of addresses.</summary>
+    public static AddressMatch Match(ArpRule rule, bool destination)
     {
         var tokens = rule.RawLine.Split(Blanks, StringSplitOptions.RemoveEmptyEntries);
         for (var i = 2; i < tokens.Length - 1; i++)
@@ -89,15 +92,10 @@ public sealed partial class ArptablesRuleSet
                 value = value[1..];
             }
 
-            if (!TryParseNetwork(value, out var network))
-            {
-                return false;
-            }
-
-            return network.Contains(address) == negated;
+            return TryParseNetwork(value, out var network) ? new AddressMatch(network, negated) : AddressMatch.Anything;
         }
 
-        return false;
+        return AddressMatch.Anything;
     }
 
     private static bool TryParseNetwork(string value, out IPNetwork network)
@@ -425,4 +423,30 @@ public sealed partial class ArptablesRuleSet
         /// <summary>Render adds declarations to the filter table; the parsed set must stay as it was.</summary>
         public Table Copy() => new(Name) { Chains = [.. Chains], Rules = Rules };
     }
+}
+
+/// <summary>
+/// One rule's `-d` or `-s` match: an address, a network or their negation, or <see cref="Anything"/> when the rule
+/// has no such match or it cannot be read (so it may take any address).
+/// </summary>
+public sealed class AddressMatch
+{
+    public static readonly AddressMatch Anything = new(null, false);
+
+    public AddressMatch(IPNetwork? network, bool negated)
+    {
+        Network = network;
+        Negated = negated;
+    }
+
+    public IPNetwork? Network { get; }
+
+    public bool Negated { get; }
+
+    /// <summary>The one address the match takes (a plain host address, not negated); null when it takes none or more.</summary>
+    public IPAddress? Single =>
+        Network is { } n && !Negated && n.PrefixLength == (n.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128) ? n.BaseAddress : null;
+
+    /// <summary>True when the match cannot take <paramref name="address"/>.</summary>
+    public bool Excludes(IPAddress address) => Network is { } n && n.Contains(address) == Negated;
 }
