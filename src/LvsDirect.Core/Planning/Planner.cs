@@ -181,13 +181,24 @@ public static class Planner
     /// <summary>A VIP already on another interface, unless a method switch moves it; where the fix is such a switch, the refusal names it.</summary>
     private static PlanRefusal? Elsewhere(HostState state, DesiredChange desired, VipRequest v)
     {
-        var existing = state.FindAddress(v.Address).ToList();
-        if (existing.Count == 0 || existing.Any(a => a.InterfaceName == v.InterfaceName) || desired.MovingVips.Contains(v.Address))
+        // Asked for every VIP of a call, and nearly always the VIP is nowhere or already where it is asked for.
+        InterfaceAddress? elsewhere = null;
+        foreach (var a in state.FindAddress(v.Address))
+        {
+            if (a.InterfaceName == v.InterfaceName)
+            {
+                return null;
+            }
+
+            elsewhere ??= a;
+        }
+
+        if (elsewhere is null || desired.MovingVips.Contains(v.Address))
         {
             return null;
         }
 
-        var there = existing[0].InterfaceName;
+        var there = elsewhere.InterfaceName;
         var ipv4 = v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
         var rules = desired.EnsureNftSuppression.Any(r => r.VirtualIP.Equals(v.Address)) ? "Nftables" : "Arptables";
         var fix = (ipv4, v.InterfaceName == HostState.LoopbackInterface, there == HostState.LoopbackInterface) switch
@@ -400,11 +411,19 @@ public static class Planner
                 added++;
             }
 
-            var outputs = state.OwnOutputRulesFor(req.VirtualIP).ToList();
-            if (!outputs.Any(r => req.RealIP.Equals(r.MangleIpSource)))
+            var outputs = state.OwnOutputRulesFor(req.VirtualIP);
+            var hasOutput = false;
+            var matches = false;
+            foreach (var r in outputs)
+            {
+                hasOutput = true;
+                matches |= req.RealIP.Equals(r.MangleIpSource);
+            }
+
+            if (!matches)
             {
                 // A mangle rule to another address would win over ours (first match); it is replaced.
-                replaced = outputs.Count > 0;
+                replaced = hasOutput;
                 removeOut.AddRange(outputs);
                 addOut.Add(req);
                 added++;
