@@ -148,6 +148,15 @@ Describe "A pool of real servers over SSH remoting$(if ($SkipReason) { " (skippe
             (@($results | Where-Object ComputerName -EQ $h.Address)[0].Added | ForEach-Object { "$_" } | Sort-Object) | Should -Be $Expected[$role]
             Get-LvsSshLabModule -SshLab $Ssh -Role $role | Should -Be '0.1.0'
         }
+        # The module arrives as one zip: what the host has must be every file of the built module, byte for byte.
+        $source = Split-Path -Parent (Get-LvsTestModulePath)
+        $hashes = { param($dir) Get-ChildItem -LiteralPath $dir -Recurse -File | Where-Object Name -NE '.lvsdirect-build' |
+                ForEach-Object { '{0} {1}' -f [IO.Path]::GetRelativePath($dir, $_.FullName), (Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256).Hash } | Sort-Object }
+        $built = @(& $hashes $source)
+        $built.Count | Should -BeGreaterThan 5
+        foreach ($role in $Roles) {
+            @(& $hashes (Join-Path $Ssh.Hosts[$role].ModulePath 'LvsDirect' '0.1.0')) | Should -Be $built -Because "$role received the module whole"
+        }
         Get-LvsLabAddress -Namespace $ForeignRs1 | Where-Object Address -EQ '198.51.100.10' | Should -BeNullOrEmpty -Because 'the NAT service needs no VIP'
     }
 

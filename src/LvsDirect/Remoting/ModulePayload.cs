@@ -1,4 +1,4 @@
-using System.Collections;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -13,6 +13,8 @@ internal sealed partial class ModulePayload
     [System.Text.RegularExpressions.GeneratedRegex(@"ModuleVersion\s*=\s*'([^']+)'")]
     private static partial System.Text.RegularExpressions.Regex ManifestVersion();
 
+    private readonly Lazy<byte[]> _archive;
+
     private static readonly Lazy<ModulePayload> Loaded = new(() => FromFolder(LvsDirect.Loader.ReadyToRunLoader.ModuleFolder));
 
     private ModulePayload(string folder, string version, string fingerprint, IReadOnlyDictionary<string, byte[]> files)
@@ -21,6 +23,7 @@ internal sealed partial class ModulePayload
         Version = version;
         Fingerprint = fingerprint;
         Files = files;
+        _archive = new Lazy<byte[]>(() => Zip(files));
     }
 
     public static ModulePayload Current => Loaded.Value;
@@ -36,15 +39,26 @@ internal sealed partial class ModulePayload
     /// <summary>Relative path (with '/') to content.</summary>
     public IReadOnlyDictionary<string, byte[]> Files { get; }
 
-    public Hashtable ToHashtable()
+    /// <summary>
+    /// Every file in one zip, made once per process, as a host receives them: PowerShell remoting sends each byte
+    /// twice encoded (base64 in the serialized object, and again in the transport's fragments) and both ends parse
+    /// it, so the module's 4 MB went to every host as some 7 MB of text; deflated, the same files are about a third.
+    /// </summary>
+    public byte[] Archive => _archive.Value;
+
+    private static byte[] Zip(IReadOnlyDictionary<string, byte[]> files)
     {
-        var table = new Hashtable(StringComparer.Ordinal);
-        foreach (var (name, bytes) in Files)
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
-            table[name] = bytes;
+            foreach (var (name, bytes) in files)
+            {
+                using var entry = zip.CreateEntry(name, CompressionLevel.Optimal).Open();
+                entry.Write(bytes);
+            }
         }
 
-        return table;
+        return buffer.ToArray();
     }
 
     internal static ModulePayload FromFolder(string folder)

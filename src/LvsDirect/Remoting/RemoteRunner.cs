@@ -83,7 +83,7 @@ internal sealed class RemoteRunner
     // Runs on the host. The first object it writes says where the module is (or that it must be sent);
     // everything after it is the cmdlet's output.
     internal const string HostScript = """
-        param([string] $Version, [string] $Fingerprint, [hashtable] $Files, [bool] $Force, [string] $Command, [hashtable] $Parameters)
+        param([string] $Version, [string] $Fingerprint, [byte[]] $Archive, [bool] $Force, [string] $Command, [hashtable] $Parameters)
         # The CurrentUser module folder as pwsh computes it (ModuleIntrinsics.GetPersonalModulePath): XDG_DATA_HOME's,
         # else ~/.local/share's, whether or not it exists yet (GetFolderPath gives '' for a missing XDG_DATA_HOME).
         $data = if ($env:XDG_DATA_HOME) { $env:XDG_DATA_HOME } else { Join-Path $HOME '.local' 'share' }
@@ -103,7 +103,7 @@ internal sealed class RemoteRunner
             }
         }
         if (-not $base) {
-            if (-not $Files) {
+            if (-not $Archive) {
                 [pscustomobject]@{ LvsDirectModuleBase = $null; LvsDirectInstalled = $false }
                 return
             }
@@ -112,11 +112,21 @@ internal sealed class RemoteRunner
             $temp = Join-Path $root ".$Version.$id.new"
             $old = $null
             try {
-                foreach ($name in $Files.Keys) {
-                    $path = Join-Path $temp $name
-                    $null = [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($path))
-                    [IO.File]::WriteAllBytes($path, [byte[]]$Files[$name])
+                # The module's files come as one zip (see ModulePayload.Archive), written out one by one.
+                $zip = [System.IO.Compression.ZipArchive]::new([IO.MemoryStream]::new($Archive), [System.IO.Compression.ZipArchiveMode]::Read)
+                try {
+                    foreach ($entry in $zip.Entries) {
+                        $path = Join-Path $temp $entry.FullName
+                        $null = [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($path))
+                        $in = $entry.Open()
+                        try {
+                            $out = [IO.File]::Create($path)
+                            try { $in.CopyTo($out) } finally { $out.Dispose() }
+                        }
+                        finally { $in.Dispose() }
+                    }
                 }
+                finally { $zip.Dispose() }
                 [IO.File]::WriteAllText((Join-Path $temp '.lvsdirect-build'), $Fingerprint)
                 if ([IO.Directory]::Exists($dest)) {
                     $old = Join-Path $root ".$Version.$id.old"
@@ -291,7 +301,7 @@ internal sealed class RemoteRunner
             ps.AddScript(HostScript)
                 .AddParameter("Version", payload.Version)
                 .AddParameter("Fingerprint", payload.Fingerprint)
-                .AddParameter("Files", sendFiles ? payload.ToHashtable() : null)
+                .AddParameter("Archive", sendFiles ? payload.Archive : null)
                 .AddParameter("Force", _force)
                 .AddParameter("Command", invocation?.CommandName)
                 .AddParameter("Parameters", invocation?.Parameters ?? new Hashtable());

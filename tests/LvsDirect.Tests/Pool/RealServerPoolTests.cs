@@ -195,6 +195,20 @@ public class RealServerPoolTests
             Assert.Equal("1.2.3", first.Version);
             Assert.Equal(["LvsDirect.psd1", "en-US/help.xml"], first.Files.Keys);
             Assert.NotEqual(first.Fingerprint, second.Fingerprint);
+
+            // What a host receives: one zip of exactly those files.
+            using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(second.Archive), System.IO.Compression.ZipArchiveMode.Read);
+            Assert.Equal(["LvsDirect.psd1", "en-US/help.xml"], zip.Entries.Select(e => e.FullName));
+            foreach (var entry in zip.Entries)
+            {
+                using var content = new MemoryStream();
+                using (var s = entry.Open())
+                {
+                    s.CopyTo(content);
+                }
+
+                Assert.Equal(second.Files[entry.FullName], content.ToArray());
+            }
         }
         finally
         {
