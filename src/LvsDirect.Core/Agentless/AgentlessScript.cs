@@ -121,13 +121,22 @@ name=
 if [ -n "$me" ] && { [ "$me" = "$init" ] || { [ -z "$init" ] && [ "${me##*:}" = {{HostScope.InitialNetnsInode}} ]; }; }; then
   scope=host
 elif [ -n "$me" ]; then
+  # One stat for every named namespace (a host may have dozens), of names that cannot hold a blank or a newline.
+  cand=
   set +f
   for f in {{HostScope.NamedNetnsFolder}}/*; do
     n=${f##*/}
     case $n in ""|.|..|ino-*|*[!A-Za-z0-9._@+-]*) continue;; esac
-    if [ "$(ns "$f")" = "$me" ]; then scope=named; name=$n; break; fi
+    cand="$cand $f"
   done
   set -f
+  if [ -n "$cand" ]; then
+    while read -r id f; do
+      if [ "$id" = "$me" ]; then scope=named; name=${f##*/}; break; fi
+    done <<NETNS
+$(stat -L -c "%d:%i %n" -- $cand 2>/dev/null)
+NETNS
+  fi
 fi
 if [ -n "$lockdir" ]; then rp=$lockdir; rr=; dp=$lockdir; dr=lib; else rp=/run; rr=lvsdirect; dp=/var/lib; dr=lvsdirect; fi
 runbase=$rp${rr:+/$rr}
@@ -137,8 +146,9 @@ case $scope in
   *) rs="{{HostScope.NetnsFolder}} ino-${me##*:}"; ds=; rundir=$runbase/{{HostScope.NetnsFolder}}/ino-${me##*:}; statedir=$rundir;;
 esac
 chk() {
-  [ ! -L "$1" ] && [ -d "$1" ] && [ "$(stat -c %u -- "$1")" = 0 ] &&
-    case $(stat -c %a -- "$1") in *[2367]?|*[2367]) false;; *) true;; esac
+  [ ! -L "$1" ] && [ -d "$1" ] || return 1
+  set -- $(stat -c "%u %a" -- "$1")
+  [ "$1" = 0 ] && case $2 in *[2367]?|*[2367]) false;; *) true;; esac
 }
 mkpriv() {
   d=$1
@@ -168,11 +178,13 @@ echo "$m SCOPE $scope $statedir"
 for p in {{string.Join(' ', ReportedPrograms)}}; do
   command -v "$p" >/dev/null 2>&1 && echo "$m HAVE $p"
 done
+# Most programs print nothing on one of their outputs, and most steps on both: base64 is started only for
+# what has bytes (for an empty file it prints nothing either).
 dump() {
   echo "$m OUT $1 $2"
-  base64 < "$t/o"
+  [ ! -s "$t/o" ] || base64 < "$t/o"
   echo "$m ERR"
-  base64 < "$t/e"
+  [ ! -s "$t/e" ] || base64 < "$t/e"
   echo "$m END"
 }
 if [ "$uid" = 0 ] && command -v flock >/dev/null 2>&1; then
@@ -329,7 +341,8 @@ while IFS= read -r hdr; do
     : > "$t/o"
     target=$path
     [ -L "$path" ] && target=$(readlink -f -- "$path")
-    new=$(mktemp "$(dirname -- "$target")/.lvsdirect.XXXXXX" 2> "$t/e") &&
+    case $target in */*) dir=${target%/*};; *) dir=.;; esac
+    new=$(mktemp "${dir:-/}/.lvsdirect.XXXXXX" 2> "$t/e") &&
       base64 -d < "$t/b" > "$new" 2>> "$t/e" &&
       if [ -e "$target" ]; then
         chmod --reference="$target" -- "$new" 2>> "$t/e" && chown --reference="$target" -- "$new" 2>> "$t/e"
