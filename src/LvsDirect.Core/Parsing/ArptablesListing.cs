@@ -35,7 +35,8 @@ public static partial class ArptablesListing
                 continue;
             }
 
-            var m = BuiltInChain().Match(line);
+            // Rules (nearly every line) never start with "Chain": only chain headers go through the patterns.
+            var m = line.StartsWith("Chain", StringComparison.Ordinal) ? BuiltInChain().Match(line) : Match.Empty;
             if (m.Success)
             {
                 chain = m.Groups[1].Value;
@@ -43,7 +44,7 @@ public static partial class ArptablesListing
                 continue;
             }
 
-            m = UserChain().Match(line);
+            m = line.StartsWith("Chain", StringComparison.Ordinal) ? UserChain().Match(line) : Match.Empty;
             if (m.Success)
             {
                 chain = m.Groups[1].Value;
