@@ -212,9 +212,44 @@ public abstract class LvsCmdlet : PSCmdlet
 
         // Large batches and rule-by-rule changes take a while: show which step of how many is running.
         var showProgress = plan.Steps.Count > 1;
-        var index = 0;
         var progress = new ProgressRecord(ProgressActivityId, MyInvocation.MyCommand.Name, "Starting");
-        var executed = new PlanExecutor(Runner).Execute(
+        int executed;
+        try
+        {
+            executed = ExecuteSteps(plan, showProgress, progress);
+        }
+        finally
+        {
+            // A lane run on another thread leaves its process lines for this one to write.
+            (Runner as LoggingProcessRunner)?.Flush();
+        }
+
+        if (showProgress)
+        {
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
+        }
+
+        if (executed != plan.Steps.Count)
+        {
+            return false;
+        }
+
+        if (plan.SysctlForgotten.Count > 0)
+        {
+            var path = sysctlStatePath ?? SysctlStatePathOrDefault(null);
+            var forget = plan.SysctlForgotten.Select(r => r.Key).ToHashSet();
+            SysctlStateFile.Save(path, SysctlStateFile.Load(path).Where(r => !forget.Contains(r.Key)).ToList());
+            WriteVerbose($"Forgot the restored ARP sysctls in {path}");
+        }
+
+        return true;
+    }
+
+    private int ExecuteSteps(Plan plan, bool showProgress, ProgressRecord progress)
+    {
+        var index = 0;
+        return new PlanExecutor(Runner).Execute(
             plan,
             step =>
             {
@@ -239,26 +274,6 @@ public abstract class LvsCmdlet : PSCmdlet
                 return reason == ShouldProcessReason.WhatIf ? StepDecision.Preview : StepDecision.Stop;
             },
             CancellationToken);
-        if (showProgress)
-        {
-            progress.RecordType = ProgressRecordType.Completed;
-            WriteProgress(progress);
-        }
-
-        if (executed != plan.Steps.Count)
-        {
-            return false;
-        }
-
-        if (plan.SysctlForgotten.Count > 0)
-        {
-            var path = sysctlStatePath ?? SysctlStatePathOrDefault(null);
-            var forget = plan.SysctlForgotten.Select(r => r.Key).ToHashSet();
-            SysctlStateFile.Save(path, SysctlStateFile.Load(path).Where(r => !forget.Contains(r.Key)).ToList());
-            WriteVerbose($"Forgot the restored ARP sysctls in {path}");
-        }
-
-        return true;
     }
 
     /// <summary>
