@@ -82,8 +82,8 @@ public sealed class NewLvsVipCommand : LvsCmdlet
         var statePath = addition.UsesSysctls ? SysctlStatePathOrDefault(SysctlStatePath) : null;
         var results = WithHostLock(() =>
         {
-            var state = new HostInspector(Runner).Read(addition.ReadsArpRules, CancellationToken, includeSysctls: addition.ReadsSysctls, includeNft: addition.ReadsNft);
-            var ownership = ReadOwnership();
+            var (state, ownership) = ReadStateAndOwnership(() =>
+                new HostInspector(Runner).Read(addition.ReadsArpRules, CancellationToken, includeSysctls: addition.ReadsSysctls, includeNft: addition.ReadsNft));
             var planned = addition.Plan(state, ownership, Adopt.IsPresent, statePath is null ? [] : SysctlStateFile.Load(statePath));
             planned.Notes.ToList().ForEach(WriteVerbose);
             WriteChanges(planned.Plan.Changes);

@@ -72,8 +72,7 @@ public sealed class RemoveLvsVipCommand : LvsCmdlet
         var statePath = SysctlStatePathOrDefault(SysctlStatePath);
         var removed = WithHostLock(() =>
         {
-            var state = ReadSuppressionState();
-            var ownership = ReadOwnership();
+            var (state, ownership) = ReadStateAndOwnership(() => ReadSuppressionState());
             var planned = removal.Plan(state, ownership, KeepArpSuppression.IsPresent, Adopt.IsPresent, SysctlStateFile.Load(statePath));
             planned.Errors.ToList().ForEach(WriteLvsError);
             planned.Notes.ToList().ForEach(WriteVerbose);

@@ -197,8 +197,7 @@ public sealed partial class SetLvsRealServerCommand : LvsRemoteCmdlet
         {
             // Every method's state is read where its tool is installed: a VIP managed another way is converted
             // or, when not listed, removed. The chosen method's own tool is required.
-            var state = ReadEveryMethod();
-            var ownership = ReadOwnership(RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath));
+            var (state, ownership) = ReadStateAndOwnership(ReadEveryMethod, RcLocalPath is null ? null : GetUnresolvedProviderPathFromPSPath(RcLocalPath));
             var planned = RealServerPlanner.Create(state, ownership, vips, InterfaceName, Method, SysctlStateFile.Load(statePath),
                 convert: MyInvocation.BoundParameters.ContainsKey(nameof(Method)), adopt: Adopt.IsPresent);
             var plan = planned.Plan;
