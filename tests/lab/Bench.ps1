@@ -30,6 +30,8 @@ ratios taken in the same run so that a busy machine slows both sides alike:
   In a pwsh that already runs there with the module imported:
     (a) the seed's way: per VIP `arptables -A INPUT`, `arptables -A OUTPUT`, `ip addr add`, as one sh script
     (b) the raw floor: one hand-written `ip -batch` file and one `arptables-restore` input of the same state
+        (its median over the warm runs and one run before each round of the fresh processes, so that a change
+        in the machine's speed during the run reaches both sides of (2) and (3))
     (c) New-LvsVip warm, for reference
     (d) New-LvsVip again when nothing has to change                                 target <= 2 x (e)
     (e) reading the state with the tools: `ip -j addr show` + `arptables -L -n` (what the module reads)
@@ -231,7 +233,9 @@ try {
     $m = Invoke-LvsInNamespace $ns -TimeoutSeconds 3600 -ArgumentList $dir, $Count, $ScaleCount, $Repeat, $FreshRepeat, $record {
         param([string] $dir, [int] $count, [int] $scaleCount, [int] $repeat, [int] $freshRepeat, [string] $record)
 
-        function Invoke-Tool([string] $file, [string[]] $argv, [string] $stdin) {
+        # Global: the cold part below measures the floor again in this session, between the fresh processes.
+        $global:LvsBenchRecord = $record
+        function global:Invoke-Tool([string] $file, [string[]] $argv, [string] $stdin) {
             # Like the module's runner: argument vector, LC_ALL=C, stdin from memory, stdout read to the end.
             $psi = [System.Diagnostics.ProcessStartInfo]::new($file)
             foreach ($a in $argv) { $psi.ArgumentList.Add($a) }
@@ -248,21 +252,31 @@ try {
             if ($p.ExitCode -ne 0) { throw "$file $($argv -join ' ') exited $($p.ExitCode): $($err.Result)" }
             $out.Result
         }
-        function Reset-Vip {
+        function global:Reset-Vip {
             $null = Invoke-Tool ip 'addr', 'flush', 'dev', 'eth0', 'to', '198.19.0.0/16'
             $null = Invoke-Tool arptables '-F'
             $null = Invoke-Tool arptables '-X'
-            Remove-Item -LiteralPath $record -Force -ErrorAction SilentlyContinue
+            Remove-Item -LiteralPath $global:LvsBenchRecord -Force -ErrorAction SilentlyContinue
         }
-        function Assert-Applied([int] $n, [string] $what) {
+        function global:Assert-Applied([int] $n, [string] $what) {
             $addresses = @((Invoke-Tool ip '-j', 'addr', 'show', 'dev', 'eth0' | ConvertFrom-Json).addr_info | Where-Object local -Like '198.19.*').Count
             $ruleCount = @((Invoke-Tool arptables-save) -split "`n" | Where-Object { $_ -like '-A *' -and $_ -like '* 198.19.*' }).Count
             if ($addresses -ne $n -or $ruleCount -ne 2 * $n) { throw "$what left $addresses addresses and $ruleCount rules, not $n and $(2 * $n)." }
         }
-        function Measure-Ms([scriptblock] $body) {
+        function global:Measure-Ms([scriptblock] $body) {
             $sw = [System.Diagnostics.Stopwatch]::StartNew()
             & $body
             $sw.Elapsed.TotalMilliseconds
+        }
+        # One run of the floor of $n VIPs, from an empty state, and each of its two programs alone.
+        function global:Measure-Floor([int] $n, [string] $dir) {
+            $rules = Get-Content -Raw -LiteralPath (Join-Path $dir "rules$n.arp")
+            $batch = Join-Path $dir "vips$n.ip"
+            Reset-Vip
+            $ip = Measure-Ms { $null = Invoke-Tool ip '-batch', $batch }
+            $restore = Measure-Ms { $null = Invoke-Tool arptables-restore @() $rules }
+            Assert-Applied $n 'ip -batch + arptables-restore'
+            [pscustomobject]@{ Ip = $ip; Restore = $restore; Total = $ip + $restore }
         }
 
         $r = [ordered]@{}
@@ -275,16 +289,7 @@ try {
 
         # The floor, and each of its two programs alone: the kernel's own growth from one size to the other.
         foreach ($n in $count, $scaleCount) {
-            $rules = Get-Content -Raw -LiteralPath (Join-Path $dir "rules$n.arp")
-            $batch = Join-Path $dir "vips$n.ip"
-            $runs = foreach ($i in 1..$(if ($n -eq $count) { $repeat } else { $freshRepeat })) {
-                Reset-Vip
-                $ip = Measure-Ms { $null = Invoke-Tool ip '-batch', $batch }
-                $restore = Measure-Ms { $null = Invoke-Tool arptables-restore @() $rules }
-                Assert-Applied $n 'ip -batch + arptables-restore'
-                [pscustomobject]@{ Ip = $ip; Restore = $restore; Total = $ip + $restore }
-            }
-            $r["Floor$n"] = @($runs)
+            $r["Floor$n"] = @(foreach ($i in 1..$(if ($n -eq $count) { $repeat } else { $freshRepeat })) { Measure-Floor $n $dir })
         }
 
         $vips = @(Get-Content -LiteralPath (Join-Path $dir "vips$count.txt"))
@@ -332,10 +337,15 @@ try {
         }
     }
     $steps = @{}
+    # The floor again before each round of fresh processes, in the warm session: the machine's speed drifts over
+    # the minutes of a run, and the ratios of (2) and (3) are taken against the floor of all these runs.
+    $floorBesideCold = @{}
     foreach ($n in $sizes) {
         $vipFile = Join-Path $dir "vips$n.txt"
         foreach ($h in $hosts) { $cold[$h.Name].First[$n] = @() }
+        $floorBesideCold[$n] = @()
         foreach ($i in 1..$FreshRepeat) {
+            $floorBesideCold[$n] += Invoke-LvsInNamespace $ns -TimeoutSeconds 600 -ArgumentList $n, $dir { param([int] $n, [string] $dir) Measure-Floor $n $dir }
             foreach ($h in $hosts) {
                 & $reset
                 $cold[$h.Name].First[$n] += & $fresh $h.Pwsh -VipFile $vipFile
@@ -358,11 +368,12 @@ try {
 
     $floor = @{}
     foreach ($n in $sizes) {
-        $runs = @($m."Floor$n")
+        $runs = @($m."Floor$n") + @($floorBesideCold[$n])
         $floor[$n] = [pscustomobject]@{
             Total   = Get-LvsMedian $runs.Total
             Ip      = Get-LvsMedian $runs.Ip
             Restore = Get-LvsMedian $runs.Restore
+            Runs    = $runs.Count
         }
     }
     $row = { param($label, $value) Write-Host ('  {0,-66} {1,10:N1} ms' -f $label, $value) }
@@ -394,7 +405,7 @@ try {
     Write-Host ''
     Write-Host "  Medians, the kernel tools and the warm session (this pwsh, $PSHOME)" -ForegroundColor Cyan
     foreach ($n in $sizes) {
-        & $row "(b) floor: ip -batch + arptables-restore, $n VIPs" $floor[$n].Total
+        & $row "(b) floor: ip -batch + arptables-restore, $n VIPs ($($floor[$n].Runs) runs)" $floor[$n].Total
         & $row "      of which ip -batch" $floor[$n].Ip
         & $row "      of which arptables-restore" $floor[$n].Restore
     }
