@@ -99,10 +99,6 @@ public sealed class ExportRcLocalCommand : PipedVipCmdlet
         }
     });
 
-    /// <summary>
-    /// A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those too): the block never brings up
-    /// what LvsDirect does not manage, so it is left out, with a warning.
-    /// </summary>
     /// <summary>Reads a REDIRECT rule from an LvsRedirect or any object with VirtualIP, Port and Protocol.</summary>
     private static RedirectRule RedirectFromObject(PSObject o)
     {

@@ -211,7 +211,7 @@ public sealed class SaveLvsVipCommand : PipedVipCmdlet
         return new NativeSaveResult { Target = plan.Target, Path = full, Action = action, VirtualIP = addresses, Reason = plan.Notes };
     }
 
-    /// <summary>A VIP object that says it is not LvsDirect's (Get-LvsVip -All lists those) is left out, with a warning.</summary>
+    /// <summary>A piped VIP object as the native stacks take it: its address, interface, label and method.</summary>
     private static NativeVip FromObject(PSObject o)
     {
         var vip = ExportRcLocalCommand.FromObject(o);
