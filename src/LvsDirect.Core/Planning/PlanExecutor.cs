@@ -116,40 +116,21 @@ public sealed class PlanExecutor
             lane.Add(step);
         }
 
-        if (lanes.Count == 1)
-        {
-            var ran = RunInOrder(lanes[0], () => cancellationToken.IsCancellationRequested);
-            cancellationToken.ThrowIfCancellationRequested();
-            return ran;
-        }
-
         var failures = new Exception?[lanes.Count];
         var counts = new int[lanes.Count];
         var failed = 0;
         bool Stopped() => Volatile.Read(ref failed) != 0 || cancellationToken.IsCancellationRequested;
         void Lane(int index)
         {
-            var done = 0;
             try
             {
-                foreach (var step in lanes[index])
-                {
-                    if (Stopped())
-                    {
-                        break;
-                    }
-
-                    _runner.RunChecked(step.Command, CancellationToken.None);
-                    done++;
-                }
+                counts[index] = RunInOrder(lanes[index], Stopped);
             }
             catch (Exception ex)
             {
                 failures[index] = ex;
                 Volatile.Write(ref failed, 1);
             }
-
-            counts[index] = done;
         }
 
         var threads = new List<Thread>();
