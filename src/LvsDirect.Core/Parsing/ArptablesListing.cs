@@ -36,20 +36,23 @@ public static partial class ArptablesListing
             }
 
             // Rules (nearly every line) never start with "Chain": only chain headers go through the patterns.
-            var m = line.StartsWith("Chain", StringComparison.Ordinal) ? BuiltInChain().Match(line) : Match.Empty;
-            if (m.Success)
+            if (line.StartsWith("Chain", StringComparison.Ordinal))
             {
-                chain = m.Groups[1].Value;
-                builtIn.Append(':').Append(chain).Append(' ').Append(m.Groups[2].Value).Append('\n');
-                continue;
-            }
+                var m = BuiltInChain().Match(line);
+                if (m.Success)
+                {
+                    chain = m.Groups[1].Value;
+                    builtIn.Append(':').Append(chain).Append(' ').Append(m.Groups[2].Value).Append('\n');
+                    continue;
+                }
 
-            m = line.StartsWith("Chain", StringComparison.Ordinal) ? UserChain().Match(line) : Match.Empty;
-            if (m.Success)
-            {
-                chain = m.Groups[1].Value;
-                user.Append(':').Append(chain).Append(" -\n");
-                continue;
+                m = UserChain().Match(line);
+                if (m.Success)
+                {
+                    chain = m.Groups[1].Value;
+                    user.Append(':').Append(chain).Append(" -\n");
+                    continue;
+                }
             }
 
             if (chain is null)
