@@ -12,6 +12,8 @@ public sealed class ChainView
 {
     private readonly Dictionary<ArpRule, int> _index = new(ReferenceEqualityComparer.Instance);
     private readonly List<int> _verdicts = [];
+    /// <summary>Guards the lookups below, which are filled on first use and may be asked from several threads.</summary>
+    private readonly object _lookupsLock = new();
     private readonly Dictionary<string, int> _firstJumps = new(StringComparer.Ordinal);
     private VerdictIndex? _inputVerdicts;
     private VerdictIndex? _outputVerdicts;
@@ -39,7 +41,7 @@ public sealed class ChainView
     /// <summary>The position of the first plain jump to <paramref name="target"/>; -1 when there is none (asked once per VIP, found once).</summary>
     public int FirstJumpTo(string target)
     {
-        lock (_firstJumps)
+        lock (_lookupsLock)
         {
             if (!_firstJumps.TryGetValue(target, out var position))
             {
@@ -74,7 +76,7 @@ public sealed class ChainView
 
     private VerdictIndex Verdicts(bool input)
     {
-        lock (_firstJumps)
+        lock (_lookupsLock)
         {
             ref var index = ref input ? ref _inputVerdicts : ref _outputVerdicts;
             if (index is null)
