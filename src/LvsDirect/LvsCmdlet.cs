@@ -103,20 +103,10 @@ public abstract class LvsCmdlet : PSCmdlet
     {
         var record = VipRecordPath;
         var kind = Scope.Kind;
-        var ownership = Task.Run(() => Ownership.Read(record, kind, rcLocalPath));
-        HostState state;
-        try
-        {
-            state = readState();
-        }
-        catch
-        {
-            // The state's failure is the one reported; the record's, if any, is seen here and dropped.
-            ownership.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            throw;
-        }
-
-        return (state, ownership.GetAwaiter().GetResult());
+        var ownership = Workers.Start(() => Ownership.Read(record, kind, rcLocalPath));
+        // When the state cannot be read, that failure is the one reported; the record's, if any, is dropped.
+        var state = readState();
+        return (state, ownership.Result());
     }
 
     /// <summary>

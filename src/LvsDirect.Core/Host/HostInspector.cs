@@ -37,26 +37,37 @@ public sealed class HostInspector
     /// </summary>
     public HostState Read(bool includeArpRules, CancellationToken cancellationToken = default, bool includeSysctls = false, bool includeNft = false)
     {
-        var nft = includeNft ? Task.Run(() => ReadNft(cancellationToken), cancellationToken) : null;
+        var nft = includeNft ? Workers.Start(() => ReadNft(cancellationToken)) : null;
         // The reads are independent: running them side by side makes a read cost the slowest one, not all.
-        var arp = includeArpRules ? Task.Run(() => _runner.RunChecked(ListArpCommand, cancellationToken), cancellationToken) : null;
-        var sysctl = includeSysctls ? Task.Run(() => _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken), cancellationToken) : null;
-        var ip = _runner.RunChecked(ReadAddressesCommand, cancellationToken);
-        var (interfaces, routes, gateways) = ParseAddresses(ip.StandardOutput);
-        if (sysctl is null && interfaces.SelectMany(i => i.Addresses).Any(HostState.IsLoopbackVip))
+        var arp = includeArpRules ? Workers.Start(() => _runner.RunChecked(ListArpCommand, cancellationToken)) : null;
+        var sysctl = includeSysctls ? Workers.Start(() => _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken)) : null;
+        (IReadOnlyList<NetInterface> Interfaces, IReadOnlyList<DefaultRoute> Routes, IReadOnlyList<System.Net.IPAddress> Gateways) parsed;
+        try
         {
-            sysctl = Task.FromResult(_runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken));
+            parsed = ParseAddresses(_runner.RunChecked(ReadAddressesCommand, cancellationToken).StandardOutput);
+        }
+        catch
+        {
+            // The reads beside this one end before the failure is reported: no program outlives the command.
+            _ = nft?.Failed();
+            _ = arp?.Failed();
+            _ = sysctl?.Failed();
+            throw;
         }
 
-        var sysctls = sysctl is null ? null : ArpSysctls.Parse(sysctl.GetAwaiter().GetResult().StandardOutput);
-        var nftEntries = nft?.GetAwaiter().GetResult();
+        var (interfaces, routes, gateways) = parsed;
+        var sysctlText = sysctl is not null ? sysctl.Result().StandardOutput
+            : interfaces.SelectMany(i => i.Addresses).Any(HostState.IsLoopbackVip) ? _runner.RunChecked(ArpSysctls.ReadCommand, cancellationToken).StandardOutput
+            : null;
+        var sysctls = sysctlText is null ? null : ArpSysctls.Parse(sysctlText);
+        var nftEntries = nft?.Result();
         if (arp is null)
         {
             (_runner as LoggingProcessRunner)?.Flush();
             return new HostState(interfaces, routes, null, null, sysctls, nftEntries) { Gateways = gateways };
         }
 
-        var (rules, dialect) = ParseRules(arp.GetAwaiter().GetResult().StandardOutput, () => DetectFlavor(cancellationToken));
+        var (rules, dialect) = ParseRules(arp.Result().StandardOutput, () => DetectFlavor(cancellationToken));
         (_runner as LoggingProcessRunner)?.Flush();
         return new HostState(interfaces, routes, rules, dialect, sysctls, nftEntries) { Gateways = gateways };
     }

@@ -133,17 +133,15 @@ public sealed class PlanExecutor
             }
         }
 
-        var threads = new List<Thread>();
+        var others = new List<Job<bool>>();
         for (var l = 1; l < lanes.Count; l++)
         {
             var index = l;
-            var thread = new Thread(() => Lane(index)) { IsBackground = true, Name = "LvsDirect plan lane" };
-            thread.Start();
-            threads.Add(thread);
+            others.Add(Workers.Start(() => { Lane(index); return true; }));
         }
 
         Lane(0);
-        threads.ForEach(t => t.Join());
+        others.ForEach(j => j.Result());
         var first = Array.FindIndex(failures, f => f is not null);
         if (first >= 0)
         {

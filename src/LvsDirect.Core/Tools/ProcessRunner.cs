@@ -88,7 +88,7 @@ public sealed class ProcessRunner : IProcessRunner
         return new ToolResult(command, process.ExitCode, stdout.Text(), stderr.Text(), sw.Elapsed);
     }
 
-    /// <summary>One redirected output read to its end on one of <see cref="Readers"/>' threads.</summary>
+    /// <summary>One redirected output read to its end on one of <see cref="Workers"/>' threads.</summary>
     private sealed class Drain
     {
         private readonly StreamReader _reader;
@@ -104,7 +104,7 @@ public sealed class ProcessRunner : IProcessRunner
         public static Drain Start(StreamReader reader)
         {
             var drain = new Drain(reader);
-            Readers.Run(drain);
+            Workers.Run(drain.Read);
             return drain;
         }
 
@@ -135,56 +135,6 @@ public sealed class ProcessRunner : IProcessRunner
             }
 
             return _text;
-        }
-    }
-
-    /// <summary>
-    /// The threads that read programs' output, kept for the next program: a read blocks for as long as its program
-    /// runs, so each has a thread to itself (not the thread pool's, which callers already use to run programs side
-    /// by side, and which would then wait for the pool to grow), and starting a thread waits until the scheduler runs
-    /// it, which for every program of a command costs more than some of the programs take.
-    /// </summary>
-    private static class Readers
-    {
-        private static readonly Queue<Drain> Work = new();
-
-        /// <summary>Readers waiting for work; each takes one queued read.</summary>
-        private static int _waiting;
-
-        public static void Run(Drain drain)
-        {
-            lock (Work)
-            {
-                Work.Enqueue(drain);
-                if (_waiting >= Work.Count)
-                {
-                    Monitor.Pulse(Work);
-                    return;
-                }
-            }
-
-            new Thread(Loop) { IsBackground = true, Name = "LvsDirect output reader" }.Start();
-        }
-
-        private static void Loop()
-        {
-            while (true)
-            {
-                Drain next;
-                lock (Work)
-                {
-                    _waiting++;
-                    while (Work.Count == 0)
-                    {
-                        Monitor.Wait(Work);
-                    }
-
-                    _waiting--;
-                    next = Work.Dequeue();
-                }
-
-                next.Read();
-            }
         }
     }
 

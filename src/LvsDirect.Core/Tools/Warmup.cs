@@ -11,7 +11,7 @@ namespace LvsDirect.Core.Tools;
 /// programs it starts. <see cref="Start"/>, called when the module is imported, does that preparation on a
 /// background thread while the importing script goes on, by running the in-memory part of adding a suppressed
 /// VIP to a made-up host: parsing ip's JSON and an arptables listing, validating, planning, the commands' text and
-/// the ownership record. It starts no program, reads and writes no file and fills no cache a real command reads,
+/// the ownership record; it also starts the threads a command runs its jobs on (<see cref="Workers"/>). It starts no program, reads and writes no file and fills no cache a real command reads,
 /// so it changes nothing a command does or returns; a command that starts before it is done just waits for the
 /// pieces it needs, which is what it would have done anyway. LVSDIRECT_NO_WARMUP=1 turns it off.
 /// </summary>
@@ -20,6 +20,9 @@ public static class Warmup
     public const string OptOutVariable = "LVSDIRECT_NO_WARMUP";
 
     private static int _started;
+
+    /// <summary>The <see cref="Workers"/> threads started ahead of the first command.</summary>
+    public const int PrestartedWorkers = 6;
 
     /// <summary>The made-up host: eth0 192.0.2.11/24 with its default route, LvsDirect's chains holding one VIP.</summary>
     private const string SampleIp =
@@ -41,7 +44,13 @@ public static class Warmup
             return;
         }
 
-        new Thread(() => Run()) { IsBackground = true, Name = "LvsDirect warm-up" }.Start();
+        new Thread(() =>
+        {
+            // A first New-LvsVip keeps six jobs going at once (two reads, the record, the reads' outputs).
+            Workers.Prestart(PrestartedWorkers);
+            Run();
+        })
+        { IsBackground = true, Name = "LvsDirect warm-up" }.Start();
     }
 
     /// <summary>The preparation itself; returns the commands the made-up plan holds (tests check it did the work).</summary>
