@@ -17,6 +17,7 @@ public sealed class HostState
     private readonly ILookup<IPAddress, ArpRule> _ownOutputRules;
     private readonly Dictionary<IPAddress, NftArpEntry> _nftArp;
     private readonly Dictionary<string, ChainView> _chains = new(StringComparer.Ordinal);
+    private NetInterface? _lastRequired;
     private IReadOnlyList<IPAddress>? _gateways;
 
     /// <summary>The interface the sysctl method and IPv6 VIPs live on.</summary>
@@ -128,10 +129,20 @@ public sealed class HostState
 
     public NetInterface? FindInterface(string name) => Interfaces.FirstOrDefault(i => i.Name == name);
 
-    public NetInterface RequireInterface(string name) =>
-        FindInterface(InputValidation.ValidateInterfaceName(name))
-        ?? throw new LvsException(LvsErrorKind.UnknownInterface,
-            $"There is no interface '{name}' on this host. Interfaces: {string.Join(", ", Interfaces.Select(i => i.Name))}.", name);
+    /// <summary>The interface of that (valid) name. A call asks for the same one once per VIP: the last one found is kept (one reference, read and written whole, so threads need no lock).</summary>
+    public NetInterface RequireInterface(string name)
+    {
+        if (_lastRequired is { } last && last.Name == name)
+        {
+            return last;
+        }
+
+        var found = FindInterface(InputValidation.ValidateInterfaceName(name))
+            ?? throw new LvsException(LvsErrorKind.UnknownInterface,
+                $"There is no interface '{name}' on this host. Interfaces: {string.Join(", ", Interfaces.Select(i => i.Name))}.", name);
+        _lastRequired = found;
+        return found;
+    }
 
     /// <summary>The interface of the preferred default route: where a real server faces the director.</summary>
     public string DefaultInterfaceName =>

@@ -93,7 +93,8 @@ public sealed class Ownership
     /// An address that can be no VIP here (the host's own, a gateway's) is left to the planner's refusal, which says why.
     /// </summary>
     public IReadOnlyList<IPAddress> Unmanaged(HostState state, IEnumerable<IPAddress> named) =>
-        named.Distinct().Where(a => !IsManaged(a) && state.FindAddress(a).Any() && Planning.VipValidation.Refuse(state, a) is null).ToList();
+        // Filtered before Distinct: nearly every address named is new or managed, and the few left are the ones to dedupe.
+        named.Where(a => !IsManaged(a) && state.FindAddress(a).Any()).Distinct().Where(a => Planning.VipValidation.Refuse(state, a) is null).ToList();
 
     /// <summary>
     /// Refuses the call when it names a VIP that is configured here but LvsDirect did not create, unless

@@ -7,7 +7,8 @@ namespace LvsDirect.Core.Planning;
 /// <summary>A VIP the caller wants on an interface.</summary>
 public sealed record VipRequest(IPAddress Address, int PrefixLength, string InterfaceName, string? Label = null, IPAddress? Broadcast = null)
 {
-    public string Cidr => $"{Address}/{PrefixLength}";
+    /// <summary>Address/prefix; the address's own text is kept by IPAddress, so this formats only the prefix.</summary>
+    public string Cidr => string.Concat(Address.ToString(), "/", PrefixLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
 }
 
 /// <summary>

@@ -63,11 +63,30 @@ public static class Planner
             steps.AddRange(PlanArpRules(state, desired, changes));
         }
 
-        var addLines = new List<string>();
-        var addTargets = new List<string>();
-        foreach (var v in desired.EnsureVips.DistinctBy(v => new AddressOn(v.Address, v.InterfaceName)))
+        var addLines = new List<string>(desired.EnsureVips.Count);
+        var addTargets = new List<string>(desired.EnsureVips.Count);
+        // Each address once per interface, the first request for it counting (the refusals above already took out
+        // an address asked for on two interfaces, so the second set stays empty but for a caller that did not ask).
+        var firstOn = new Dictionary<IPAddress, string>(desired.EnsureVips.Count);
+        HashSet<AddressOn>? alsoOn = null;
+        foreach (var v in desired.EnsureVips)
         {
-            var onTarget = state.FindAddress(v.Address).FirstOrDefault(a => a.InterfaceName == v.InterfaceName);
+            if (!firstOn.TryAdd(v.Address, v.InterfaceName)
+                && (firstOn[v.Address] == v.InterfaceName || !(alsoOn ??= []).Add(new AddressOn(v.Address, v.InterfaceName))))
+            {
+                continue;
+            }
+
+            InterfaceAddress? onTarget = null;
+            foreach (var a in state.FindAddress(v.Address))
+            {
+                if (a.InterfaceName == v.InterfaceName)
+                {
+                    onTarget = a;
+                    break;
+                }
+            }
+
             if (onTarget is not null)
             {
                 var detail = onTarget.PrefixLength == v.PrefixLength
@@ -77,27 +96,35 @@ public static class Planner
                 continue;
             }
 
-            var line = new StringBuilder($"address add {v.Cidr} dev {v.InterfaceName}");
-            if (v.Label is not null)
+            var cidr = v.Cidr;
+            var target = string.Concat(cidr, " dev ", v.InterfaceName);
+            var line = "address add " + target;
+            if (v.Label is not null || v.Broadcast is not null || v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
             {
-                line.Append(" label ").Append(v.Label);
+                var more = new StringBuilder(line);
+                if (v.Label is not null)
+                {
+                    more.Append(" label ").Append(v.Label);
+                }
+
+                if (v.Broadcast is not null)
+                {
+                    more.Append(" broadcast ").Append(v.Broadcast);
+                }
+
+                // An IPv6 VIP is usable at once: duplicate address detection would hold it back (tentative) and, on
+                // a shared segment, find the director's copy of the same VIP.
+                if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+                {
+                    more.Append(" nodad");
+                }
+
+                line = more.ToString();
             }
 
-            if (v.Broadcast is not null)
-            {
-                line.Append(" broadcast ").Append(v.Broadcast);
-            }
-
-            // An IPv6 VIP is usable at once: duplicate address detection would hold it back (tentative) and, on
-            // a shared segment, find the director's copy of the same VIP.
-            if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
-            {
-                line.Append(" nodad");
-            }
-
-            addLines.Add(line.ToString());
-            addTargets.Add($"{v.Cidr} dev {v.InterfaceName}");
-            changes.Add(new ItemChange("Address", v.Address, ChangeKind.Added, $"{v.Cidr} added to {v.InterfaceName}"));
+            addLines.Add(line);
+            addTargets.Add(target);
+            changes.Add(new ItemChange("Address", v.Address, ChangeKind.Added, string.Concat(cidr, " added to ", v.InterfaceName)));
         }
 
         if (addLines.Count > 0)
@@ -125,34 +152,54 @@ public static class Planner
         }
 
         // A class, not a tuple: LINQ over a value type is JIT-compiled on first use, in every fresh process.
-        var rules = desired.EnsureSuppression.Select(r => new WantedRule(r, "arptables"))
-            .Concat(desired.EnsureNftSuppression.Select(r => new WantedRule(r, "nftables")))
-            .ToList();
-        var vips = desired.EnsureVips.Select(v => v.Address)
-            .Concat(rules.Select(r => r.Request.VirtualIP))
-            .Concat(desired.EnsureSysctlSuppression.Select(r => r.VirtualIP))
-            .Distinct();
-        foreach (var vip in vips)
+        var rules = new List<WantedRule>(desired.EnsureSuppression.Count + desired.EnsureNftSuppression.Count);
+        rules.AddRange(desired.EnsureSuppression.Select(r => new WantedRule(r, "arptables")));
+        rules.AddRange(desired.EnsureNftSuppression.Select(r => new WantedRule(r, "nftables")));
+        var vips = new HashSet<IPAddress>(desired.EnsureVips.Count);
+        foreach (var vip in desired.EnsureVips.Select(v => v.Address)
+                     .Concat(rules.Select(r => r.Request.VirtualIP))
+                     .Concat(desired.EnsureSysctlSuppression.Select(r => r.VirtualIP)))
         {
-            Check(vip, () => VipValidation.Refuse(state, vip));
+            if (vips.Add(vip))
+            {
+                Check(vip, () => VipValidation.Refuse(state, vip));
+            }
         }
 
         // Nearly every VIP is asked for once: the ways are only described where there are several.
-        foreach (var g in desired.EnsureVips.GroupBy(v => v.Address).Where(g => g.Skip(1).Any()))
+        foreach (var g in Repeated(desired.EnsureVips, v => v.Address))
         {
             var ways = g.Distinct().Select(v => $"{v.Cidr} on {v.InterfaceName}{(v.Label is null ? null : $" label {v.Label}")}{(v.Broadcast is null ? null : $" broadcast {v.Broadcast}")}").ToList();
-            Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
+            Check(g[0].Address, () => ways.Count > 1 ? Conflict(g[0].Address, ways) : null);
         }
 
-        foreach (var g in rules.GroupBy(r => r.Request.VirtualIP).Where(g => g.Skip(1).Any()))
+        foreach (var g in Repeated(rules, r => r.Request.VirtualIP))
         {
             var ways = g.Select(r => $"{r.Method} with real IP {r.Request.RealIP}").Distinct().ToList();
-            Check(g.Key, () => ways.Count > 1 ? Conflict(g.Key, ways) : null);
+            Check(g[0].Request.VirtualIP, () => ways.Count > 1 ? Conflict(g[0].Request.VirtualIP, ways) : null);
         }
 
+        // Every VIP of a call nearly always names the same real IP on the same interface: whether that real IP
+        // can stand in is found once for it (only "it is the VIP itself" differs from one VIP to the next).
+        var realIps = new List<RealIpVerdict>(1);
         foreach (var r in rules)
         {
-            Check(r.Request.VirtualIP, () => VipValidation.RefuseRealIP(state, r.Request));
+            var request = r.Request;
+            if (!request.RealIP.Equals(request.VirtualIP))
+            {
+                var known = realIps.Find(k => k.RealIP.Equals(request.RealIP) && k.FacingInterface == request.FacingInterface);
+                if (known is null)
+                {
+                    realIps.Add(known = new RealIpVerdict(request.RealIP, request.FacingInterface, VipValidation.RefuseRealIP(state, request) is null));
+                }
+
+                if (known.Valid)
+                {
+                    continue;
+                }
+            }
+
+            Check(request.VirtualIP, () => VipValidation.RefuseRealIP(state, request));
         }
 
         foreach (var v in desired.EnsureVips)
@@ -170,6 +217,49 @@ public static class Planner
     }
 
     private sealed record WantedRule(SuppressionRequest Request, string Method);
+
+    /// <summary>Whether a real IP can stand in for the VIPs that face <paramref name="FacingInterface"/> (the VIP itself aside).</summary>
+    private sealed record RealIpVerdict(IPAddress RealIP, string? FacingInterface, bool Valid);
+
+    /// <summary>The items that share their key with another, grouped by key in the order the keys are first seen (as GroupBy would), without a group for each key seen once.</summary>
+    private static IEnumerable<List<T>> Repeated<T>(IReadOnlyList<T> items, Func<T, IPAddress> key)
+        where T : class
+    {
+        var first = new Dictionary<IPAddress, T>(items.Count);
+        Dictionary<IPAddress, List<T>>? repeated = null;
+        foreach (var item in items)
+        {
+            var k = key(item);
+            if (first.TryAdd(k, item))
+            {
+                continue;
+            }
+
+            repeated ??= [];
+            if (!repeated.TryGetValue(k, out var group))
+            {
+                repeated[k] = group = [first[k]];
+            }
+
+            group.Add(item);
+        }
+
+        if (repeated is null)
+        {
+            return [];
+        }
+
+        var ordered = new List<List<T>>(repeated.Count);
+        foreach (var item in items)
+        {
+            if (repeated.Remove(key(item), out var group))
+            {
+                ordered.Add(group);
+            }
+        }
+
+        return ordered;
+    }
 
     /// <summary>An address on an interface, as a key (a class: LINQ over a tuple is JIT-compiled on first use).</summary>
     private sealed record AddressOn(IPAddress Address, string InterfaceName);
@@ -330,8 +420,16 @@ public static class Planner
         return (steps, recorded, forgotten);
     }
 
-    private static ToolCommand IpBatch(IEnumerable<string> lines) =>
-        new("ip", ["-batch", "-"], string.Join('\n', lines) + "\n");
+    private static ToolCommand IpBatch(IEnumerable<string> lines)
+    {
+        var text = new StringBuilder();
+        foreach (var line in lines)
+        {
+            text.Append(line).Append('\n');
+        }
+
+        return new("ip", ["-batch", "-"], text.ToString());
+    }
 
     /// <summary>
     /// The arptables method. A VIP's rules live in LvsDirect's own chains, entered from the first rule of the
@@ -401,6 +499,7 @@ public static class Planner
                 own)));
         }
 
+        var jump = moved.Count > 0 ? $"; the jump into LvsDirect's chains is first in {string.Join(" and ", moved)} again" : string.Empty;
         foreach (var req in ensure)
         {
             var added = 0;
@@ -439,10 +538,9 @@ public static class Planner
                 replaced |= builtinRules.Count > 0;
             }
 
-            var jump = moved.Count > 0 ? $"; the jump into LvsDirect's chains is first in {string.Join(" and ", moved)} again" : string.Empty;
             changes.Add(added == 0 && migrated.Length == 0 && jump.Length == 0
                 ? new ItemChange("ArpSuppression", req.VirtualIP, ChangeKind.Unchanged, $"suppressed, real IP {req.RealIP}")
-                : new ItemChange("ArpSuppression", req.VirtualIP, replaced || added == 0 ? ChangeKind.Replaced : ChangeKind.Added, $"real IP {req.RealIP}{migrated}{jump}"));
+                : new ItemChange("ArpSuppression", req.VirtualIP, replaced || added == 0 ? ChangeKind.Replaced : ChangeKind.Added, string.Concat("real IP ", req.RealIP.ToString(), migrated, jump)));
         }
 
         var steps = new List<PlanStep>(jumpSteps);

@@ -478,4 +478,74 @@ public sealed class VipValidationTests : IDisposable
         Assert.Empty(none);
         Assert.Contains(runner.Changes, c => c.StandardInput == "address del 203.0.113.7/28 dev eth0\n");
     }
+
+    // A batch: each refusal is found once per VIP, whatever is shared between the VIPs of the call.
+    private static DesiredChange Batch(params (string Vip, string RealIp, string Iface)[] vips)
+    {
+        var d = new DesiredChange();
+        foreach (var (vip, realIp, iface) in vips)
+        {
+            var a = IPAddress.Parse(vip);
+            d.EnsureSuppression.Add(new SuppressionRequest(a, IPAddress.Parse(realIp), iface));
+            d.EnsureVips.Add(new VipRequest(a, 32, iface));
+        }
+
+        return d;
+    }
+
+    [Fact]
+    public void ABatchWithTwoRealIps_RefusesOnlyTheVipsOfTheOneThatCannotStandIn_EachForItsOwnVip()
+    {
+        var plan = Planner.Create(State(), Batch(
+            ("203.0.113.1", "192.0.2.11", "eth0"), ("203.0.113.2", "192.0.2.99", "eth0"),
+            ("203.0.113.3", "192.0.2.11", "eth0"), ("203.0.113.4", "192.0.2.99", "eth0"),
+            ("203.0.113.5", "192.0.2.11", "eth1")));
+
+        Assert.Equal(["203.0.113.2", "203.0.113.4", "203.0.113.5"], plan.Rejected.Select(r => r.Vip.ToString()));
+        Assert.All(plan.Rejected, r => Assert.Equal(LvsErrorKind.InvalidRealIP, r.Kind));
+        Assert.Contains("for 203.0.113.4 in outgoing ARP: this host has no such address", plan.Rejected[1].Message, StringComparison.Ordinal);
+        Assert.Contains("it is on eth0, but ARP for 203.0.113.5 leaves by eth1", plan.Rejected[2].Message, StringComparison.Ordinal);
+        var arp = string.Join('\n', plan.Steps.Where(s => s.Kind == StepKind.ChangeArpRules).Select(s => string.Join(' ', s.Command.Arguments)));
+        Assert.Contains("203.0.113.1,203.0.113.3", arp, StringComparison.Ordinal);
+        Assert.DoesNotContain("203.0.113.2", arp, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABatchWhoseRealIpIsOneOfItsVips_RefusesThatVip_AndPlansTheOthers()
+    {
+        // 192.0.2.12 (eth0's secondary) is a real IP the other VIPs may name, and cannot be a VIP itself.
+        var plan = Planner.Create(State(), Batch(
+            ("203.0.113.1", "192.0.2.12", "eth0"), ("192.0.2.12", "192.0.2.12", "eth0"), ("203.0.113.3", "192.0.2.12", "eth0")));
+
+        var refusal = Assert.Single(plan.Rejected);
+        Assert.Equal("192.0.2.12", refusal.Vip.ToString());
+        Assert.Contains(plan.Steps, s => string.Join(' ', s.Command.Arguments).Contains("203.0.113.1,203.0.113.3", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SeveralConflictingVips_AreRefusedInTheOrderTheyWereFirstAskedFor()
+    {
+        var d = Batch(("203.0.113.9", "192.0.2.11", "eth0"), ("203.0.113.7", "192.0.2.11", "eth0"), ("203.0.113.8", "192.0.2.11", "eth0"));
+        d.EnsureVips.Add(new VipRequest(IPAddress.Parse("203.0.113.8"), 24, "eth0"));
+        d.EnsureVips.Add(new VipRequest(IPAddress.Parse("203.0.113.7"), 24, "eth0"));
+        d.EnsureVips.Add(new VipRequest(IPAddress.Parse("203.0.113.8"), 32, "eth0"));
+
+        var plan = Planner.Create(State(), d);
+
+        Assert.Equal(["203.0.113.7", "203.0.113.8"], plan.Rejected.Select(r => r.Vip.ToString()));
+        Assert.All(plan.Rejected, r => Assert.Equal(LvsErrorKind.ConflictingRequest, r.Kind));
+        Assert.Contains("in 2 different ways", plan.Rejected[1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSameVipAskedForTwiceInTheSameWay_IsOneAddressLine()
+    {
+        var d = Batch(("203.0.113.7", "192.0.2.11", "eth0"), ("203.0.113.7", "192.0.2.11", "eth0"));
+
+        var plan = Planner.Create(State(), d);
+
+        Assert.Empty(plan.Rejected);
+        var add = Assert.Single(plan.Steps, s => s.Kind == StepKind.AddAddresses);
+        Assert.Equal("address add 203.0.113.7/32 dev eth0\n", add.Command.StandardInput);
+    }
 }
