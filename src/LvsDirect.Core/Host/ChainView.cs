@@ -36,7 +36,19 @@ public sealed class ChainView
     public int IndexOf(ArpRule rule) => _index.GetValueOrDefault(rule, -1);
 
     /// <summary>Positions (0-based) of every plain jump to <paramref name="target"/>.</summary>
-    public List<int> JumpsTo(string target) => Enumerable.Range(0, Rules.Count).Where(i => Rules[i].IsJumpTo(target)).ToList();
+    public List<int> JumpsTo(string target)
+    {
+        var jumps = new List<int>();
+        for (var i = 0; i < Rules.Count; i++)
+        {
+            if (Rules[i].IsJumpTo(target))
+            {
+                jumps.Add(i);
+            }
+        }
+
+        return jumps;
+    }
 
     /// <summary>The position of the first plain jump to <paramref name="target"/>; -1 when there is none (asked once per VIP, found once).</summary>
     public int FirstJumpTo(string target)

@@ -91,7 +91,7 @@ public sealed class HostState
 
     public static bool IsLoopbackVip(InterfaceAddress a) =>
         a.InterfaceName == LoopbackInterface && a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
-        && a.Address.GetAddressBytes()[0] != 127;
+        && Ipv4.FirstOctet(a.Address) != 127;
 
     /// <summary>
     /// An IPv6 VIP: a global address on lo. Neighbour discovery answers only for addresses on the interface the

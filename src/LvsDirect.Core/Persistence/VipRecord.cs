@@ -199,17 +199,23 @@ public static class VipRecord
         : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n
         : throw NotARecord(path, $"'{name}' is not a 32-bit integer: {v.GetRawText()}");
 
-    /// <summary>A VIP with its address's bytes, taken once for sorting: IPv4 before IPv6, then by those bytes.</summary>
+    /// <summary>A VIP with its address's bytes, taken once for sorting: IPv4 before IPv6, then by those bytes (an IPv4 address's as one number).</summary>
     private sealed class Keyed(ManagedVip vip)
     {
         public static readonly IComparer<Keyed> Order = Comparer<Keyed>.Create(static (x, y) =>
         {
             var family = ((int)x.Vip.Address.AddressFamily).CompareTo((int)y.Vip.Address.AddressFamily);
-            return family != 0 ? family : ((ReadOnlySpan<byte>)x.Bytes).SequenceCompareTo(y.Bytes);
+            return family != 0 ? family
+                : x.Bytes is null ? x.V4.CompareTo(y.V4)
+                : ((ReadOnlySpan<byte>)x.Bytes).SequenceCompareTo(y.Bytes);
         });
 
         public ManagedVip Vip { get; } = vip;
 
-        public byte[] Bytes { get; } = vip.Address.GetAddressBytes();
+        /// <summary>An IPv4 address's number (its bytes in order, compared as one) ...</summary>
+        public uint V4 { get; } = vip.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? Model.Ipv4.Value(vip.Address) : 0;
+
+        /// <summary>... or an IPv6 address's bytes.</summary>
+        public byte[]? Bytes { get; } = vip.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? null : vip.Address.GetAddressBytes();
     }
 }

@@ -133,15 +133,23 @@ public sealed class PlanExecutor
             }
         }
 
-        var others = new List<Job<bool>>();
+        // Job<object>, not Job<bool>: code shared by every reference type is compiled ahead, a value type's is not.
+        var others = new List<Job<object?>>();
         for (var l = 1; l < lanes.Count; l++)
         {
             var index = l;
-            others.Add(Workers.Start(() => { Lane(index); return true; }));
+            others.Add(Workers.Start<object?>(() =>
+            {
+                Lane(index);
+                return null;
+            }));
         }
 
         Lane(0);
-        others.ForEach(j => j.Result());
+        foreach (var other in others)
+        {
+            other.Result();
+        }
         var first = Array.FindIndex(failures, f => f is not null);
         if (first >= 0)
         {
@@ -149,6 +157,12 @@ public sealed class PlanExecutor
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return counts.Sum();
+        var total = 0;
+        foreach (var count in counts)
+        {
+            total += count;
+        }
+
+        return total;
     }
 }

@@ -491,12 +491,15 @@ public static class Planner
             }
 
             // The insert above moved each old jump one down; deleting from the bottom keeps the other numbers right.
-            var bottomUp = jumps.ToList();
+            var bottomUp = new List<int>(jumps);
             bottomUp.Sort();
             bottomUp.Reverse();
-            jumpSteps.AddRange(bottomUp.Select(j => InLane(
-                Arptables($"Remove the jump to {own} that other rules came before", $"{builtin} {j + 2}", "-D", builtin, (j + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                own)));
+            foreach (var j in bottomUp)
+            {
+                jumpSteps.Add(InLane(
+                    Arptables($"Remove the jump to {own} that other rules came before", $"{builtin} {j + 2}", "-D", builtin, (j + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    own));
+            }
         }
 
         var jump = moved.Count > 0 ? $"; the jump into LvsDirect's chains is first in {string.Join(" and ", moved)} again" : string.Empty;

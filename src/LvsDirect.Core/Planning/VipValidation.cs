@@ -18,7 +18,7 @@ public static class VipValidation
     /// <summary>Why <paramref name="vip"/> can be a VIP on no host at all (<see cref="LvsErrorKind.InvalidVip"/>), or null.</summary>
     public static PlanRefusal? RefuseClass(IPAddress vip)
     {
-        var why = vip.AddressFamily == AddressFamily.InterNetwork ? IPv4Class(vip.GetAddressBytes()) : IPv6Class(vip);
+        var why = vip.AddressFamily == AddressFamily.InterNetwork ? IPv4Class(Ipv4.Value(vip)) : IPv6Class(vip);
         return why is null ? null : new PlanRefusal(LvsErrorKind.InvalidVip, vip, $"{vip} cannot be a VIP: {why}. Use a unicast address the director forwards to.");
     }
 
@@ -150,20 +150,17 @@ public static class VipValidation
             return a.Broadcast;
         }
 
-        var bytes = a.Address.GetAddressBytes();
-        var host = uint.MaxValue >> a.PrefixLength;
-        var value = ((uint)bytes[0] << 24 | (uint)bytes[1] << 16 | (uint)bytes[2] << 8 | bytes[3]) | host;
-        return new IPAddress([(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value]);
+        return Ipv4.Address(Ipv4.Value(a.Address) | (uint.MaxValue >> a.PrefixLength));
     }
 
-    private static string? IPv4Class(byte[] b) => b switch
+    private static string? IPv4Class(uint a) => a switch
     {
-        [0, ..] => "it is unspecified (0.0.0.0/8 means \"this host\", never a destination)",
-        [255, 255, 255, 255] => "it is the limited broadcast address",
-        [127, ..] => "it is a loopback address (127.0.0.0/8)",
-        [169, 254, ..] => "it is link-local (169.254.0.0/16), which routers never forward",
-        [>= 224 and < 240, ..] => "it is a multicast address (224.0.0.0/4)",
-        [>= 240, ..] => "it is reserved (240.0.0.0/4)",
+        < 0x0100_0000 => "it is unspecified (0.0.0.0/8 means \"this host\", never a destination)",
+        uint.MaxValue => "it is the limited broadcast address",
+        >= 0x7F00_0000 and < 0x8000_0000 => "it is a loopback address (127.0.0.0/8)",
+        >= 0xA9FE_0000 and < 0xA9FF_0000 => "it is link-local (169.254.0.0/16), which routers never forward",
+        >= 0xE000_0000 and < 0xF000_0000 => "it is a multicast address (224.0.0.0/4)",
+        >= 0xF000_0000 => "it is reserved (240.0.0.0/4)",
         _ => null,
     };
 

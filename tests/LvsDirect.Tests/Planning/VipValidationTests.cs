@@ -69,6 +69,28 @@ public sealed class VipValidationTests : IDisposable
     }
 
     [Theory]
+    [InlineData("1.0.0.0")]
+    [InlineData("126.255.255.255")]
+    [InlineData("128.0.0.0")]
+    [InlineData("169.253.255.255")]
+    [InlineData("169.255.0.0")]
+    [InlineData("223.255.255.255")]
+    [InlineData("255.255.255.254", "reserved")]
+    public void TheAddressesNextToEachRefusedRange_AreRefusedOnlyWhereTheirOwnRangeSaysSo(string vip, string? why = null)
+    {
+        var refusal = VipValidation.RefuseClass(IPAddress.Parse(vip));
+
+        if (why is null)
+        {
+            Assert.Null(refusal);
+        }
+        else
+        {
+            Assert.Contains(why, Assert.IsType<PlanRefusal>(refusal).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
     [InlineData("0.0.0.0", "unspecified")]
     [InlineData("0.1.2.3", "unspecified")]
     [InlineData("255.255.255.255", "limited broadcast")]
