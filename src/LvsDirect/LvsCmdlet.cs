@@ -139,14 +139,36 @@ public abstract class LvsCmdlet : PSCmdlet
     protected bool ExecuteOwnedPlan(Plan plan, string? sysctlStatePath, Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
     {
         added = added.Where(v => !plan.Refused.Contains(v.Address)).ToList();
+
+        // A run that only adds writes its record while its addresses go in (the longest step) instead of after
+        // them. A record that names a VIP a moment before its address exists is safe: should the run stop in
+        // between, the VIP is LvsDirect's either way, and one not on the host is only a name to forget. A run that
+        // removes writes afterwards: forgetting a VIP before its address is gone would leave it looking foreign.
+        Job<IReadOnlyList<ManagedVip>?>? early = null;
+        void AddressesStarting()
+        {
+            if (early is not null || removed.Count > 0 || added.Count == 0)
+            {
+                return;
+            }
+
+            var next = ownership.After(state, added, removed);
+            if (ownership.Differs(next))
+            {
+                var path = VipRecordPath;
+                early = Workers.Start<IReadOnlyList<ManagedVip>?>(() => VipRecord.Save(path, next) ? next : null);
+            }
+        }
+
         bool complete;
         try
         {
-            complete = ExecutePlan(plan, sysctlStatePath);
+            complete = ExecutePlan(plan, sysctlStatePath, AddressesStarting);
         }
         catch (Exception) when (!RemoteCmdlet.IsWhatIf(this))
         {
-            RecordWhatIsThere(ownership, state, added, removed);
+            _ = early?.Failed();
+            RecordWhatIsThere(ownership, state, added, removed, rewrite: early is not null);
             throw;
         }
 
@@ -155,24 +177,34 @@ public abstract class LvsCmdlet : PSCmdlet
             return complete;
         }
 
-        if (complete)
+        if (!complete)
+        {
+            _ = early?.Failed();
+            RecordWhatIsThere(ownership, state, added, removed, rewrite: early is not null);
+        }
+        else if (early is null)
         {
             SaveOwnership(ownership, ownership.After(state, added, removed));
         }
-        else
+        else if (early.Result() is { } saved)
         {
-            RecordWhatIsThere(ownership, state, added, removed);
+            // The record's own failure, if any, was thrown just above, where saving after the steps throws it.
+            WriteRecordSaved(saved);
         }
 
         return complete;
     }
 
-    private void RecordWhatIsThere(Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
+    /// <summary>
+    /// The record as the host is after a run that stopped. <paramref name="rewrite"/>: it was already written
+    /// for the run as planned, so it is written again even where it comes back to what it was before the run.
+    /// </summary>
+    private void RecordWhatIsThere(Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed, bool rewrite = false)
     {
         try
         {
             var now = ReadState(false);
-            SaveOwnership(ownership, ownership.After(state, added.Where(v => now.FindAddress(v.Address).Any()), removed.Where(a => !now.FindAddress(a).Any())));
+            SaveOwnership(ownership, ownership.After(state, added.Where(v => now.FindAddress(v.Address).Any()), removed.Where(a => !now.FindAddress(a).Any())), rewrite);
         }
         catch (LvsException ex)
         {
@@ -180,9 +212,17 @@ public abstract class LvsCmdlet : PSCmdlet
         }
     }
 
-    private void SaveOwnership(Ownership before, IReadOnlyList<ManagedVip> next)
+    private void SaveOwnership(Ownership before, IReadOnlyList<ManagedVip> next, bool rewrite = false)
     {
-        if (before.Differs(next) && VipRecord.Save(VipRecordPath, next) && VerboseShown)
+        if ((rewrite || before.Differs(next)) && VipRecord.Save(VipRecordPath, next))
+        {
+            WriteRecordSaved(next);
+        }
+    }
+
+    private void WriteRecordSaved(IReadOnlyList<ManagedVip> next)
+    {
+        if (VerboseShown)
         {
             WriteVerbose($"Ownership record {VipRecordPath}: {(next.Count == 0 ? "no VIPs" : string.Join(", ", next.Select(v => v.Address)))}");
         }
@@ -202,7 +242,8 @@ public abstract class LvsCmdlet : PSCmdlet
     /// the plan raises are recorded in <paramref name="sysctlStatePath"/> before anything runs (so a crash
     /// half-way still knows what to restore), and restored ones are forgotten only once every step has run.
     /// </summary>
-    protected bool ExecutePlan(Plan plan, string? sysctlStatePath = null)
+    /// <param name="addressesStarting">Called on this thread once the step that adds addresses is confirmed, just before it runs.</param>
+    protected bool ExecutePlan(Plan plan, string? sysctlStatePath = null, Action? addressesStarting = null)
     {
         foreach (var rejected in plan.Rejected)
         {
@@ -230,7 +271,7 @@ public abstract class LvsCmdlet : PSCmdlet
         int executed;
         try
         {
-            executed = ExecuteSteps(plan, showProgress, progress);
+            executed = ExecuteSteps(plan, showProgress, progress, addressesStarting);
         }
         finally
         {
@@ -260,7 +301,7 @@ public abstract class LvsCmdlet : PSCmdlet
         return true;
     }
 
-    private int ExecuteSteps(Plan plan, bool showProgress, ProgressRecord progress)
+    private int ExecuteSteps(Plan plan, bool showProgress, ProgressRecord progress, Action? addressesStarting)
     {
         var index = 0;
         return new PlanExecutor(Runner).Execute(
@@ -282,6 +323,11 @@ public abstract class LvsCmdlet : PSCmdlet
                         step.Action,
                         out var reason))
                 {
+                    if (step.Kind == StepKind.AddAddresses)
+                    {
+                        addressesStarting?.Invoke();
+                    }
+
                     return StepDecision.Run;
                 }
 

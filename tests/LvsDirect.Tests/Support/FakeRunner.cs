@@ -21,6 +21,13 @@ public sealed class FakeRunner : IProcessRunner
         return this;
     }
 
+    /// <summary>Answers <paramref name="commandLine"/> by calling <paramref name="respond"/> as it runs (to look at the host from inside a step).</summary>
+    public FakeRunner When(string commandLine, Func<ToolCommand, ToolResult> respond)
+    {
+        _responses[commandLine] = respond;
+        return this;
+    }
+
     /// <summary>The fake host lacks these programs: lookups say so, whatever this machine has installed.</summary>
     public FakeRunner Without(params string[] programs)
     {
