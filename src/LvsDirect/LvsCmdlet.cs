@@ -152,13 +152,17 @@ public abstract class LvsCmdlet : PSCmdlet
                 return;
             }
 
-            var next = ownership.After(state, added, removed);
-            if (ownership.Differs(next))
+            // Worked out on the worker too: nothing here reads what the running steps change.
+            var path = VipRecordPath;
+            early = Workers.Start<IReadOnlyList<ManagedVip>?>(() =>
             {
-                var path = VipRecordPath;
-                early = Workers.Start<IReadOnlyList<ManagedVip>?>(() => VipRecord.Save(path, next) ? next : null);
-            }
+                var next = ownership.After(state, added, removed);
+                return ownership.Differs(next) && VipRecord.Save(path, next) ? next : null;
+            });
         }
+
+        // Waits for the early write; one that failed may have got as far as the file.
+        bool EarlyWritten() => early is not null && (early.Failed() || early.Result() is not null);
 
         bool complete;
         try
@@ -167,8 +171,7 @@ public abstract class LvsCmdlet : PSCmdlet
         }
         catch (Exception) when (!RemoteCmdlet.IsWhatIf(this))
         {
-            _ = early?.Failed();
-            RecordWhatIsThere(ownership, state, added, removed, rewrite: early is not null);
+            RecordWhatIsThere(ownership, state, added, removed, rewrite: EarlyWritten());
             throw;
         }
 
@@ -179,8 +182,7 @@ public abstract class LvsCmdlet : PSCmdlet
 
         if (!complete)
         {
-            _ = early?.Failed();
-            RecordWhatIsThere(ownership, state, added, removed, rewrite: early is not null);
+            RecordWhatIsThere(ownership, state, added, removed, rewrite: EarlyWritten());
         }
         else if (early is null)
         {
