@@ -54,16 +54,21 @@ public sealed class ProcessRunner : IProcessRunner
         // Both outputs are drained on other threads with blocking reads, so the child never stalls on a full
         // pipe while this thread writes its input and keeps the timeout. Not the streams' async methods: on Linux
         // those run on the socket event engine, whose start-up and generic state machines are JIT-compiled in every
-        // fresh process, and the first command of a script would pay for them.
-        var stdout = Drain.Start(process.StandardOutput);
-        var stderr = Drain.Start(process.StandardError);
+        // fresh process, and the first command of a script would pay for them. Not even the process's own streams'
+        // blocking reads and writes: on .NET 9 and later, PipeStream does those through a Socket it wraps around
+        // the pipe (and disposes again on close), which loads the same machinery; each pipe is read and written
+        // through a FileStream on its descriptor instead, plain read(2) and write(2).
+        var stdout = Drain.Start(new StreamReader(Raw(process.StandardOutput.BaseStream, FileAccess.Read), Utf8));
+        var stderr = Drain.Start(new StreamReader(Raw(process.StandardError.BaseStream, FileAccess.Read), Utf8));
         try
         {
             if (command.StandardInput is not null)
             {
-                process.StandardInput.Write(command.StandardInput);
+                using var input = Raw(process.StandardInput.BaseStream, FileAccess.Write);
+                input.Write(Utf8.GetBytes(command.StandardInput));
             }
 
+            // Closing the process's own stream closes the descriptor: the program reads the end of its input.
             process.StandardInput.Close();
         }
         catch (IOException)
@@ -87,6 +92,15 @@ public sealed class ProcessRunner : IProcessRunner
         cancellationToken.ThrowIfCancellationRequested();
         return new ToolResult(command, process.ExitCode, stdout.Text(), stderr.Text(), sw.Elapsed);
     }
+
+    private static readonly System.Text.UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>
+    /// A FileStream on the descriptor of one of the process's pipes, without owning it: the process's stream keeps
+    /// it open until the process is disposed (the input's until it is closed), after the reads and the write end.
+    /// </summary>
+    private static FileStream Raw(Stream processStream, FileAccess access) =>
+        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(((System.IO.Pipes.PipeStream)processStream).SafePipeHandle.DangerousGetHandle(), ownsHandle: false), access, bufferSize: 0);
 
     /// <summary>One redirected output read to its end on one of <see cref="Workers"/>' threads.</summary>
     private sealed class Drain

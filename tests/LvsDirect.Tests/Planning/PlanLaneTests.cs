@@ -109,7 +109,9 @@ public class PlanLaneTests
     {
         var runner = new SideBySideRunner();
         runner.Fail("arptables -I INPUT 1 -j LVSDIRECT-IN", "arptables: RULE_INSERT failed");
-        // The OUT lane's second step waits until the IN lane has failed, so its third step must not start.
+        // The IN lane fails only once the OUT lane is at its second step, which waits until the IN lane has failed,
+        // so the OUT lane's third step must not start.
+        runner.Hold("arptables -I INPUT 1 -j LVSDIRECT-IN", until: "arptables -I OUTPUT 1 -j LVSDIRECT-OUT");
         runner.Hold("arptables -I OUTPUT 1 -j LVSDIRECT-OUT", until: "arptables -I INPUT 1 -j LVSDIRECT-IN", finished: true);
 
         var ex = Assert.Throws<LvsException>(() =>
