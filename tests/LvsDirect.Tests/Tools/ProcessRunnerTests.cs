@@ -44,4 +44,45 @@ public sealed class ProcessRunnerTests
         Assert.Contains("did not finish", ex.Message, StringComparison.Ordinal);
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed}");
     }
+
+    [Fact]
+    public void AProgramThatExitsWithoutReadingItsInput_GivesItsExitCodeAndErrors()
+    {
+        // Far more than a pipe holds: the write fails once the program is gone, and that is no error of the runner's.
+        var input = new string('x', 1_000_000);
+
+        var r = new ProcessRunner().Run(new ToolCommand("sh", ["-c", "echo refused >&2; exit 5"], input));
+
+        Assert.Equal(5, r.ExitCode);
+        Assert.Equal("refused\n", r.StandardError);
+    }
+
+    [Fact]
+    public void InputAndOutput_AreUtf8_AndAProgramWithoutInputReadsItsEnd()
+    {
+        var text = "grüße 203.0.113.7 – ✓\n";
+
+        var echoed = new ProcessRunner().Run(new ToolCommand("sh", ["-c", "cat"], text));
+        var empty = new ProcessRunner().Run(new ToolCommand("sh", ["-c", "cat; echo done"]));
+
+        Assert.Equal(text, echoed.StandardOutput);
+        Assert.Equal("done\n", empty.StandardOutput);
+    }
+
+    [Fact]
+    public void TheProgramSeesLcAllC_AndNoPipeOfAnotherProgram()
+    {
+        var runner = new ProcessRunner();
+        var command = new ToolCommand("sh", ["-c", "echo $LC_ALL; ls /proc/self/fd | sort -n | tr '\\n' ' '"]);
+        // What a program has open when it runs alone (the test host may leave descriptors of its own open to children).
+        var alone = runner.Run(command).StandardOutput;
+
+        // Eight at once: none has a descriptor more, such as another one's pipe, which would hold that one's output
+        // open until this one exits.
+        var results = new string[8];
+        Parallel.For(0, results.Length, i => results[i] = runner.Run(command).StandardOutput);
+
+        Assert.StartsWith("C\n0 1 2 ", alone, StringComparison.Ordinal);
+        Assert.All(results, r => Assert.Equal(alone, r));
+    }
 }
