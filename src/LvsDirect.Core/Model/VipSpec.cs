@@ -56,7 +56,7 @@ public static partial class InputValidation
     private static bool TryParseDecimalQuad(ReadOnlySpan<char> s, out IPAddress address)
     {
         address = IPAddress.None;
-        Span<byte> bytes = stackalloc byte[4];
+        var number = 0u;
         for (var octet = 0; octet < 4; octet++)
         {
             var digits = 0;
@@ -72,7 +72,7 @@ public static partial class InputValidation
                 return false;
             }
 
-            bytes[octet] = (byte)value;
+            number = (number << 8) | (uint)value;
             s = s[digits..];
             if (octet < 3)
             {
@@ -90,7 +90,7 @@ public static partial class InputValidation
             return false;
         }
 
-        address = new IPAddress(bytes);
+        address = Ipv4.Address(number);
         return true;
     }
 
