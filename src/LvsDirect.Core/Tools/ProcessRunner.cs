@@ -96,6 +96,28 @@ public sealed class ProcessRunner : IProcessRunner
     private static readonly System.Text.UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>
+    /// The in-memory part of running a program, for the warm-up: the environment a program is given, and an
+    /// anonymous pipe written and drained the way a program's pipes are (a FileStream on each descriptor, the reader
+    /// on a worker). It starts no program and opens no file.
+    /// </summary>
+    internal static string Prepare()
+    {
+        var psi = new ProcessStartInfo("lvsdirect-warm-up");
+        psi.Environment["LC_ALL"] = "C";
+        using var server = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        using var client = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, server.ClientSafePipeHandle);
+        var drain = Drain.Start(new StreamReader(Raw(client, FileAccess.Read), Utf8));
+        using (var write = Raw(server, FileAccess.Write))
+        {
+            write.Write(Utf8.GetBytes("warm-up\n"));
+        }
+
+        // Closing the write end is the end of the reader's input.
+        server.Dispose();
+        return drain.Text();
+    }
+
+    /// <summary>
     /// A FileStream on the descriptor of one of the process's pipes, without owning it: the process's stream keeps
     /// it open until the process is disposed (the input's until it is closed), after the reads and the write end.
     /// </summary>

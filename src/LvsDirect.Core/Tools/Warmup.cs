@@ -11,7 +11,7 @@ namespace LvsDirect.Core.Tools;
 /// programs it starts. <see cref="Start"/>, called when the module is imported, does that preparation on a
 /// background thread while the importing script goes on, by running the in-memory part of adding a suppressed
 /// VIP to a made-up host: parsing ip's JSON and an arptables listing, validating, planning, the commands' text and
-/// the ownership record; it also starts the threads a command runs its jobs on (<see cref="Workers"/>). It starts no program, reads and writes no file and fills no cache a real command reads,
+/// the ownership record, and a pipe drained the way a program's output is; it also starts the threads a command runs its jobs on (<see cref="Workers"/>). It starts no program, reads and writes no file and fills no cache a real command reads,
 /// so it changes nothing a command does or returns; a command that starts before it is done just waits for the
 /// pieces it needs, which is what it would have done anyway. LVSDIRECT_NO_WARMUP=1 turns it off.
 /// </summary>
@@ -61,6 +61,7 @@ public static class Warmup
             // PowerShell matches the manifest's export list against the cmdlets with culture-aware comparisons right
             // after this starts, and the first such comparison loads ICU's collation: done here, side by side.
             _ = string.Compare("LvsDirect", "lvsdirect", StringComparison.CurrentCultureIgnoreCase);
+            _ = ProcessRunner.Prepare();
             var state = HostInspector.Compose(SampleIp, SampleListing, "arptables v1.8.9 (nf_tables)\n");
             var recorded = VipRecord.Parse(VipRecord.Render([new ManagedVip(System.Net.IPAddress.Parse("192.0.2.200"), 32, "eth0")]), "warm-up");
             var addition = VipAddition.Validate(

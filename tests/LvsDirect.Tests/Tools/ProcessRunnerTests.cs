@@ -85,4 +85,11 @@ public sealed class ProcessRunnerTests
         Assert.StartsWith("C\n0 1 2 ", alone, StringComparison.Ordinal);
         Assert.All(results, r => Assert.Equal(alone, r));
     }
+
+    [Fact]
+    public void Prepare_DrainsAPipeOfItsOwn_TheWayAProgramsOutputIsDrained()
+    {
+        Assert.Equal("warm-up\n", ProcessRunner.Prepare());
+        Assert.Equal("warm-up\n", ProcessRunner.Prepare());
+    }
 }
