@@ -58,8 +58,8 @@ public sealed class ProcessRunner : IProcessRunner
         // blocking reads and writes: on .NET 9 and later, PipeStream does those through a Socket it wraps around
         // the pipe (and disposes again on close), which loads the same machinery; each pipe is read and written
         // through a FileStream on its descriptor instead, plain read(2) and write(2).
-        var stdout = Drain.Start(new StreamReader(Raw(process.StandardOutput.BaseStream, FileAccess.Read), Utf8));
-        var stderr = Drain.Start(new StreamReader(Raw(process.StandardError.BaseStream, FileAccess.Read), Utf8));
+        var stdout = Drain(process.StandardOutput.BaseStream);
+        var stderr = Drain(process.StandardError.BaseStream);
         try
         {
             if (command.StandardInput is not null)
@@ -90,7 +90,7 @@ public sealed class ProcessRunner : IProcessRunner
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return new ToolResult(command, process.ExitCode, stdout.Text(), stderr.Text(), sw.Elapsed);
+        return new ToolResult(command, process.ExitCode, stdout.Result(), stderr.Result(), sw.Elapsed);
     }
 
     private static readonly System.Text.UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
@@ -106,7 +106,7 @@ public sealed class ProcessRunner : IProcessRunner
         psi.Environment["LC_ALL"] = "C";
         using var server = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
         using var client = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, server.ClientSafePipeHandle);
-        var drain = Drain.Start(new StreamReader(Raw(client, FileAccess.Read), Utf8));
+        var drain = Drain(client);
         using (var write = Raw(server, FileAccess.Write))
         {
             write.Write(Utf8.GetBytes("warm-up\n"));
@@ -114,7 +114,7 @@ public sealed class ProcessRunner : IProcessRunner
 
         // Closing the write end is the end of the reader's input.
         server.Dispose();
-        return drain.Text();
+        return drain.Result();
     }
 
     /// <summary>
@@ -124,55 +124,11 @@ public sealed class ProcessRunner : IProcessRunner
     private static FileStream Raw(Stream processStream, FileAccess access) =>
         new(new Microsoft.Win32.SafeHandles.SafeFileHandle(((System.IO.Pipes.PipeStream)processStream).SafePipeHandle.DangerousGetHandle(), ownsHandle: false), access, bufferSize: 0);
 
-    /// <summary>One redirected output read to its end on one of <see cref="Workers"/>' threads.</summary>
-    private sealed class Drain
-    {
-        private readonly StreamReader _reader;
-        private readonly ManualResetEventSlim _done = new();
-        private string _text = string.Empty;
-        private Exception? _failure;
-
-        private Drain(StreamReader reader)
-        {
-            _reader = reader;
-        }
-
-        public static Drain Start(StreamReader reader)
-        {
-            var drain = new Drain(reader);
-            Workers.Run(drain.Read);
-            return drain;
-        }
-
-        public void Read()
-        {
-            try
-            {
-                _text = _reader.ReadToEnd();
-            }
-            catch (Exception ex)
-            {
-                _failure = ex;
-            }
-            finally
-            {
-                _done.Set();
-            }
-        }
-
-        /// <summary>What was read, once the stream reached its end (the program and its children closed it).</summary>
-        public string Text()
-        {
-            _done.Wait();
-            _done.Dispose();
-            if (_failure is not null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_failure).Throw();
-            }
-
-            return _text;
-        }
-    }
+    /// <summary>
+    /// One pipe read to its end on one of <see cref="Workers"/>' threads; the job's result is what was read, once the
+    /// program and its children closed the pipe.
+    /// </summary>
+    private static Job<string> Drain(Stream pipe) => Workers.Start(new StreamReader(Raw(pipe, FileAccess.Read), Utf8).ReadToEnd);
 
     private static void TryKill(Process p)
     {
