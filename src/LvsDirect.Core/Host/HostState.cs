@@ -152,6 +152,20 @@ public sealed class HostState
 
     public IEnumerable<InterfaceAddress> FindAddress(IPAddress address) => _addresses[address];
 
+    /// <summary>The address on that interface, or null: asked once per VIP of a call, so a loop, not LINQ.</summary>
+    public InterfaceAddress? FindAddressOn(IPAddress address, string interfaceName)
+    {
+        foreach (var a in _addresses[address])
+        {
+            if (a.InterfaceName == interfaceName)
+            {
+                return a;
+            }
+        }
+
+        return null;
+    }
+
     public ArptablesDialect RequireDialect() =>
         Dialect ?? throw new InvalidOperationException("The ARP rules were not read.");
 

@@ -77,16 +77,7 @@ public static class Planner
                 continue;
             }
 
-            InterfaceAddress? onTarget = null;
-            foreach (var a in state.FindAddress(v.Address))
-            {
-                if (a.InterfaceName == v.InterfaceName)
-                {
-                    onTarget = a;
-                    break;
-                }
-            }
-
+            var onTarget = state.FindAddressOn(v.Address, v.InterfaceName);
             if (onTarget is not null)
             {
                 var detail = onTarget.PrefixLength == v.PrefixLength

@@ -123,7 +123,7 @@ public sealed class VipAddition
                 Address = address,
                 PrefixLength = prefix,
                 InterfaceName = vipInterface.Name,
-                Label = label ?? AliasLabelOn(state, address, vipInterface.Name),
+                Label = label ?? state.FindAddressOn(address, vipInterface.Name)?.AliasLabel,
                 Broadcast = broadcast,
                 ArpSuppression = suppressed ? SuppressionState.Complete : state.SuppressionFor(address),
                 RealIP = realIp,
@@ -139,20 +139,6 @@ public sealed class VipAddition
         var accepted = output.Where(o => !plan.Refused.Contains(o.Address)).DistinctBy(o => o.Address).ToList();
         var added = accepted.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
         return new VipAdditionPlan(plan, adopted, accepted, added, notes);
-    }
-
-    /// <summary>The alias label the address already has on that interface, if it is there.</summary>
-    private static string? AliasLabelOn(HostState state, IPAddress address, string interfaceName)
-    {
-        foreach (var a in state.FindAddress(address))
-        {
-            if (a.InterfaceName == interfaceName)
-            {
-                return a.AliasLabel;
-            }
-        }
-
-        return null;
     }
 
     private static bool IsIPv6(IPAddress a) => a.AddressFamily == AddressFamily.InterNetworkV6;

@@ -62,7 +62,7 @@ public static class RealServerPlanner
             if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
             {
                 ensure.EnsureVips.Add(new VipRequest(address, prefix, HostState.LoopbackInterface));
-                recorded.Add(new ManagedVip(address, prefix, HostState.LoopbackInterface, state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == HostState.LoopbackInterface)?.AliasLabel));
+                recorded.Add(new ManagedVip(address, prefix, HostState.LoopbackInterface, state.FindAddressOn(address, HostState.LoopbackInterface)?.AliasLabel));
                 continue;
             }
 
@@ -96,7 +96,7 @@ public static class RealServerPlanner
             }
 
             ensure.EnsureVips.Add(new VipRequest(address, prefix, target));
-            recorded.Add(new ManagedVip(address, prefix, target, state.FindAddress(address).FirstOrDefault(a => a.InterfaceName == target)?.AliasLabel));
+            recorded.Add(new ManagedVip(address, prefix, target, state.FindAddressOn(address, target)?.AliasLabel));
         }
 
         // The first plan sees only the chosen method's half of the rules: the other half is the second plan's.
