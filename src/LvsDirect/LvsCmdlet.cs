@@ -157,7 +157,7 @@ public abstract class LvsCmdlet : PSCmdlet
             early = Workers.Start<IReadOnlyList<ManagedVip>?>(() =>
             {
                 var next = ownership.After(state, added, removed);
-                return ownership.Differs(next) && VipRecord.Save(path, next) ? next : null;
+                return WriteRecord(path, ownership, next, rewrite: false) ? next : null;
             });
         }
 
@@ -216,11 +216,15 @@ public abstract class LvsCmdlet : PSCmdlet
 
     private void SaveOwnership(Ownership before, IReadOnlyList<ManagedVip> next, bool rewrite = false)
     {
-        if ((rewrite || before.Differs(next)) && VipRecord.Save(VipRecordPath, next))
+        if (WriteRecord(VipRecordPath, before, next, rewrite))
         {
             WriteRecordSaved(next);
         }
     }
+
+    /// <summary>Writes <paramref name="next"/> where it differs from the record read before the run (or always, with <paramref name="rewrite"/>); any thread.</summary>
+    private static bool WriteRecord(string path, Ownership before, IReadOnlyList<ManagedVip> next, bool rewrite) =>
+        (rewrite || before.Differs(next)) && VipRecord.Save(path, next);
 
     private void WriteRecordSaved(IReadOnlyList<ManagedVip> next)
     {
