@@ -138,7 +138,16 @@ public abstract class LvsCmdlet : PSCmdlet
     /// </summary>
     protected bool ExecuteOwnedPlan(Plan plan, string? sysctlStatePath, Ownership ownership, HostState state, IReadOnlyList<ManagedVip> added, IReadOnlyList<IPAddress> removed)
     {
-        added = added.Where(v => !plan.Refused.Contains(v.Address)).ToList();
+        var kept = new List<ManagedVip>(added.Count);
+        foreach (var v in added)
+        {
+            if (!plan.Refused.Contains(v.Address))
+            {
+                kept.Add(v);
+            }
+        }
+
+        added = kept;
 
         // A run that only adds writes its record while its addresses go in (the longest step) instead of after
         // them. A record that names a VIP a moment before its address exists is safe: should the run stop in
@@ -317,7 +326,7 @@ public abstract class LvsCmdlet : PSCmdlet
                 if (showProgress)
                 {
                     index++;
-                    progress.StatusDescription = $"Step {index} of {plan.Steps.Count}: {step.Action} {step.Target}";
+                    progress.StatusDescription = $"Step {index} of {plan.Steps.Count}: {step.Action} {BriefTarget(step.Target)}";
                     progress.PercentComplete = (index - 1) * 100 / plan.Steps.Count;
                     WriteProgress(progress);
                 }
@@ -340,6 +349,27 @@ public abstract class LvsCmdlet : PSCmdlet
                 return reason == ShouldProcessReason.WhatIf ? StepDecision.Preview : StepDecision.Stop;
             },
             CancellationToken);
+    }
+
+    /// <summary>
+    /// A step's target as a progress line shows it: a batch's list of thousands of addresses is cut after its first
+    /// items and counted ("…, and 998 more"); -WhatIf and -Confirm still name every one.
+    /// </summary>
+    internal static string BriefTarget(string target, int length = 100)
+    {
+        if (target.Length <= length)
+        {
+            return target;
+        }
+
+        var cut = target.LastIndexOf(", ", length, StringComparison.Ordinal);
+        if (cut <= 0)
+        {
+            return target;
+        }
+
+        var more = target.AsSpan(cut).Count(", ");
+        return $"{target.AsSpan(0, cut)}, and {more} more";
     }
 
     /// <summary>

@@ -63,8 +63,10 @@ public static class Planner
             steps.AddRange(PlanArpRules(state, desired, changes));
         }
 
-        var addLines = new List<string>(desired.EnsureVips.Count);
-        var addTargets = new List<string>(desired.EnsureVips.Count);
+        // The batch's text and the step's target are written as they go, not kept as two strings per VIP and joined:
+        // the first call of a fresh process pays for every fresh heap page it fills.
+        var addLines = new StringBuilder(desired.EnsureVips.Count * 48);
+        var addTargets = new StringBuilder(desired.EnsureVips.Count * 30);
         // Each address once per interface, the first request for it counting (the refusals above already took out
         // an address asked for on two interfaces, so the second set stays empty but for a caller that did not ask).
         var firstOn = new Dictionary<IPAddress, string>(desired.EnsureVips.Count);
@@ -88,39 +90,37 @@ public static class Planner
             }
 
             var cidr = v.Cidr;
-            var target = string.Concat(cidr, " dev ", v.InterfaceName);
-            var line = "address add " + target;
-            if (v.Label is not null || v.Broadcast is not null || v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            if (addTargets.Length > 0)
             {
-                var more = new StringBuilder(line);
-                if (v.Label is not null)
-                {
-                    more.Append(" label ").Append(v.Label);
-                }
-
-                if (v.Broadcast is not null)
-                {
-                    more.Append(" broadcast ").Append(v.Broadcast);
-                }
-
-                // An IPv6 VIP is usable at once: duplicate address detection would hold it back (tentative) and, on
-                // a shared segment, find the director's copy of the same VIP.
-                if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
-                {
-                    more.Append(" nodad");
-                }
-
-                line = more.ToString();
+                addTargets.Append(", ");
             }
 
-            addLines.Add(line);
-            addTargets.Add(target);
+            addTargets.Append(cidr).Append(" dev ").Append(v.InterfaceName);
+            addLines.Append("address add ").Append(cidr).Append(" dev ").Append(v.InterfaceName);
+            if (v.Label is not null)
+            {
+                addLines.Append(" label ").Append(v.Label);
+            }
+
+            if (v.Broadcast is not null)
+            {
+                addLines.Append(" broadcast ").Append(v.Broadcast);
+            }
+
+            // An IPv6 VIP is usable at once: duplicate address detection would hold it back (tentative) and, on a
+            // shared segment, find the director's copy of the same VIP.
+            if (v.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                addLines.Append(" nodad");
+            }
+
+            addLines.Append('\n');
             changes.Add(new ItemChange("Address", v.Address, ChangeKind.Added, string.Concat(cidr, " added to ", v.InterfaceName)));
         }
 
-        if (addLines.Count > 0)
+        if (addLines.Length > 0)
         {
-            steps.Add(new PlanStep(StepKind.AddAddresses, "Add VIP address", string.Join(", ", addTargets), IpBatch(addLines)));
+            steps.Add(new PlanStep(StepKind.AddAddresses, "Add VIP address", addTargets.ToString(), new ToolCommand("ip", ["-batch", "-"], addLines.ToString())));
         }
 
         return new Plan(steps, changes, rejected) { SysctlRecorded = recorded, SysctlForgotten = forgotten };
@@ -133,12 +133,16 @@ public static class Planner
     /// </summary>
     private static List<PlanRefusal> Refuse(HostState state, DesiredChange desired)
     {
+        // A VIP's first refusal is the one kept, and a later check is not even made for it. Local functions, not
+        // lambdas: the checks below run for every VIP of a call, and a closure each would be garbage in the first
+        // call of a fresh process, whose fresh heap pages are what it pays most for.
         var refused = new Dictionary<IPAddress, PlanRefusal>();
-        void Check(IPAddress vip, Func<PlanRefusal?> refusal)
+        bool Open(IPAddress vip) => !refused.ContainsKey(vip);
+        void Keep(IPAddress vip, PlanRefusal? refusal)
         {
-            if (!refused.ContainsKey(vip) && refusal() is { } e)
+            if (refusal is not null)
             {
-                refused[vip] = e;
+                refused.TryAdd(vip, refusal);
             }
         }
 
@@ -151,9 +155,9 @@ public static class Planner
                      .Concat(rules.Select(r => r.Request.VirtualIP))
                      .Concat(desired.EnsureSysctlSuppression.Select(r => r.VirtualIP)))
         {
-            if (vips.Add(vip))
+            if (vips.Add(vip) && Open(vip))
             {
-                Check(vip, () => VipValidation.Refuse(state, vip));
+                Keep(vip, VipValidation.Refuse(state, vip));
             }
         }
 
@@ -161,13 +165,19 @@ public static class Planner
         foreach (var g in Repeated(desired.EnsureVips, v => v.Address))
         {
             var ways = g.Distinct().Select(v => $"{v.Cidr} on {v.InterfaceName}{(v.Label is null ? null : $" label {v.Label}")}{(v.Broadcast is null ? null : $" broadcast {v.Broadcast}")}").ToList();
-            Check(g[0].Address, () => ways.Count > 1 ? Conflict(g[0].Address, ways) : null);
+            if (ways.Count > 1 && Open(g[0].Address))
+            {
+                Keep(g[0].Address, Conflict(g[0].Address, ways));
+            }
         }
 
         foreach (var g in Repeated(rules, r => r.Request.VirtualIP))
         {
             var ways = g.Select(r => $"{r.Method} with real IP {r.Request.RealIP}").Distinct().ToList();
-            Check(g[0].Request.VirtualIP, () => ways.Count > 1 ? Conflict(g[0].Request.VirtualIP, ways) : null);
+            if (ways.Count > 1 && Open(g[0].Request.VirtualIP))
+            {
+                Keep(g[0].Request.VirtualIP, Conflict(g[0].Request.VirtualIP, ways));
+            }
         }
 
         // Every VIP of a call nearly always names the same real IP on the same interface: whether that real IP
@@ -178,7 +188,16 @@ public static class Planner
             var request = r.Request;
             if (!request.RealIP.Equals(request.VirtualIP))
             {
-                var known = realIps.Find(k => k.RealIP.Equals(request.RealIP) && k.FacingInterface == request.FacingInterface);
+                RealIpVerdict? known = null;
+                foreach (var k in realIps)
+                {
+                    if (k.RealIP.Equals(request.RealIP) && k.FacingInterface == request.FacingInterface)
+                    {
+                        known = k;
+                        break;
+                    }
+                }
+
                 if (known is null)
                 {
                     realIps.Add(known = new RealIpVerdict(request.RealIP, request.FacingInterface, VipValidation.RefuseRealIP(state, request) is null));
@@ -190,18 +209,27 @@ public static class Planner
                 }
             }
 
-            Check(request.VirtualIP, () => VipValidation.RefuseRealIP(state, request));
+            if (Open(request.VirtualIP))
+            {
+                Keep(request.VirtualIP, VipValidation.RefuseRealIP(state, request));
+            }
         }
 
         foreach (var v in desired.EnsureVips)
         {
-            Check(v.Address, () => Elsewhere(state, desired, v));
+            if (Open(v.Address))
+            {
+                Keep(v.Address, Elsewhere(state, desired, v));
+            }
         }
 
         foreach (var a in desired.RemoveAddresses.Where(a => VipValidation.IsHostAddress(state, a)))
         {
-            Check(a.Address, () => new PlanRefusal(LvsErrorKind.HostAddress, a.Address,
-                $"{a.Cidr} on {a.InterfaceName} is this host's own address, not a VIP: removing it would cut the host off from its subnet (and its default route). LvsDirect never removes it, not even with -Force; use ip address del if you really mean it."));
+            if (Open(a.Address))
+            {
+                Keep(a.Address, new PlanRefusal(LvsErrorKind.HostAddress, a.Address,
+                    $"{a.Cidr} on {a.InterfaceName} is this host's own address, not a VIP: removing it would cut the host off from its subnet (and its default route). LvsDirect never removes it, not even with -Force; use ip address del if you really mean it."));
+            }
         }
 
         return [.. refused.Values];
@@ -433,8 +461,8 @@ public static class Planner
     private static IEnumerable<PlanStep> PlanArpRules(HostState state, DesiredChange desired, List<ItemChange> changes)
     {
         var dialect = state.RequireDialect();
-        var addIn = new List<IPAddress>();
-        var addOut = new List<SuppressionRequest>();
+        var addIn = new List<IPAddress>(desired.EnsureSuppression.Count);
+        var addOut = new List<SuppressionRequest>(desired.EnsureSuppression.Count);
         var removeIn = new List<ArpRule>();
         var removeOut = new List<ArpRule>();
 
@@ -452,7 +480,16 @@ public static class Planner
                 : new ItemChange("ArpSuppression", vip, ChangeKind.Unchanged, $"no suppression rules of LvsDirect{kept}"));
         }
 
-        var ensure = desired.EnsureSuppression.DistinctBy(r => r.VirtualIP).ToList();
+        var ensure = new List<SuppressionRequest>(desired.EnsureSuppression.Count);
+        var ensured = new HashSet<IPAddress>(desired.EnsureSuppression.Count);
+        foreach (var r in desired.EnsureSuppression)
+        {
+            if (ensured.Add(r.VirtualIP))
+            {
+                ensure.Add(r);
+            }
+        }
+
         var ensureChains = ensure.Count > 0;
 
         // Making and filling LvsDirect's INPUT chain touches nothing of its OUTPUT chain and the other way round:
@@ -494,6 +531,9 @@ public static class Planner
         }
 
         var jump = moved.Count > 0 ? $"; the jump into LvsDirect's chains is first in {string.Join(" and ", moved)} again" : string.Empty;
+        IPAddress? textsOf = null;
+        string? realIpText = null;
+        string? suppressedText = null;
         foreach (var req in ensure)
         {
             var added = 0;
@@ -532,9 +572,18 @@ public static class Planner
                 replaced |= builtinRules.Count > 0;
             }
 
+            // Nearly every VIP of a call names the same real IP: its two texts are made once, not once per VIP.
+            if (!req.RealIP.Equals(textsOf))
+            {
+                textsOf = req.RealIP;
+                realIpText = "real IP " + req.RealIP;
+                suppressedText = "suppressed, " + realIpText;
+            }
+
             changes.Add(added == 0 && migrated.Length == 0 && jump.Length == 0
-                ? new ItemChange("ArpSuppression", req.VirtualIP, ChangeKind.Unchanged, $"suppressed, real IP {req.RealIP}")
-                : new ItemChange("ArpSuppression", req.VirtualIP, replaced || added == 0 ? ChangeKind.Replaced : ChangeKind.Added, string.Concat("real IP ", req.RealIP.ToString(), migrated, jump)));
+                ? new ItemChange("ArpSuppression", req.VirtualIP, ChangeKind.Unchanged, suppressedText!)
+                : new ItemChange("ArpSuppression", req.VirtualIP, replaced || added == 0 ? ChangeKind.Replaced : ChangeKind.Added,
+                    migrated.Length + jump.Length == 0 ? realIpText! : string.Concat(realIpText, migrated, jump)));
         }
 
         var steps = new List<PlanStep>(jumpSteps);
@@ -588,7 +637,7 @@ public static class Planner
     private static IEnumerable<PlanStep> RuleSteps(
         ArptablesDialect dialect, string operation, string action, string chain, IEnumerable<IPAddress> addresses, Func<IReadOnlyList<IPAddress>, string[]> spec)
     {
-        var chunk = new List<IPAddress>();
+        var chunk = new List<IPAddress>(addresses.TryGetNonEnumeratedCount(out var count) ? Math.Min(count, 4096) : 16);
         var length = 0;
         foreach (var address in addresses)
         {

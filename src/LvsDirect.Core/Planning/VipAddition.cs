@@ -136,8 +136,21 @@ public sealed class VipAddition
         var plan = Planner.Create(state, desired);
 
         // The same VIP asked for twice in the same way is one VIP on the host, and one object.
-        var accepted = output.Where(o => !plan.Refused.Contains(o.Address)).DistinctBy(o => o.Address).ToList();
-        var added = accepted.Select(o => new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label)).ToList();
+        var accepted = new List<LvsVip>(output.Count);
+        var seen = new HashSet<IPAddress>(output.Count);
+        foreach (var o in output)
+        {
+            if (!plan.Refused.Contains(o.Address) && seen.Add(o.Address))
+            {
+                accepted.Add(o);
+            }
+        }
+
+        var added = new List<ManagedVip>(accepted.Count);
+        foreach (var o in accepted)
+        {
+            added.Add(new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label));
+        }
         return new VipAdditionPlan(plan, adopted, accepted, added, notes);
     }
 

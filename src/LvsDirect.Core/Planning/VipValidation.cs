@@ -36,7 +36,17 @@ public static class VipValidation
             return refusal;
         }
 
-        var own = state.FindAddress(vip).FirstOrDefault(a => IsHostAddress(state, a));
+        // Asked for every VIP of a call: a loop, not a lambda over the state (one closure per VIP).
+        InterfaceAddress? own = null;
+        foreach (var a in state.FindAddress(vip))
+        {
+            if (IsHostAddress(state, a))
+            {
+                own = a;
+                break;
+            }
+        }
+
         if (own is not null)
         {
             var what = IsPrimary(state, own) ? "the primary address of" : "an address of this host's own subnet on";

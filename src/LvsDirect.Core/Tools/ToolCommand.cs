@@ -16,7 +16,14 @@ public sealed record ToolCommand(string Program, IReadOnlyList<string> Arguments
     /// <summary>The command line, shell-quoted for display; standard input follows as a here-document.</summary>
     public string ToDisplayString()
     {
-        var sb = new StringBuilder(Quote(Program));
+        // Sized up front: a batch's display is tens of thousands of characters, built for every step -WhatIf shows.
+        var size = Program.Length + 16 + (StandardInput?.Length ?? 0);
+        foreach (var a in Arguments)
+        {
+            size += a.Length + 3;
+        }
+
+        var sb = new StringBuilder(size).Append(Quote(Program));
         foreach (var a in Arguments)
         {
             sb.Append(' ').Append(Quote(a));

@@ -121,6 +121,43 @@ public class NewLvsVipCommandTests
     }
 
     [Fact]
+    public void NewLvsVip_ProgressOfABatch_NamesItsFirstAddressesAndCountsTheRest()
+    {
+        var runner = FakeRunner.Host();
+        using var host = new CmdletHost(runner);
+
+        host.Invoke("New-LvsVip -Address (1..20 | ForEach-Object { \"203.0.113.$_\" })");
+
+        var completed = host.Progress.Where(p => p.Activity == "New-LvsVip").ToList()[^1];
+        Assert.StartsWith("Step 7 of 7: Add VIP address 203.0.113.1/32 dev eth0, 203.0.113.2/32 dev eth0, ", completed.StatusDescription);
+        // The 20 addresses are one batch; the line names the first ones and how many follow.
+        var shown = completed.StatusDescription.Split(", and ")[0].Split(", ").Length;
+        Assert.EndsWith($", and {20 - shown} more", completed.StatusDescription);
+        Assert.True(completed.StatusDescription.Length < 160, completed.StatusDescription);
+    }
+
+    [Theory]
+    [InlineData("203.0.113.1/32 dev eth0", "203.0.113.1/32 dev eth0")]
+    [InlineData("eth0 1", "eth0 1")]
+    public void BriefTarget_KeepsAShortTarget(string target, string expected) =>
+        Assert.Equal(expected, LvsDirect.LvsCmdlet.BriefTarget(target));
+
+    [Fact]
+    public void BriefTarget_CutsAListAtASeparatorAndCountsWhatIsLeftOut()
+    {
+        var items = Enumerable.Range(1, 1000).Select(i => $"198.19.{i / 250}.{i % 250 + 1}").ToList();
+        var brief = LvsDirect.LvsCmdlet.BriefTarget(string.Join(", ", items));
+
+        var kept = brief.Split(", and ")[0].Split(", ");
+        Assert.Equal(items.Take(kept.Length), kept);
+        Assert.Equal($"{string.Join(", ", kept)}, and {1000 - kept.Length} more", brief);
+        Assert.InRange(brief.Length, 50, 130);
+        // A long word without a separator is left whole rather than cut mid-address.
+        var word = new string('x', 300);
+        Assert.Equal(word, LvsDirect.LvsCmdlet.BriefTarget(word));
+    }
+
+    [Fact]
     public void NewLvsVip_WhatIf_RunsNoChange()
     {
         var runner = FakeRunner.Host();
