@@ -188,27 +188,79 @@ public static class IpJsonParser
 
     private static InterfaceAddress? ParseAddress(JsonElement a, string ifName, string context)
     {
-        RequireObject(a, AddrCommand, $"an addr_info entry of {context}");
-        var family = OptionalString(a, "family", AddrCommand, context);
-        if (family is not ("inet" or "inet6"))
+        if (a.ValueKind != JsonValueKind.Object)
+        {
+            throw Error(AddrCommand, $"an addr_info entry of {context} is {a.ValueKind}, not an object");
+        }
+
+        // One pass over the entry's properties (a host with thousands of VIPs has thousands of entries, and a
+        // lookup by name scans them each time); the usual values are compared in place, not copied out as strings.
+        JsonElement family = default, local = default, prefix = default, broadcast = default, label = default, scope = default;
+        var secondary = false;
+        foreach (var p in a.EnumerateObject())
+        {
+            if (p.NameEquals("family"u8))
+            {
+                family = p.Value;
+            }
+            else if (p.NameEquals("local"u8))
+            {
+                local = p.Value;
+            }
+            else if (p.NameEquals("prefixlen"u8))
+            {
+                prefix = p.Value;
+            }
+            else if (p.NameEquals("broadcast"u8))
+            {
+                broadcast = p.Value;
+            }
+            else if (p.NameEquals("label"u8))
+            {
+                label = p.Value;
+            }
+            else if (p.NameEquals("scope"u8))
+            {
+                scope = p.Value;
+            }
+            else if (p.NameEquals("secondary"u8))
+            {
+                secondary = p.Value.ValueKind == JsonValueKind.True;
+            }
+        }
+
+        if (!IsString(family, "family", context) || !(family.ValueEquals("inet"u8) || family.ValueEquals("inet6"u8)))
         {
             return null;
         }
 
-        var local = ParseIp(RequiredString(a, "local", AddrCommand, context), AddrCommand, $"'local' of {context}");
-        var prefix = RequiredInt(a, "prefixlen", AddrCommand, context);
-        var broadcastText = OptionalString(a, "broadcast", AddrCommand, context);
-        var broadcast = broadcastText is null ? null : ParseIp(broadcastText, AddrCommand, $"'broadcast' of {context}");
-        var secondary = a.TryGetProperty("secondary", out var s) && s.ValueKind == JsonValueKind.True;
-        return new InterfaceAddress(
-            ifName,
-            local,
-            prefix,
-            OptionalString(a, "label", AddrCommand, context),
-            broadcast,
-            OptionalString(a, "scope", AddrCommand, context) ?? "global",
-            secondary);
+        var localText = IsString(local, "local", context) ? local.GetString()! : throw Error(AddrCommand, $"'local' of {context} is missing");
+        var ip = ParseIp(localText, AddrCommand, $"'local' of {context}");
+        if (prefix.ValueKind == JsonValueKind.Undefined)
+        {
+            throw Error(AddrCommand, $"'prefixlen' of {context} is missing");
+        }
+
+        var prefixLength = prefix.ValueKind == JsonValueKind.Number && prefix.TryGetInt32(out var n)
+            ? n
+            : throw Error(AddrCommand, $"'prefixlen' of {context} is not a 32-bit integer: {prefix.GetRawText()}");
+        var broadcastIp = IsString(broadcast, "broadcast", context) ? ParseIp(broadcast.GetString()!, AddrCommand, $"'broadcast' of {context}") : null;
+        var labelText = !IsString(label, "label", context) ? null : label.ValueEquals(ifName) ? ifName : label.GetString();
+        var scopeText = !IsString(scope, "scope", context) ? "global"
+            : scope.ValueEquals("global"u8) ? "global"
+            : scope.ValueEquals("host"u8) ? "host"
+            : scope.ValueEquals("link"u8) ? "link"
+            : scope.GetString()!;
+        return new InterfaceAddress(ifName, ip, prefixLength, labelText, broadcastIp, scopeText, secondary);
     }
+
+    /// <summary>Whether an addr_info property read in <see cref="ParseAddress"/> holds a string: false when absent or null, an error when another kind.</summary>
+    private static bool IsString(JsonElement v, string property, string context) => v.ValueKind switch
+    {
+        JsonValueKind.Undefined or JsonValueKind.Null => false,
+        JsonValueKind.String => true,
+        _ => throw Error(AddrCommand, $"'{property}' of {context} is {v.ValueKind}, not a string"),
+    };
 
     private static void AddGateway(HashSet<IPAddress> result, JsonElement hop)
     {

@@ -138,12 +138,41 @@ public class IpJsonParserTests
     [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"300.1.1.1\",\"prefixlen\":8}]}]", "300.1.1.1")]
     [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\"}]}]", "'prefixlen' of interface lo")]
     [InlineData("", "not valid JSON")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[7]}]", "an addr_info entry of interface lo is Number, not an object")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":4,\"local\":\"127.0.0.1\",\"prefixlen\":8}]}]", "'family' of interface lo is Number, not a string")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"prefixlen\":8}]}]", "'local' of interface lo is missing")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":null,\"prefixlen\":8}]}]", "'local' of interface lo is missing")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":null}]}]", "'prefixlen' of interface lo is not a 32-bit integer: null")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"label\":[]}]}]", "'label' of interface lo is Array, not a string")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"scope\":254}]}]", "'scope' of interface lo is Number, not a string")]
+    [InlineData("[{\"ifindex\":1,\"ifname\":\"lo\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,\"broadcast\":\"x\"}]}]", "'broadcast' of interface lo is not an IP address: 'x'")]
     public void ParseAddresses_Malformed_ThrowsParseErrorNamingTheProblem(string json, string expectedInMessage)
     {
         var ex = Assert.Throws<LvsException>(() => IpJsonParser.ParseAddresses(json));
 
         Assert.Equal(LvsErrorKind.ParseError, ex.Kind);
         Assert.Contains(expectedInMessage, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseAddresses_EntryFields_AreReadWhateverTheirOrderAndOtherFamiliesAreSkipped()
+    {
+        const string json = "[{\"ifindex\":2,\"ifname\":\"eth0\",\"flags\":[\"UP\"],\"addr_info\":["
+            + "{\"prefixlen\":24,\"scope\":\"link\",\"local\":\"192.0.2.7\",\"family\":\"inet\",\"label\":\"eth0:vip\",\"secondary\":true,\"broadcast\":\"192.0.2.255\"},"
+            + "{\"family\":\"inet\",\"local\":\"192.0.2.8\",\"prefixlen\":32,\"label\":\"eth0\"},"
+            + "{\"family\":\"inet\",\"local\":\"192.0.2.9\",\"prefixlen\":32,\"scope\":\"site\"},"
+            + "{\"family\":\"link\",\"local\":17,\"prefixlen\":\"x\"},"
+            + "{\"family\":\"inet6\",\"local\":\"2001:db8::7\",\"prefixlen\":128,\"scope\":\"host\"}]}]";
+
+        var a = IpJsonParser.ParseAddresses(json).Single().Addresses;
+
+        Assert.Equal(["192.0.2.7", "192.0.2.8", "192.0.2.9", "2001:db8::7"], a.Select(x => x.Address.ToString()));
+        Assert.Equal([24, 32, 32, 128], a.Select(x => x.PrefixLength));
+        Assert.Equal(["link", "global", "site", "host"], a.Select(x => x.Scope));
+        Assert.Equal(["eth0:vip", "eth0", null, null], a.Select(x => x.Label));
+        Assert.Equal([true, false, false, false], a.Select(x => x.Secondary));
+        Assert.Equal(IPAddress.Parse("192.0.2.255"), a[0].Broadcast);
+        Assert.Null(a[1].Broadcast);
     }
 
     [Fact]
