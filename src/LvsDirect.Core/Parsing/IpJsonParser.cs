@@ -199,33 +199,15 @@ public static class IpJsonParser
         var secondary = false;
         foreach (var p in a.EnumerateObject())
         {
-            if (p.NameEquals("family"u8))
+            switch (AddressField(p))
             {
-                family = p.Value;
-            }
-            else if (p.NameEquals("local"u8))
-            {
-                local = p.Value;
-            }
-            else if (p.NameEquals("prefixlen"u8))
-            {
-                prefix = p.Value;
-            }
-            else if (p.NameEquals("broadcast"u8))
-            {
-                broadcast = p.Value;
-            }
-            else if (p.NameEquals("label"u8))
-            {
-                label = p.Value;
-            }
-            else if (p.NameEquals("scope"u8))
-            {
-                scope = p.Value;
-            }
-            else if (p.NameEquals("secondary"u8))
-            {
-                secondary = p.Value.ValueKind == JsonValueKind.True;
+                case 0: family = p.Value; break;
+                case 1: local = p.Value; break;
+                case 2: prefix = p.Value; break;
+                case 3: broadcast = p.Value; break;
+                case 4: label = p.Value; break;
+                case 5: scope = p.Value; break;
+                case 6: secondary = p.Value.ValueKind == JsonValueKind.True; break;
             }
         }
 
@@ -253,6 +235,17 @@ public static class IpJsonParser
             : scope.GetString()!;
         return new InterfaceAddress(ifName, ip, prefixLength, labelText, broadcastIp, scopeText, secondary);
     }
+
+    /// <summary>Which of the addr_info properties <see cref="ParseAddress"/> reads <paramref name="p"/> is (-1: another).</summary>
+    private static int AddressField(JsonProperty p) =>
+        p.NameEquals("family"u8) ? 0
+        : p.NameEquals("local"u8) ? 1
+        : p.NameEquals("prefixlen"u8) ? 2
+        : p.NameEquals("broadcast"u8) ? 3
+        : p.NameEquals("label"u8) ? 4
+        : p.NameEquals("scope"u8) ? 5
+        : p.NameEquals("secondary"u8) ? 6
+        : -1;
 
     /// <summary>Whether an addr_info property read in <see cref="ParseAddress"/> holds a string: false when absent or null, an error when another kind.</summary>
     private static bool IsString(JsonElement v, string property, string context) => v.ValueKind switch
