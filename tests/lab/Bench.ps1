@@ -25,7 +25,9 @@ ratios taken in the same run so that a busy machine slows both sides alike:
         arptables -A lists of both chains against the floor's arptables-restore, and the in-process work is the
         total less the programs counted so.
     (1), (2) and (3) also print the CPU time of the pwsh process over the same span, for telling a busy machine's
-        waiting apart from the module's own work; it is not judged.
+        waiting apart from the module's own work; (2) and (3) also its page faults (minor / major), and the share
+        of the machine's CPU time the hypervisor took (steal) while they ran, for telling a slow host of the VM
+        apart: none of these is judged.
     New-LvsVip of -Count VIPs again in a fresh pwsh when nothing has to change, the median of -FreshRepeat (not judged)
   In a pwsh that already runs there with the module imported:
     (a) the seed's way: per VIP `arptables -A INPUT`, `arptables -A OUTPUT`, `ip addr add`, as one sh script
@@ -64,6 +66,20 @@ function Write-LvsLoad([string] $When) {
     Write-Host ("  load average {0}: {1}" -f $When, (Get-Content -LiteralPath /proc/loadavg -Raw).Trim()) -ForegroundColor DarkGray
 }
 
+# The machine's CPU time so far (all CPUs, in clock ticks) and the part of it the hypervisor gave to other guests
+# (steal, the 8th value of /proc/stat's cpu line): a VM whose host is busy runs everything slower, and a fresh
+# pwsh with it, without a load average to show for it.
+function Get-LvsCpuTime {
+    $v = @((Get-Content -LiteralPath /proc/stat -TotalCount 1) -split '\s+' | Select-Object -Skip 1 | ForEach-Object { [long]$_ })
+    [pscustomobject]@{ Total = ($v | Select-Object -First 8 | Measure-Object -Sum).Sum; Steal = $v[7] }
+}
+
+function Get-LvsStealShare($Before, $After) {
+    $total = $After.Total - $Before.Total
+    if ($total -le 0) { return 0.0 }
+    100.0 * ($After.Steal - $Before.Steal) / $total
+}
+
 # pwsh's hosts differ in whether their own assemblies carry precompiled (ReadyToRun) code or only IL.
 function Test-LvsReadyToRunImage([string] $Path) {
     $stream = [System.IO.File]::OpenRead($Path)
@@ -100,9 +116,12 @@ $sw = [System.Diagnostics.Stopwatch]::StartNew()
 $c0 = [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds
 Import-Module -Name $ModulePath
 $import = $sw.Elapsed.TotalMilliseconds
-$r = [ordered]@{ Import = $import; ImportCpu = [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - $c0; First = $null; FirstCpu = $null; Commands = @() }
+$r = [ordered]@{ Import = $import; ImportCpu = [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - $c0; First = $null; FirstCpu = $null; FirstMinorFaults = $null; FirstMajorFaults = $null; Commands = @() }
 if ($VipFile) {
     $vips = [System.IO.File]::ReadAllLines($VipFile)
+    # The page faults of this process over the call, read outside the clock: on a VM, a fault on a page the host has
+    # taken back costs several times one on a page the guest still holds, a cost the floor's small programs hardly pay.
+    $stat0 = [System.IO.File]::ReadAllText('/proc/self/stat')
     $sw.Restart()
     $c0 = [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds
     if ($LogCommands) {
@@ -114,6 +133,10 @@ if ($VipFile) {
     }
     $r.First = $sw.Elapsed.TotalMilliseconds
     $r.FirstCpu = [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - $c0
+    # Fields 10 and 12 of /proc/self/stat, counted after the command name (which may hold blanks) and its ')'.
+    $faults = foreach ($t in $stat0, [System.IO.File]::ReadAllText('/proc/self/stat')) { , @($t.Substring($t.LastIndexOf(')') + 2).Split(' ')) }
+    $r.FirstMinorFaults = [long]$faults[1][7] - [long]$faults[0][7]
+    $r.FirstMajorFaults = [long]$faults[1][9] - [long]$faults[0][9]
 }
 $r.Version = $PSVersionTable.PSVersion.ToString()
 $r | ConvertTo-Json -Compress
@@ -340,6 +363,7 @@ try {
     # The floor again before each round of fresh processes, in the warm session: the machine's speed drifts over
     # the minutes of a run, and the ratios of (2) and (3) are taken against the floor of all these runs.
     $floorBesideCold = @{}
+    $stealBefore = Get-LvsCpuTime
     foreach ($n in $sizes) {
         $vipFile = Join-Path $dir "vips$n.txt"
         foreach ($h in $hosts) { $cold[$h.Name].First[$n] = @() }
@@ -358,6 +382,7 @@ try {
         $steps[$n] = @((& $fresh $judged.Pwsh -VipFile $vipFile -LogCommands).Commands)
         & $assertApplied $n "New-LvsVip -Verbose of $n VIPs in a fresh pwsh"
     }
+    $stealDuringFirst = Get-LvsStealShare $stealBefore (Get-LvsCpuTime)
     & $reset
     $null = & $fresh $judged.Pwsh -VipFile (Join-Path $dir "vips$Count.txt")
     foreach ($i in 1..$FreshRepeat) {
@@ -400,7 +425,11 @@ try {
     foreach ($n in $sizes) {
         & $hostRow "($(if ($n -eq $Count) { 2 } else { 3 })) New-LvsVip of $n VIPs, first call ($FreshRepeat processes)" { param($c) Get-LvsMedian $c.First[$n].First }
         & $hostRow '      its CPU time in pwsh (the programs it starts not counted)' { param($c) Get-LvsMedian $c.First[$n].FirstCpu }
+        Write-Host (('  {0,-66}' -f '      its page faults in pwsh, minor / major') + (-join @($hosts | ForEach-Object {
+                        $f = $cold[$_.Name].First[$n]
+                        '{0,13}' -f ('{0:N0} / {1:N0}' -f (Get-LvsMedian $f.FirstMinorFaults), (Get-LvsMedian $f.FirstMajorFaults)) })))
     }
+    Write-Host ('  {0,-66} {1,10:N1} %' -f 'CPU time the hypervisor took (steal) while (2) and (3) ran', $stealDuringFirst)
     & $hostRow "New-LvsVip of $Count VIPs again, nothing to change ($FreshRepeat processes)" { param($c) Get-LvsMedian $c.NoChange }
     Write-Host ''
     Write-Host "  Medians, the kernel tools and the warm session (this pwsh, $PSHOME)" -ForegroundColor Cyan
