@@ -595,19 +595,24 @@ public static class Planner
                 .Select(step => InLane(step, ArptablesDialect.OwnOutputChain)));
         }
 
+        // Removals stay in the lane of their side (an input rule, in LvsDirect's INPUT chain or the built-in one, with
+        // LvsDirect's INPUT chain), after that side's additions: each side still holds a VIP's rule until its
+        // successor exists, and the other side's lane touches neither chain.
         foreach (var chain in removeIn.Concat(removeOut).Select(r => r.Chain).Distinct())
         {
-            steps.AddRange(RuleSteps(dialect, "-D", "Remove ARP suppression rules", chain, removeIn.Where(r => r.Chain == chain).Select(r => r.Destination!), ArptablesSyntax.InputDropSpec));
+            steps.AddRange(RuleSteps(dialect, "-D", "Remove ARP suppression rules", chain, removeIn.Where(r => r.Chain == chain).Select(r => r.Destination!), ArptablesSyntax.InputDropSpec)
+                .Select(step => InLane(step, ArptablesDialect.OwnInputChain)));
             foreach (var group in removeOut.Where(r => r.Chain == chain).GroupBy(r => r.MangleIpSource!))
             {
-                steps.AddRange(RuleSteps(dialect, "-D", "Remove ARP suppression rules", chain, group.Select(r => r.Source!), l => ArptablesSyntax.OutputMangleSpec(l, group.Key)));
+                steps.AddRange(RuleSteps(dialect, "-D", "Remove ARP suppression rules", chain, group.Select(r => r.Source!), l => ArptablesSyntax.OutputMangleSpec(l, group.Key))
+                    .Select(step => InLane(step, ArptablesDialect.OwnOutputChain)));
             }
         }
 
         if (!ensureChains)
         {
-            steps.AddRange(RemoveEmptyChain(state, dialect, ArptablesDialect.OwnInputChain, removeIn));
-            steps.AddRange(RemoveEmptyChain(state, dialect, ArptablesDialect.OwnOutputChain, removeOut));
+            steps.AddRange(RemoveEmptyChain(state, dialect, ArptablesDialect.OwnInputChain, removeIn).Select(step => InLane(step, ArptablesDialect.OwnInputChain)));
+            steps.AddRange(RemoveEmptyChain(state, dialect, ArptablesDialect.OwnOutputChain, removeOut).Select(step => InLane(step, ArptablesDialect.OwnOutputChain)));
         }
 
         return steps;

@@ -253,4 +253,61 @@ public class PlanLaneTests
             return new ToolResult(command, failure.Key is null ? 0 : 4, string.Empty, failure.Value ?? string.Empty, TimeSpan.FromMilliseconds(1));
         }
     }
+
+    /// <summary>An nft host where LvsDirect suppresses two VIPs in its own chains, a foreign rule beside them in INPUT.</summary>
+    private const string TwoOwnVips =
+        "*filter\n:INPUT ACCEPT\n:OUTPUT ACCEPT\n:LVSDIRECT-IN -\n:LVSDIRECT-OUT -\n"
+        + "-A INPUT -j LVSDIRECT-IN\n-A INPUT -j ACCEPT -i eth0 -s 192.0.2.99\n-A OUTPUT -j LVSDIRECT-OUT\n"
+        + "-A LVSDIRECT-IN -j DROP -d 203.0.113.100\n-A LVSDIRECT-IN -j DROP -d 203.0.113.101\n"
+        + "-A LVSDIRECT-OUT -j mangle -s 203.0.113.100 --mangle-ip-s 192.0.2.11\n-A LVSDIRECT-OUT -j mangle -s 203.0.113.101 --mangle-ip-s 192.0.2.11\n";
+
+    private static Plan RemoveVips(string save, params string[] vips)
+    {
+        var d = new DesiredChange();
+        d.RemoveSuppression.AddRange(vips.Select(IPAddress.Parse));
+        return Planner.Create(new HostInspector(FakeRunner.Host(Listing.FromSave(save))).Read(includeArpRules: true), d);
+    }
+
+    [Fact]
+    public void RemovingTheLastVips_EmptiesAndRemovesEachChainInItsOwnLane()
+    {
+        var plan = RemoveVips(TwoOwnVips, "203.0.113.100", "203.0.113.101");
+
+        Assert.All(plan.Steps, s => Assert.NotNull(s.Lane));
+        Assert.Single(plan.Steps.Select(s => s.Lane!.Group).Distinct());
+        Assert.Equal(
+            ["arptables -D LVSDIRECT-IN -d 203.0.113.100,203.0.113.101 -j DROP", "arptables -D INPUT -j LVSDIRECT-IN", "arptables -X LVSDIRECT-IN"],
+            plan.Steps.Where(s => s.Lane!.Name == "LVSDIRECT-IN").Select(Line));
+        Assert.Equal(
+            ["arptables -D LVSDIRECT-OUT -s 203.0.113.100,203.0.113.101 -j mangle --mangle-ip-s 192.0.2.11", "arptables -D OUTPUT -j LVSDIRECT-OUT", "arptables -X LVSDIRECT-OUT"],
+            plan.Steps.Where(s => s.Lane!.Name == "LVSDIRECT-OUT").Select(Line));
+    }
+
+    [Fact]
+    public void RemovingSomeVips_RemovesTheirRulesSideBySide_AndKeepsTheChains()
+    {
+        var plan = RemoveVips(TwoOwnVips, "203.0.113.101");
+
+        Assert.Equal(
+            ["arptables -D LVSDIRECT-IN -d 203.0.113.101 -j DROP", "arptables -D LVSDIRECT-OUT -s 203.0.113.101 -j mangle --mangle-ip-s 192.0.2.11"],
+            plan.Steps.Select(Line));
+        Assert.Equal(["LVSDIRECT-IN", "LVSDIRECT-OUT"], plan.Steps.Select(s => s.Lane!.Name));
+    }
+
+    [Fact]
+    public void AReplacedMangleRule_GoesInTheOutputLane_AfterItsSuccessor()
+    {
+        var d = new DesiredChange();
+        var vip = IPAddress.Parse("203.0.113.100");
+        d.EnsureSuppression.Add(new SuppressionRequest(vip, IPAddress.Parse("192.0.2.12")));
+        d.EnsureVips.Add(new VipRequest(vip, 32, "eth0"));
+        var addr = ",{\"family\":\"inet\",\"local\":\"192.0.2.12\",\"prefixlen\":24,\"scope\":\"global\",\"secondary\":true,\"label\":\"eth0\"}";
+        var plan = Planner.Create(new HostInspector(FakeRunner.Host(Listing.FromSave(TwoOwnVips), addr)).Read(includeArpRules: true), d);
+
+        var output = plan.Steps.Where(s => s.Lane?.Name == "LVSDIRECT-OUT").Select(Line).ToList();
+        Assert.Equal(
+            ["arptables -A LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.12", "arptables -D LVSDIRECT-OUT -s 203.0.113.100 -j mangle --mangle-ip-s 192.0.2.11"],
+            output);
+        Assert.DoesNotContain(plan.Steps, s => s.Lane?.Name == "LVSDIRECT-IN");
+    }
 }
