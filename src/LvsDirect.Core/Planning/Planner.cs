@@ -32,7 +32,7 @@ public static class Planner
         var rejected = Refuse(state, desired);
         desired.Drop(rejected.Select(e => e.Vip).ToHashSet());
 
-        var removeLines = new List<string>();
+        var removeLines = new StringBuilder();
         var removeTargets = new List<string>();
         foreach (var a in desired.RemoveAddresses.Distinct())
         {
@@ -43,12 +43,12 @@ public static class Planner
                 continue;
             }
 
-            removeLines.Add($"address del {a.Cidr} dev {a.InterfaceName}");
+            removeLines.Append("address del ").Append(a.Cidr).Append(" dev ").Append(a.InterfaceName).Append('\n');
             removeTargets.Add($"{a.Cidr} dev {a.InterfaceName}");
             changes.Add(new ItemChange("Address", a.Address, ChangeKind.Removed, $"{a.Cidr} removed from {a.InterfaceName}"));
         }
 
-        if (removeLines.Count > 0)
+        if (removeLines.Length > 0)
         {
             steps.Add(new PlanStep(StepKind.RemoveAddresses, "Remove VIP address", string.Join(", ", removeTargets), IpBatch(removeLines)));
         }
@@ -120,7 +120,7 @@ public static class Planner
 
         if (addLines.Length > 0)
         {
-            steps.Add(new PlanStep(StepKind.AddAddresses, "Add VIP address", addTargets.ToString(), new ToolCommand("ip", ["-batch", "-"], addLines.ToString())));
+            steps.Add(new PlanStep(StepKind.AddAddresses, "Add VIP address", addTargets.ToString(), IpBatch(addLines)));
         }
 
         return new Plan(steps, changes, rejected) { SysctlRecorded = recorded, SysctlForgotten = forgotten };
@@ -439,16 +439,8 @@ public static class Planner
         return (steps, recorded, forgotten);
     }
 
-    private static ToolCommand IpBatch(IEnumerable<string> lines)
-    {
-        var text = new StringBuilder();
-        foreach (var line in lines)
-        {
-            text.Append(line).Append('\n');
-        }
-
-        return new("ip", ["-batch", "-"], text.ToString());
-    }
+    /// <summary>One `ip -batch -` of the lines written into <paramref name="lines"/>, each ended by a newline.</summary>
+    private static ToolCommand IpBatch(StringBuilder lines) => new("ip", ["-batch", "-"], lines.ToString());
 
     /// <summary>
     /// The arptables method. A VIP's rules live in LvsDirect's own chains, entered from the first rule of the
