@@ -188,9 +188,10 @@ public static class IpJsonParser
 
     private static InterfaceAddress? ParseAddress(JsonElement a, string ifName, string context)
     {
+        // Its description is built only for the error: an entry of every address is checked.
         if (a.ValueKind != JsonValueKind.Object)
         {
-            throw Error(AddrCommand, $"an addr_info entry of {context} is {a.ValueKind}, not an object");
+            RequireObject(a, AddrCommand, $"an addr_info entry of {context}");
         }
 
         // One pass over the entry's properties (a host with thousands of VIPs has thousands of entries, and a
@@ -211,24 +212,19 @@ public static class IpJsonParser
             }
         }
 
-        if (!IsString(family, "family", context) || !(family.ValueEquals("inet"u8) || family.ValueEquals("inet6"u8)))
+        if (!IsString(family, "family", AddrCommand, context) || !(family.ValueEquals("inet"u8) || family.ValueEquals("inet6"u8)))
         {
             return null;
         }
 
-        var localText = IsString(local, "local", context) ? local.GetString()! : throw Error(AddrCommand, $"'local' of {context} is missing");
+        var localText = IsString(local, "local", AddrCommand, context) ? local.GetString()! : throw Error(AddrCommand, $"'local' of {context} is missing");
         var ip = ParseIp(localText, AddrCommand, $"'local' of {context}");
-        if (prefix.ValueKind == JsonValueKind.Undefined)
-        {
-            throw Error(AddrCommand, $"'prefixlen' of {context} is missing");
-        }
-
-        var prefixLength = prefix.ValueKind == JsonValueKind.Number && prefix.TryGetInt32(out var n)
-            ? n
-            : throw Error(AddrCommand, $"'prefixlen' of {context} is not a 32-bit integer: {prefix.GetRawText()}");
-        var broadcastIp = IsString(broadcast, "broadcast", context) ? ParseIp(broadcast.GetString()!, AddrCommand, $"'broadcast' of {context}") : null;
-        var labelText = !IsString(label, "label", context) ? null : label.ValueEquals(ifName) ? ifName : label.GetString();
-        var scopeText = !IsString(scope, "scope", context) ? "global"
+        var prefixLength = prefix.ValueKind == JsonValueKind.Undefined
+            ? throw Error(AddrCommand, $"'prefixlen' of {context} is missing")
+            : Int(prefix, "prefixlen", AddrCommand, context);
+        var broadcastIp = IsString(broadcast, "broadcast", AddrCommand, context) ? ParseIp(broadcast.GetString()!, AddrCommand, $"'broadcast' of {context}") : null;
+        var labelText = !IsString(label, "label", AddrCommand, context) ? null : label.ValueEquals(ifName) ? ifName : label.GetString();
+        var scopeText = !IsString(scope, "scope", AddrCommand, context) ? "global"
             : scope.ValueEquals("global"u8) ? "global"
             : scope.ValueEquals("host"u8) ? "host"
             : scope.ValueEquals("link"u8) ? "link"
@@ -247,12 +243,12 @@ public static class IpJsonParser
         : p.NameEquals("secondary"u8) ? 6
         : -1;
 
-    /// <summary>Whether an addr_info property read in <see cref="ParseAddress"/> holds a string: false when absent or null, an error when another kind.</summary>
-    private static bool IsString(JsonElement v, string property, string context) => v.ValueKind switch
+    /// <summary>Whether a property's value <paramref name="v"/> holds a string: false when absent (default) or null, an error when another kind.</summary>
+    private static bool IsString(JsonElement v, string property, string what, string context) => v.ValueKind switch
     {
         JsonValueKind.Undefined or JsonValueKind.Null => false,
         JsonValueKind.String => true,
-        _ => throw Error(AddrCommand, $"'{property}' of {context} is {v.ValueKind}, not a string"),
+        _ => throw Error(what, $"'{property}' of {context} is {v.ValueKind}, not a string"),
     };
 
     private static void AddGateway(HashSet<IPAddress> result, JsonElement hop)
@@ -313,32 +309,20 @@ public static class IpJsonParser
     private static string RequiredString(JsonElement e, string property, string what, string context) =>
         OptionalString(e, property, what, context) ?? throw Error(what, $"'{property}' of {context} is missing");
 
-    private static string? OptionalString(JsonElement e, string property, string what, string context)
-    {
-        if (!e.TryGetProperty(property, out var v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return v.ValueKind == JsonValueKind.String
-            ? v.GetString()
-            : throw Error(what, $"'{property}' of {context} is {v.ValueKind}, not a string");
-    }
+    private static string? OptionalString(JsonElement e, string property, string what, string context) =>
+        e.TryGetProperty(property, out var v) && IsString(v, property, what, context) ? v.GetString() : null;
 
     private static int RequiredInt(JsonElement e, string property, string what, string context) =>
         OptionalInt(e, property, what, context) ?? throw Error(what, $"'{property}' of {context} is missing");
 
-    private static int? OptionalInt(JsonElement e, string property, string what, string context)
-    {
-        if (!e.TryGetProperty(property, out var v))
-        {
-            return null;
-        }
+    private static int? OptionalInt(JsonElement e, string property, string what, string context) =>
+        e.TryGetProperty(property, out var v) ? Int(v, property, what, context) : null;
 
-        return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n)
+    /// <summary>A present property's value <paramref name="v"/> as a 32-bit integer, or an error naming it.</summary>
+    private static int Int(JsonElement v, string property, string what, string context) =>
+        v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n)
             ? n
             : throw Error(what, $"'{property}' of {context} is not a 32-bit integer: {v.GetRawText()}");
-    }
 
     private static HashSet<string> StringArray(JsonElement e, string property, string what, string context)
     {
