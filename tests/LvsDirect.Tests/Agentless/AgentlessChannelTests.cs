@@ -327,17 +327,17 @@ public sealed class AgentlessChannelTests : IDisposable
     }
 
     [Fact]
-    public void TheServerLock_IsTheModulesLock_AndARunWaitsForIt()
+    public async Task TheServerLock_IsTheModulesLock_AndARunWaitsForIt()
     {
         // The same folder HostScope computes for this namespace, with _dir standing in for /run/lvsdirect.
         var folder = HostScope.EnsurePrivateDirectory(HostScope.Current().RuntimeDirectoryUnder(_dir), _dir);
         var held = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, Path.Combine(folder, HostScope.LockFileName));
         var run = Task.Run(() => Channel().Run(_target, [], _ => null));
 
-        Assert.False(run.Wait(700), "the agentless run read the state while another run held the host lock");
+        Assert.False(await Task.WhenAny(run, Task.Delay(700)) == run, "the agentless run read the state while another run held the host lock");
         held.Dispose();
-        Assert.True(run.Wait(TimeSpan.FromSeconds(30)));
-        Assert.NotNull(run.Result.Snapshot);
+        Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))) == run, "the agentless run did not end within 30 s of the lock's release");
+        Assert.NotNull((await run).Snapshot);
     }
 
     [Fact]

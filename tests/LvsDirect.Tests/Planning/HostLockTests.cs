@@ -12,7 +12,7 @@ public sealed class HostLockTests : IDisposable
     public void Dispose() => File.Delete(_path);
 
     [Fact]
-    public void SecondRun_WaitsForTheFirst_ThenGetsTheLock()
+    public async Task SecondRun_WaitsForTheFirst_ThenGetsTheLock()
     {
         var first = HostLock.Acquire(TimeSpan.FromSeconds(5), CancellationToken.None, _path);
         var sw = Stopwatch.StartNew();
@@ -23,7 +23,7 @@ public sealed class HostLockTests : IDisposable
             Assert.True(sw.ElapsedMilliseconds >= 250, $"got the lock after {sw.ElapsedMilliseconds} ms while it was held");
         }
 
-        releaser.Wait();
+        await releaser;
     }
 
     [Fact]
