@@ -137,20 +137,17 @@ public sealed class VipAddition
 
         // The same VIP asked for twice in the same way is one VIP on the host, and one object.
         var accepted = new List<LvsVip>(output.Count);
+        var added = new List<ManagedVip>(output.Count);
         var seen = new HashSet<IPAddress>(output.Count);
         foreach (var o in output)
         {
             if (!plan.Refused.Contains(o.Address) && seen.Add(o.Address))
             {
                 accepted.Add(o);
+                added.Add(new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label));
             }
         }
 
-        var added = new List<ManagedVip>(accepted.Count);
-        foreach (var o in accepted)
-        {
-            added.Add(new ManagedVip(o.Address, o.PrefixLength, o.InterfaceName, o.Label));
-        }
         return new VipAdditionPlan(plan, adopted, accepted, added, notes);
     }
 
