@@ -17,8 +17,8 @@ ratios taken in the same run so that a busy machine slows both sides alike:
     (2) the first New-LvsVip of -Count VIPs (default 1000), the median of -FreshRepeat  target <= 1.5 x (b)
     (3) the first New-LvsVip of -ScaleCount VIPs (default 10,000), as many           target <= 2 x (b) for as many
         with the time of each process the module ran (on the judged host), and of its in-process work (the median
-        of three warm runs, which have no JIT to hide it), for both sizes: no step may grow faster than linearly (more than 1.5 x
-        the size ratio).
+        of three warm runs, fewer with a -Repeat below 3; warm runs have no JIT to hide it), for both sizes: no
+        step may grow faster than linearly (more than 1.5 x the size ratio).
         A program the floor also runs is bound by the kernel's own growth and is judged against the floor's run
         of it at 10,000 instead (<= 1.5 x). Programs the module runs side by side (its two reads; on arptables-nft
         the calls of LvsDirect's two chains) count with the time of the longer side, not with their sum: the
@@ -76,7 +76,7 @@ function Write-LvsLoad([string] $When) {
 
 # What the machine was like while the targets were measured, for telling a miss of a busy machine apart from the
 # module's: a 1-minute load above the CPU count, or a hypervisor that took 10 % or more of the CPU time while (2) and
-# (3) ran. In this project's runs the met ones had 0.3-7.7 % steal, and a 1.62 miss of (2) came at 14.7 %.
+# (3) ran. In this project's runs the met ones had 0.3-9.8 % steal, and a 1.62 miss of (2) came at 14.7 %.
 function Write-LvsMachineVerdict($Steal) {
     $cpus = [Environment]::ProcessorCount
     $loads = @($script:Loads.GetEnumerator() | ForEach-Object { '{0:N2} {1}' -f $_.Value, $_.Key })
@@ -581,7 +581,8 @@ try {
         $inProcess[[int]$group.Name] = [math]::Max(1, (Get-LvsMedian @($group.Group | ForEach-Object { $_.Total - (& $wallMs @(& $parse $_.Commands)) })))
     }
     $growth = $inProcess[$ScaleCount] / $inProcess[$Count]
-    & $stepRow 'in-process work (warm, median of 3 runs)' $inProcess[$Count] $inProcess[$ScaleCount] $growth `
+    $warmRuns = @($m.Warm | Where-Object N -EQ $Count).Count
+    & $stepRow "in-process work (warm, median of $warmRuns runs)" $inProcess[$Count] $inProcess[$ScaleCount] $growth `
         ('linear allows {0:N0}x: {1}' -f (1.5 * $size), $(if ($growth -le 1.5 * $size -or $inProcess[$ScaleCount] -lt 50) { 'ok' } else { 'FASTER THAN LINEAR' })) ($growth -le 1.5 * $size -or $inProcess[$ScaleCount] -lt 50)
     Write-Host ''
     Write-Host '  Processes of (d), nothing to change (warm, with -Verbose):' -ForegroundColor Cyan
